@@ -1,0 +1,332 @@
+//! The executor: turns a plan into atomic operations (create, destroy, start), orders them along
+//! the dependency graph (creates after what they depend on, destroys before what they depend
+//! on, a replace's destroy before its create), runs them in parallel ([`graph::walk`]), waits
+//! for readiness, and writes the state after every operation.
+
+use crate::docker::{self, Engine, ops};
+use crate::flink::rest::FlinkRest;
+use crate::graph::{self, Outcome};
+use crate::model::{Instance, Kind, Readiness, Spec};
+use crate::plan::{Action, Plan};
+use crate::state::{Resource, State, StateWriter};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpKind {
+    Create,
+    Destroy,
+    Start,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    kind: OpKind,
+    change: usize,
+}
+
+/// What happened, for the closing summary.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub failed: Vec<(String, String)>,
+    pub skipped: Vec<(String, String)>,
+    pub interrupted: bool,
+}
+
+struct Shared {
+    engine: Engine,
+    project: String,
+    state: Mutex<(State, StateWriter)>,
+    printer: Printer,
+}
+
+/// Terraform-style progress lines.
+#[derive(Clone)]
+pub struct Printer;
+
+impl Printer {
+    pub fn line(&self, address: &str, msg: &str) {
+        use owo_colors::OwoColorize;
+        anstream::println!("{}: {msg}", address.bold());
+    }
+}
+
+/// Applies `plan`, saving state through `writer` after every operation.
+pub async fn apply(
+    engine: &Engine,
+    plan: &Plan,
+    project: &str,
+    mut state: State,
+    mut writer: StateWriter,
+    parallelism: usize,
+    stop: Arc<AtomicBool>,
+) -> (State, StateWriter, ApplyReport, Option<crate::state::StateError>) {
+    // No-ops are recorded as observed: this adopts objects a crashed run created but did not record.
+    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+        if let (Some(d), Some(id)) = (&c.desired, &c.live_id) {
+            state.put(record(d, id, c.live_ports.clone()));
+        }
+    }
+    let mut ops = Vec::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        match c.action {
+            Action::Create => ops.push(Op { kind: OpKind::Create, change: i }),
+            Action::Start => ops.push(Op { kind: OpKind::Start, change: i }),
+            Action::Delete => ops.push(Op { kind: OpKind::Destroy, change: i }),
+            Action::Replace => {
+                ops.push(Op { kind: OpKind::Destroy, change: i });
+                ops.push(Op { kind: OpKind::Create, change: i });
+            }
+            Action::NoOp => {}
+        }
+    }
+    let deps = op_dependencies(plan, &ops);
+    let labels: Vec<String> = ops.iter().map(|o| plan.changes[o.change].address.clone()).collect();
+
+    if let Err(e) = writer.save(&mut state) {
+        return (state, writer, ApplyReport::default(), Some(e));
+    }
+    let shared = Arc::new(Shared { engine: engine.clone(), project: project.to_string(), state: Mutex::new((state, writer)), printer: Printer });
+    let plan = Arc::new(plan.clone());
+    let ops = Arc::new(ops);
+    let outcomes = {
+        let (shared, plan, ops) = (shared.clone(), plan.clone(), ops.clone());
+        graph::walk(&labels, &deps, parallelism, stop.clone(), move |i| {
+            let (shared, plan, op) = (shared.clone(), plan.clone(), ops[i].clone());
+            async move { run_op(&shared, &plan, &op).await }
+        })
+        .await
+    };
+
+    let mut report = ApplyReport { interrupted: stop.load(std::sync::atomic::Ordering::SeqCst), ..Default::default() };
+    for (op, outcome) in ops.iter().zip(outcomes) {
+        let address = plan.changes[op.change].address.clone();
+        match outcome {
+            Outcome::Done => match op.kind {
+                OpKind::Create => report.added += 1,
+                OpKind::Start => report.changed += 1,
+                OpKind::Destroy => report.destroyed += 1,
+            },
+            Outcome::Failed(e) => report.failed.push((address, e)),
+            Outcome::Skipped(because) => report.skipped.push((address, because)),
+            Outcome::NotStarted => {}
+        }
+    }
+    let shared = Arc::try_unwrap(shared).ok().expect("every operation has finished");
+    let (state, writer) = shared.state.into_inner().unwrap_or_else(|p| p.into_inner());
+    (state, writer, report, None)
+}
+
+/// Creates/starts wait for the creates/starts of what they depend on; destroys wait for the
+/// destroys of what depends on them; a replace's create waits for its destroy.
+fn op_dependencies(plan: &Plan, ops: &[Op]) -> Vec<Vec<usize>> {
+    let mut index: BTreeMap<(String, bool), usize> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        index.insert((plan.changes[op.change].address.clone(), op.kind == OpKind::Destroy), i);
+    }
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let c = &plan.changes[op.change];
+            let mut deps = Vec::new();
+            match op.kind {
+                OpKind::Create | OpKind::Start => {
+                    for d in &c.dependencies {
+                        if let Some(&j) = index.get(&(d.clone(), false)) {
+                            deps.push(j);
+                        }
+                    }
+                    if let Some(&j) = index.get(&(c.address.clone(), true)) {
+                        deps.push(j);
+                    }
+                }
+                OpKind::Destroy => {
+                    for (j, other) in ops.iter().enumerate() {
+                        let oc = &plan.changes[other.change];
+                        if j != i && other.kind == OpKind::Destroy && oc.dependencies.contains(&c.address) {
+                            deps.push(j);
+                        }
+                    }
+                }
+            }
+            deps
+        })
+        .collect()
+}
+
+fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource {
+    Resource {
+        address: d.address.clone(),
+        kind: d.kind,
+        name: d.name.clone(),
+        id: id.to_string(),
+        attributes: d.attributes.clone(),
+        config_hash: d.config_hash.clone(),
+        dependencies: d.dependencies.clone(),
+        ports,
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
+    let c = &plan.changes[op.change];
+    let p = &shared.printer;
+    let started = Instant::now();
+    match op.kind {
+        OpKind::Destroy => {
+            let id = c.live_id.clone();
+            match &id {
+                Some(id) => p.line(&c.address, &format!("Destroying... [id={}]", short(id))),
+                None => p.line(&c.address, "Forgetting (already gone)..."),
+            }
+            if let Some(id) = &id {
+                ops::remove(&shared.engine, c.kind, id, &c.name).await.map_err(|e| e.to_string())?;
+            }
+            save(shared, |s| s.remove(&c.address))?;
+            p.line(&c.address, &format!("Destruction complete after {}s", started.elapsed().as_secs()));
+        }
+        OpKind::Create => {
+            let d = c.desired.as_ref().ok_or("internal: create without a desired instance")?;
+            p.line(&c.address, "Creating...");
+            let labels = labels(shared, d);
+            let (id, ports) = match &d.spec {
+                Spec::Network { .. } => (ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, BTreeMap::new()),
+                Spec::Volume { .. } => (ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, BTreeMap::new()),
+                Spec::Container(spec) => {
+                    ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
+                    let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await.map_err(|e| e.to_string())?;
+                    let (ports, _) = ops::inspect_ports(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+                    (id, ports)
+                }
+            };
+            // Recorded before waiting: a crash during the wait leaves it owned, not orphaned.
+            save(shared, |s| s.put(record(d, &id, ports.clone())))?;
+            wait_ready(shared, d, &id, &ports, started, "creating").await?;
+            p.line(&c.address, &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
+        }
+        OpKind::Start => {
+            let d = c.desired.as_ref().ok_or("internal: start without a desired instance")?;
+            let id = c.live_id.clone().unwrap_or_else(|| d.name.clone());
+            p.line(&c.address, "Starting...");
+            ops::start(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            let (ports, _) = ops::inspect_ports(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            save(shared, |s| s.put(record(d, &id, ports.clone())))?;
+            wait_ready(shared, d, &id, &ports, started, "starting").await?;
+            p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
+        }
+    }
+    Ok(())
+}
+
+fn labels(shared: &Shared, d: &Instance) -> BTreeMap<String, String> {
+    let lineage = shared.state.lock().map(|s| s.0.lineage.clone()).unwrap_or_default();
+    BTreeMap::from([
+        (docker::LABEL_MANAGED.to_string(), "true".to_string()),
+        (docker::LABEL_PROJECT.to_string(), shared.project.clone()),
+        (docker::LABEL_ADDRESS.to_string(), d.address.clone()),
+        (docker::LABEL_LINEAGE.to_string(), lineage),
+        (docker::LABEL_HASH.to_string(), d.config_hash.clone()),
+    ])
+}
+
+fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), String> {
+    let mut guard = shared.state.lock().map_err(|_| "state lock poisoned".to_string())?;
+    let (state, writer) = &mut *guard;
+    f(state);
+    writer.save(state).map_err(|e| e.to_string())
+}
+
+/// The host to reach a published port on: a wildcard bind is reached through loopback.
+fn reach_host(bind: &str) -> &str {
+    if bind == "0.0.0.0" || bind == "::" || bind.is_empty() { "127.0.0.1" } else { bind }
+}
+
+async fn wait_ready(shared: &Shared, d: &Instance, id: &str, ports: &BTreeMap<String, u16>, started: Instant, verb: &str) -> Result<(), String> {
+    let (timeout, what) = match d.readiness {
+        Readiness::None => return Ok(()),
+        Readiness::Zookeeper => (Duration::from_secs(90), "ZooKeeper to answer `srvr`"),
+        Readiness::FlinkRest => (Duration::from_secs(180), "the JobManager to serve GET /overview"),
+        Readiness::TaskManagerRegistered => (Duration::from_secs(180), "the TaskManager to register with the JobManager"),
+    };
+    let Spec::Container(spec) = &d.spec else { return Ok(()) };
+    let wait_start = Instant::now();
+    let mut last_note = Instant::now();
+    let mut last_check = Instant::now();
+    loop {
+        let ready = match d.readiness {
+            Readiness::Zookeeper => ops::exec_output(&shared.engine, id, &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3"])
+                .await
+                .is_ok_and(|o| o.contains("Mode:")),
+            Readiness::FlinkRest => match (ports.get("8081/tcp"), spec.ports.first()) {
+                (Some(port), Some(p)) => FlinkRest::new(format!("http://{}:{port}", reach_host(&p.host_ip))).overview().await.is_ok(),
+                _ => return Err(format!("{}: the JobManager publishes no REST port", d.address)),
+            },
+            Readiness::TaskManagerRegistered => {
+                let urls = jobmanager_urls(shared, &d.cluster);
+                let mut found = false;
+                for url in urls {
+                    if FlinkRest::new(url).taskmanager_ids().await.is_ok_and(|ids| ids.contains(&d.name)) {
+                        found = true;
+                        break;
+                    }
+                }
+                found
+            }
+            Readiness::None => true,
+        };
+        if ready {
+            return Ok(());
+        }
+        if wait_start.elapsed() > timeout || (last_check.elapsed() > Duration::from_secs(5) && !is_running(shared, id).await) {
+            let logs = ops::last_log_lines(&shared.engine, id, 5).await;
+            let state = if is_running(shared, id).await { "still running" } else { "not running" };
+            return Err(format!(
+                "{} (container {}) did not become ready: waited {}s for {what}; the container is {state}. Last log lines:\n{}",
+                d.address,
+                d.name,
+                wait_start.elapsed().as_secs(),
+                if logs.is_empty() { "(none)".to_string() } else { logs }
+            ));
+        }
+        if last_check.elapsed() > Duration::from_secs(5) {
+            last_check = Instant::now();
+        }
+        if last_note.elapsed() >= Duration::from_secs(10) {
+            last_note = Instant::now();
+            shared.printer.line(&d.address, &format!("Still {verb}... [{}s elapsed, waiting for {what}]", started.elapsed().as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn is_running(shared: &Shared, id: &str) -> bool {
+    ops::inspect_ports(&shared.engine, id).await.is_ok_and(|(_, running)| running)
+}
+
+/// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).
+fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
+    let prefix = format!("cluster.{cluster}.jobmanager[");
+    let guard = match shared.state.lock() {
+        Ok(g) => g,
+        Err(_) => return Vec::new(),
+    };
+    guard
+        .0
+        .resources
+        .iter()
+        .filter(|r| r.address.starts_with(&prefix) && r.kind == Kind::Container)
+        .filter_map(|r| {
+            let port = r.ports.get("8081/tcp")?;
+            let bind = r.attributes.get("port.8081").and_then(|v| v.split(':').next()).unwrap_or("127.0.0.1");
+            Some(format!("http://{}:{port}", reach_host(bind)))
+        })
+        .collect()
+}

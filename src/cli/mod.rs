@@ -1,0 +1,114 @@
+//! The command line (Terraform's vocabulary): one file per command; this module holds the
+//! arguments and the steps several commands share (load config, lock and read state, connect
+//! to Docker, observe, plan).
+
+mod apply;
+mod plan;
+mod show;
+mod validate;
+
+use crate::config::{self, Config, VarInputs};
+use crate::docker::{self, Engine, observe::Live};
+use crate::model::{self, Desired, Spec};
+use crate::state::State;
+use clap::{Args, Parser, Subcommand};
+use miette::{IntoDiagnostic, Report};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "flinkform", version, about = "Plan and apply Apache Flink clusters on Docker, declared in HCL")]
+pub struct Cli {
+    /// Switch to this directory before doing anything (like Terraform's -chdir)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration: syntax, references, types, Flink rules. Touches nothing.
+    Validate(VarArgs),
+    /// Show what apply would change, and why
+    Plan(plan::PlanArgs),
+    /// Make Docker match the configuration
+    Apply(apply::ApplyArgs),
+    /// Destroy everything this configuration manages
+    Destroy(apply::ApplyArgs),
+    /// Show the resources recorded in the state
+    Show,
+    /// Show output values from the state
+    Output(show::OutputArgs),
+}
+
+/// Variable values (Terraform's -var and -var-file).
+#[derive(Debug, Clone, Args, Default)]
+pub struct VarArgs {
+    /// Set a variable: NAME=VALUE (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file of `name = value` lines (repeatable)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+pub type CliResult = Result<ExitCode, Report>;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let runtime = tokio::runtime::Runtime::new().into_diagnostic()?;
+    match cli.command {
+        Command::Validate(vars) => validate::run(&dir, &vars),
+        Command::Plan(args) => runtime.block_on(plan::run(&dir, &args)),
+        Command::Apply(args) => runtime.block_on(apply::run(&dir, &args, false)),
+        Command::Destroy(args) => runtime.block_on(apply::run(&dir, &args, true)),
+        Command::Show => show::show(&dir),
+        Command::Output(args) => show::output(&dir, &args),
+    }
+}
+
+pub(crate) fn load_config(dir: &std::path::Path, vars: &VarArgs) -> Result<Config, Report> {
+    let inputs = VarInputs { var_files: vars.var_files.iter().map(|f| dir.join(f)).collect(), vars: vars.vars.clone() };
+    config::load(dir, &inputs).map_err(Report::new)
+}
+
+pub(crate) fn load_state(config: &Config) -> Result<State, Report> {
+    State::load(&config.state_path()).map_err(|e| miette::miette!("{e}"))
+}
+
+pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
+    docker::connect(config.settings.docker_host.as_deref()).await.map_err(|e| miette::miette!("{e}"))
+}
+
+/// One observation of everything the plan needs from Docker.
+pub(crate) async fn observe(engine: &Engine, config: &Config, desired: &Desired) -> Result<Live, Report> {
+    let mut images: Vec<String> = desired
+        .values()
+        .filter_map(|d| match &d.spec {
+            Spec::Container(c) => Some(c.image.clone()),
+            _ => None,
+        })
+        .collect();
+    images.sort();
+    images.dedup();
+    docker::observe::observe(engine, &config.settings.project, &images).await.map_err(|e| miette::miette!("{e}"))
+}
+
+pub(crate) fn expand(config: &Config) -> Desired {
+    model::expand(config)
+}
+
+/// REST host port of a cluster's first JobManager, as recorded in state.
+pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
+    state.resource(&format!("cluster.{cluster}.jobmanager[0]")).and_then(|r| r.ports.get("8081/tcp").copied())
+}
+
+/// Prints text that may carry colour codes: stripped off a terminal and with NO_COLOR.
+pub(crate) fn print(text: &str) {
+    use std::io::Write;
+    let mut out = anstream::stdout();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

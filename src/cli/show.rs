@@ -1,0 +1,104 @@
+//! `flinkform show` (the state, for humans) and `flinkform output [NAME]`.
+
+use super::CliResult;
+use crate::state::{State, StateOutput};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Only this output
+    pub name: Option<String>,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Print a string value without quotes (for scripts)
+    #[arg(long)]
+    pub raw: bool,
+}
+
+fn state_for(dir: &Path) -> Result<State, miette::Report> {
+    let config = super::load_config(dir, &Default::default())?;
+    super::load_state(&config)
+}
+
+pub fn show(dir: &Path) -> CliResult {
+    let state = state_for(dir)?;
+    if state.resources.is_empty() {
+        super::print("The state is empty: nothing is managed yet.\n");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    for r in &state.resources {
+        out.push_str(&format!("# {}:\n{} \"{}\" {{\n", r.address, r.kind.as_str(), r.address));
+        let mut attrs: BTreeMap<&str, String> = r.attributes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        attrs.insert("id", r.id.clone());
+        for (port, host) in &r.ports {
+            attrs.insert("published", format!("{port} -> {host}"));
+        }
+        let width = attrs.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in attrs {
+            if v.contains('\n') {
+                out.push_str(&format!("    {k:width$} = <<-EOT\n"));
+                for line in v.lines() {
+                    out.push_str(&format!("        {line}\n"));
+                }
+                out.push_str("    EOT\n");
+            } else {
+                out.push_str(&format!("    {k:width$} = {v:?}\n"));
+            }
+        }
+        out.push_str("}\n\n");
+    }
+    if !state.outputs.is_empty() {
+        out.push_str("Outputs:\n\n");
+        out.push_str(&render_outputs(&state.outputs));
+    }
+    super::print(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render_outputs(outputs: &BTreeMap<String, StateOutput>) -> String {
+    outputs.iter().map(|(k, v)| format!("{k} = {}\n", display(v))).collect()
+}
+
+fn display(o: &StateOutput) -> String {
+    if o.sensitive {
+        return "(sensitive value)".into();
+    }
+    serde_json::to_string(&o.value).unwrap_or_default()
+}
+
+pub fn output(dir: &Path, args: &OutputArgs) -> CliResult {
+    let state = state_for(dir)?;
+    match &args.name {
+        Some(name) => {
+            let o = state.outputs.get(name).ok_or_else(|| {
+                miette::miette!("no output named \"{name}\" in the state; run `flinkform apply` first, or check the name (have: {})", state.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
+            })?;
+            let text = if args.json {
+                serde_json::to_string(&o.value).unwrap_or_default()
+            } else if args.raw {
+                match &o.value {
+                    serde_json::Value::String(s) if !o.sensitive => s.clone(),
+                    _ => display(o),
+                }
+            } else {
+                display(o)
+            };
+            super::print(&format!("{text}\n"));
+        }
+        None if args.json => {
+            let map: BTreeMap<&String, serde_json::Value> = state
+                .outputs
+                .iter()
+                .map(|(k, v)| (k, serde_json::json!({ "value": if v.sensitive { serde_json::Value::Null } else { v.value.clone() }, "sensitive": v.sensitive })))
+                .collect();
+            super::print(&format!("{}\n", serde_json::to_string_pretty(&map).unwrap_or_default()));
+        }
+        None => super::print(&render_outputs(&state.outputs)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

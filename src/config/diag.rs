@@ -1,0 +1,132 @@
+//! Source files and diagnostics: every configuration error points at a file, line and column,
+//! with a snippet (miette) and the fix. Errors are collected, never thrown one at a time.
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// One loaded configuration file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Name shown in messages (relative to the configuration directory).
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Every file of a configuration, indexed by the `file` of a [`Loc`].
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+}
+
+/// A place in the configuration: file index plus byte range.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Loc {
+    pub file: usize,
+    pub range: Range<usize>,
+}
+
+impl Loc {
+    pub fn new(file: usize, range: Option<Range<usize>>) -> Self {
+        Loc {
+            file,
+            range: range.unwrap_or(0..0),
+        }
+    }
+}
+
+impl Sources {
+    /// `file:line:column` (1-based) of a location.
+    pub fn position(&self, loc: &Loc) -> String {
+        let Some(f) = self.files.get(loc.file) else {
+            return "<unknown>".into();
+        };
+        let (line, col) = line_col(&f.text, loc.range.start);
+        format!("{}:{}:{}", f.name, line, col)
+    }
+
+    /// Builds a diagnostic at `loc`; `message` is the headline, `label` marks the span, `help` names the fix.
+    pub fn error(
+        &self,
+        loc: &Loc,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> ConfigError {
+        let (name, text) = match self.files.get(loc.file) {
+            Some(f) => (f.name.clone(), f.text.clone()),
+            None => ("<unknown>".to_string(), String::new()),
+        };
+        let end = loc.range.end.min(text.len());
+        let start = loc.range.start.min(end);
+        ConfigError {
+            message: format!("{}: {}", self.position(loc), message.into()),
+            src: NamedSource::new(name, text),
+            span: (start, end - start).into(),
+            label: label.into(),
+            help,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// One configuration error with its source snippet.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+pub struct ConfigError {
+    pub message: String,
+    #[source_code]
+    src: NamedSource<String>,
+    #[label("{label}")]
+    span: SourceSpan,
+    label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+/// All errors found in a configuration.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("the configuration has {} error(s); nothing was changed", .errors.len())]
+pub struct ConfigErrors {
+    #[related]
+    pub errors: Vec<ConfigError>,
+}
+
+/// Closest valid name to `got` among `candidates`, for "did you mean" hints.
+pub fn suggest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(got, c), c))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn suggests_the_closest_name() {
+        assert_eq!(
+            suggest("replica", ["replicas", "memory", "slots"]),
+            Some("replicas".into())
+        );
+        assert_eq!(suggest("zzz", ["replicas", "memory"]), None);
+    }
+}

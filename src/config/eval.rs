@@ -1,0 +1,141 @@
+//! Expression evaluation: which blocks an expression refers to (before evaluating it), the
+//! evaluation context (`var`, `local`, `cluster`), and evaluation of one attribute with its span
+//! attached to any error. hcl-rs evaluation errors carry no span, so attributes are evaluated one
+//! by one and the error is placed at the attribute's value.
+
+use super::diag::{ConfigError, Loc, Sources};
+use super::raw::RawAttr;
+use hcl::Value;
+use hcl::edit::Span;
+use hcl::edit::expr::{Expression, TraversalOperator};
+use hcl::edit::visit::{self, Visit};
+use hcl::eval::{Context, Evaluate};
+
+/// A reference such as `var.slots`, `local.x` or `cluster.analytics.rest_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// `var`, `local` or `cluster`.
+    pub namespace: String,
+    pub name: String,
+    /// The attribute after the name, when present (`rest_url` in `cluster.a.rest_url`).
+    pub attribute: Option<String>,
+    pub range: std::ops::Range<usize>,
+}
+
+/// The namespaces flinkform resolves; any other root (a `for` variable) is left alone.
+pub const NAMESPACES: &[&str] = &["var", "local", "cluster"];
+
+struct Collector(Vec<Reference>);
+
+impl Visit for Collector {
+    fn visit_traversal(&mut self, node: &hcl::edit::expr::Traversal) {
+        if let Expression::Variable(root) = &node.expr
+            && NAMESPACES.contains(&root.as_str())
+            && let Some(first) = node.operators.first()
+            && let TraversalOperator::GetAttr(name) = first.value()
+        {
+            let attribute = match node.operators.get(1).map(|o| o.value()) {
+                Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
+                _ => None,
+            };
+            self.0.push(Reference {
+                namespace: root.as_str().to_string(),
+                name: name.as_str().to_string(),
+                attribute,
+                range: node.span().unwrap_or(0..0),
+            });
+        }
+        visit::visit_traversal(self, node);
+    }
+}
+
+/// Every `var.*`, `local.*` and `cluster.*` reference in an expression.
+pub fn references(expr: &Expression) -> Vec<Reference> {
+    let mut c = Collector(Vec::new());
+    c.visit_expr(expr);
+    c.0
+}
+
+/// A context with the built-in functions and the given namespaces declared.
+pub fn context(namespaces: &[(&str, Value)]) -> Context<'static> {
+    let mut ctx = Context::new();
+    super::functions::declare(&mut ctx);
+    for (name, value) in namespaces {
+        ctx.declare_var(*name, value.clone());
+    }
+    ctx
+}
+
+/// Evaluates one attribute; an error is placed at the attribute's value.
+pub fn eval_attr(ctx: &Context, attr: &RawAttr, sources: &Sources) -> Result<Value, ConfigError> {
+    eval_expr(ctx, &attr.expr, &attr.value_loc, sources)
+}
+
+pub fn eval_expr(
+    ctx: &Context,
+    expr: &Expression,
+    loc: &Loc,
+    sources: &Sources,
+) -> Result<Value, ConfigError> {
+    let expr: hcl::Expression = expr.clone().into();
+    expr.evaluate(ctx).map_err(|e| {
+        let msg = e.kind().to_string();
+        sources.error(
+            loc,
+            format!("cannot evaluate this expression: {msg}"),
+            "evaluation failed here",
+            Some(hint_for(&msg)),
+        )
+    })
+}
+
+fn hint_for(msg: &str) -> String {
+    if msg.contains("undefined var") {
+        "declare it, or check the spelling".into()
+    } else if msg.contains("undefined func") {
+        format!(
+            "available functions: {}",
+            super::functions::NAMES.join(", ")
+        )
+    } else {
+        "check the types of the values used here".into()
+    }
+}
+
+/// A short description of a value's type, for messages ("string \"two\"").
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("bool {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string \"{s}\""),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_references_but_not_for_variables() {
+        let body = hcl::edit::parser::parse_body(
+            "a = [for s in var.list : s.x if local.on]\nb = cluster.c.rest_url\n",
+        )
+        .unwrap();
+        let refs: Vec<String> = body
+            .attributes()
+            .flat_map(|a| references(&a.value))
+            .map(|r| format!("{}.{}.{:?}", r.namespace, r.name, r.attribute))
+            .collect();
+        assert_eq!(
+            refs,
+            vec![
+                "var.list.None",
+                "local.on.None",
+                "cluster.c.Some(\"rest_url\")"
+            ]
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The typed configuration: what the blocks mean once evaluated and validated. Everything
+//! downstream (model, plan) reads these types, never HCL.
+
+use super::diag::Loc;
+use hcl::Value;
+use std::collections::BTreeMap;
+
+/// Placeholder for a value only known after apply (an ephemeral port, a container id).
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// A memory size as written by a user (`1600m`, `1g`), kept in MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    pub mib: u64,
+}
+
+impl Memory {
+    /// Parses `512m`, `1g`, `1600mb`, `2G`, `1024k`; a bare number is bytes (as Docker reads it).
+    pub fn parse(s: &str) -> Option<Memory> {
+        let t = s.trim().to_ascii_lowercase();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num.parse().ok()?;
+        let mib = match unit.trim_end_matches('b').trim_end_matches('i') {
+            "" => n / (1024 * 1024),
+            "k" => n / 1024,
+            "m" => n,
+            "g" => n.checked_mul(1024)?,
+            _ => return None,
+        };
+        (mib > 0).then_some(Memory { mib })
+    }
+    pub fn bytes(&self) -> i64 {
+        (self.mib as i64) * 1024 * 1024
+    }
+    /// The form Flink and humans read: `1600m`.
+    pub fn flink(&self) -> String {
+        format!("{}m", self.mib)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub project: String,
+    pub state_path: String,
+    pub docker_host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarType {
+    Any,
+    String,
+    Number,
+    Bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub ty: VarType,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub loc: Loc,
+    pub image: String,
+    pub flink_version: String,
+    pub flink_config: BTreeMap<String, String>,
+    pub zookeeper: Option<Zookeeper>,
+    pub jobmanager: JobManager,
+    pub taskmanager: TaskManager,
+    pub high_availability: Option<HighAvailability>,
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Zookeeper {
+    pub replicas: u32,
+    pub image: String,
+    pub memory: Memory,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobManager {
+    pub replicas: u32,
+    pub memory: Memory,
+    pub rest_port: Option<u16>,
+    pub rest_bind: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskManager {
+    pub replicas: u32,
+    pub slots: u32,
+    pub memory: Memory,
+}
+
+#[derive(Debug, Clone)]
+pub struct HighAvailability {
+    pub storage_dir: String,
+    pub cluster_id: String,
+    pub session_timeout_ms: u64,
+}
+
+/// An output: evaluated after apply, when every value is known.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub expr: hcl::edit::expr::Expression,
+    pub loc: Loc,
+    pub description: Option<String>,
+    pub sensitive: bool,
+}
+
+/// An evaluated output value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputValue {
+    pub value: Value,
+    pub sensitive: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_strings_parse() {
+        assert_eq!(Memory::parse("1600m").unwrap().mib, 1600);
+        assert_eq!(Memory::parse("1g").unwrap().mib, 1024);
+        assert_eq!(Memory::parse("2GB").unwrap().mib, 2048);
+        assert_eq!(Memory::parse("512Mi").unwrap().mib, 512);
+        assert!(Memory::parse("lots").is_none());
+        assert!(Memory::parse("0m").is_none());
+    }
+}

@@ -1,0 +1,125 @@
+//! One snapshot of what is live, taken once before planning: one filtered list call per object
+//! kind (containers, networks, volumes), never an inspect per container.
+
+use super::{DockerError, Engine, LABEL_HASH, LABEL_MANAGED, LABEL_PROJECT};
+use bollard::models::ContainerSummaryStateEnum;
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
+use std::collections::{BTreeMap, HashMap};
+
+/// A live Docker object whose name is one flinkform may want, or that carries the project's labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    pub kind: crate::model::Kind,
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Containers only: running (or restarting) rather than created/exited.
+    pub running: bool,
+    pub state: String,
+    pub image_id: Option<String>,
+    /// "8081/tcp" → host port.
+    pub ports: BTreeMap<String, u16>,
+}
+
+impl LiveObject {
+    pub fn managed_by(&self, project: &str) -> bool {
+        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true") && self.labels.get(LABEL_PROJECT).is_some_and(|p| p == project)
+    }
+    pub fn address(&self) -> Option<&str> {
+        self.labels.get(super::LABEL_ADDRESS).map(String::as_str)
+    }
+    pub fn config_hash(&self) -> Option<&str> {
+        self.labels.get(LABEL_HASH).map(String::as_str)
+    }
+}
+
+/// Everything observed, by Docker name.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub objects: BTreeMap<(crate::model::Kind, String), LiveObject>,
+    /// Local image reference → image id, for the images the configuration uses.
+    pub images: BTreeMap<String, String>,
+}
+
+impl Live {
+    pub fn get(&self, kind: crate::model::Kind, name: &str) -> Option<&LiveObject> {
+        self.objects.get(&(kind, name.to_string()))
+    }
+}
+
+/// Observes the project's objects: those carrying its label, and any object whose name starts
+/// with `<project>-` (a conflict with a name flinkform needs).
+pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Result<Live, DockerError> {
+    use crate::model::Kind;
+    let d = &engine.docker;
+    let name_filter = HashMap::from([("name", vec![format!("^/?{}-", regex_escape(project))])]);
+    let mut live = Live::default();
+
+    let containers = d
+        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&name_filter).build()))
+        .await
+        .map_err(DockerError::api("listing containers"))?;
+    for c in containers {
+        let name = c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
+        let state = c.state.unwrap_or(ContainerSummaryStateEnum::EMPTY);
+        let ports = c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.public_port.map(|pp| (format!("{}/tcp", p.private_port), pp)))
+            .collect();
+        live.objects.insert(
+            (Kind::Container, name.clone()),
+            LiveObject {
+                kind: Kind::Container,
+                id: c.id.unwrap_or_default(),
+                name,
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+                running: matches!(state, ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::RESTARTING),
+                state: state.to_string(),
+                image_id: c.image_id,
+                ports,
+            },
+        );
+    }
+
+    let networks = d
+        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&name_filter).build()))
+        .await
+        .map_err(DockerError::api("listing networks"))?;
+    for n in networks {
+        let name = n.name.unwrap_or_default();
+        if !name.starts_with(&format!("{project}-")) {
+            continue;
+        }
+        live.objects.insert((Kind::Network, name.clone()), simple(Kind::Network, n.id.unwrap_or_default(), name, n.labels.unwrap_or_default()));
+    }
+
+    let volumes = d
+        .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&name_filter).build()))
+        .await
+        .map_err(DockerError::api("listing volumes"))?;
+    for v in volumes.volumes.unwrap_or_default() {
+        if !v.name.starts_with(&format!("{project}-")) {
+            continue;
+        }
+        live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
+    }
+
+    for image in images {
+        if let Ok(i) = d.inspect_image(image).await
+            && let Some(id) = i.id
+        {
+            live.images.insert(image.clone(), id);
+        }
+    }
+    Ok(live)
+}
+
+fn simple(kind: crate::model::Kind, id: String, name: String, labels: HashMap<String, String>) -> LiveObject {
+    LiveObject { kind, id, name, labels: labels.into_iter().collect(), running: true, state: String::new(), image_id: None, ports: BTreeMap::new() }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") }).collect()
+}

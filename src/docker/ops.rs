@@ -1,0 +1,175 @@
+//! The Docker operations apply performs, one API call each where possible: create/remove
+//! networks, volumes and containers, start, read back published ports, run a probe command,
+//! read the last log lines for error messages.
+
+use super::{DockerError, Engine};
+use crate::model::{ContainerSpec, Kind};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptions, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+pub async fn create_network(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -> Result<String, DockerError> {
+    let req = NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some("bridge".into()),
+        labels: Some(labels.clone().into_iter().collect()),
+        ..Default::default()
+    };
+    let resp = engine.docker.create_network(req).await.map_err(DockerError::api(format!("creating network {name}")))?;
+    Ok(resp.id)
+}
+
+pub async fn create_volume(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -> Result<String, DockerError> {
+    let req = VolumeCreateRequest {
+        name: Some(name.to_string()),
+        driver: Some("local".into()),
+        labels: Some(labels.clone().into_iter().collect()),
+        ..Default::default()
+    };
+    let v = engine.docker.create_volume(req).await.map_err(DockerError::api(format!("creating volume {name}")))?;
+    Ok(v.name)
+}
+
+/// Makes sure `image` is present: used when local, pulled otherwise; a clear error when neither works.
+pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerError> {
+    if engine.docker.inspect_image(image).await.is_ok() {
+        return Ok(());
+    }
+    let opts = CreateImageOptionsBuilder::new().from_image(image).build();
+    let mut stream = engine.docker.create_image(Some(opts), None, None);
+    while let Some(item) = stream.next().await {
+        if let Err(e) = item {
+            return Err(DockerError::ImageMissing { image: image.into(), detail: e.to_string() });
+        }
+    }
+    engine
+        .docker
+        .inspect_image(image)
+        .await
+        .map(|_| ())
+        .map_err(|e| DockerError::ImageMissing { image: image.into(), detail: e.to_string() })
+}
+
+/// Creates and starts a container; returns its id.
+pub async fn create_container(
+    engine: &Engine,
+    name: &str,
+    spec: &ContainerSpec,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &spec.ports {
+        port_bindings.insert(
+            format!("{}/tcp", p.container_port),
+            Some(vec![PortBinding { host_ip: Some(p.host_ip.clone()), host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()) }]),
+        );
+    }
+    let mounts = spec
+        .mounts
+        .iter()
+        .map(|m| Mount { target: Some(m.target.clone()), source: Some(m.volume.clone()), typ: Some(MountType::VOLUME), ..Default::default() })
+        .collect();
+    let restart = match spec.restart.as_str() {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        "no" => RestartPolicyNameEnum::NO,
+        _ => RestartPolicyNameEnum::UNLESS_STOPPED,
+    };
+    let body = ContainerCreateBody {
+        hostname: Some(spec.hostname.clone()),
+        image: Some(spec.image.clone()),
+        cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        exposed_ports: Some(spec.ports.iter().map(|p| format!("{}/tcp", p.container_port)).collect()),
+        labels: Some(labels.clone().into_iter().collect()),
+        host_config: Some(HostConfig {
+            network_mode: Some(spec.network.clone()),
+            port_bindings: Some(port_bindings),
+            mounts: Some(mounts),
+            memory: Some((spec.memory_mib as i64) * 1024 * 1024),
+            restart_policy: Some(RestartPolicy { name: Some(restart), maximum_retry_count: None }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptionsBuilder::new().name(name).build();
+    let created = engine.docker.create_container(Some(opts), body).await.map_err(DockerError::api(format!("creating container {name}")))?;
+    start(engine, name).await?;
+    Ok(created.id)
+}
+
+pub async fn start(engine: &Engine, name: &str) -> Result<(), DockerError> {
+    engine.docker.start_container(name, None).await.map_err(DockerError::api(format!("starting container {name}")))
+}
+
+/// Published ports of a started container ("8081/tcp" → host port) and whether it still runs.
+pub async fn inspect_ports(engine: &Engine, name: &str) -> Result<(BTreeMap<String, u16>, bool), DockerError> {
+    let info = engine.docker.inspect_container(name, None).await.map_err(DockerError::api(format!("inspecting container {name}")))?;
+    let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    let mut out = BTreeMap::new();
+    for (port, bindings) in info.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+        if let Some(b) = bindings.and_then(|b| b.into_iter().next())
+            && let Some(p) = b.host_port.and_then(|p| p.parse().ok())
+        {
+            out.insert(port, p);
+        }
+    }
+    Ok((out, running))
+}
+
+/// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.
+pub async fn remove(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result<(), DockerError> {
+    let d = &engine.docker;
+    let result = match kind {
+        Kind::Container => {
+            let _ = d.stop_container(id, Some(StopContainerOptionsBuilder::new().t(10).build())).await;
+            d.remove_container(id, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build())).await
+        }
+        Kind::Network => d.remove_network(id).await,
+        Kind::Volume => d.remove_volume(id, None::<RemoveVolumeOptions>).await,
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(DockerError::Api { what: format!("removing {} {name}", kind.as_str()), source: e }),
+    }
+}
+
+/// Runs a command in a container and returns its output (for probes such as ZooKeeper's `srvr`).
+pub async fn exec_output(engine: &Engine, name: &str, cmd: &[&str]) -> Result<String, DockerError> {
+    use bollard::exec::{CreateExecOptions, StartExecResults};
+    let d = &engine.docker;
+    let exec = d
+        .create_exec(name, CreateExecOptions { cmd: Some(cmd.to_vec()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() })
+        .await
+        .map_err(DockerError::api(format!("running a probe in {name}")))?;
+    let mut out = String::new();
+    if let StartExecResults::Attached { mut output, .. } = d.start_exec(&exec.id, None).await.map_err(DockerError::api(format!("running a probe in {name}")))? {
+        while let Some(Ok(chunk)) = output.next().await {
+            out.push_str(&chunk.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The last lines a container logged (for readiness errors).
+pub async fn last_log_lines(engine: &Engine, name: &str, lines: usize) -> String {
+    let opts = LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&lines.to_string()).build();
+    let mut stream = engine.docker.logs(name, Some(opts));
+    let mut out = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        out.push_str(&chunk.to_string());
+    }
+    out.trim_end().to_string()
+}

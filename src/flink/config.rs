@@ -1,0 +1,106 @@
+//! Renders a cluster's Flink configuration for one role, as the `FLINK_PROPERTIES` the official
+//! image reads (flat `key: value` lines, sorted). Which keys reach which role decides what a
+//! change replaces: `taskmanager.*` keys reach only TaskManagers, JobManager-only keys only
+//! JobManagers, so changing one never restarts the other.
+
+use crate::config::Cluster;
+use crate::names;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlinkRole {
+    JobManager,
+    TaskManager,
+}
+
+/// Does a user key belong in this role's configuration?
+pub fn applies_to(key: &str, role: FlinkRole) -> bool {
+    let jm_only = ["jobmanager.memory.", "jobmanager.archive.", "web.", "historyserver.", "rest.", "resourcemanager."];
+    match role {
+        FlinkRole::JobManager => !key.starts_with("taskmanager."),
+        FlinkRole::TaskManager => !jm_only.iter().any(|p| key.starts_with(p)),
+    }
+}
+
+/// The HA mode key was renamed in Flink 1.15 (`high-availability` → `high-availability.type`).
+fn ha_type_key(version: &str) -> &'static str {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(2), parts.next().unwrap_or(0));
+    if (major, minor) >= (1, 15) { "high-availability.type" } else { "high-availability" }
+}
+
+/// The ZooKeeper connect string of a cluster.
+pub fn zookeeper_quorum(project: &str, c: &Cluster) -> Option<String> {
+    let zk = c.zookeeper.as_ref()?;
+    Some(
+        (0..zk.replicas)
+            .map(|i| format!("{}:2181", names::container(project, &c.name, "zookeeper", i)))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// Every Flink setting of one container.
+pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BTreeMap<String, String> {
+    let mut p: BTreeMap<String, String> = c
+        .flink_config
+        .iter()
+        .filter(|(k, _)| applies_to(k, role))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let jm0 = names::container(project, &c.name, "jobmanager", 0);
+    match (&c.high_availability, zookeeper_quorum(project, c)) {
+        (Some(ha), Some(quorum)) => {
+            p.insert(ha_type_key(&c.flink_version).into(), "zookeeper".into());
+            p.insert("high-availability.zookeeper.quorum".into(), quorum);
+            p.insert("high-availability.storageDir".into(), ha.storage_dir.clone());
+            p.insert("high-availability.cluster-id".into(), ha.cluster_id.clone());
+            p.insert("high-availability.zookeeper.client.session-timeout".into(), ha.session_timeout_ms.to_string());
+            if role == FlinkRole::JobManager {
+                // Each JobManager advertises itself; the leader is found through ZooKeeper.
+                p.insert("jobmanager.rpc.address".into(), names::container(project, &c.name, "jobmanager", index));
+            }
+        }
+        _ => {
+            p.insert("jobmanager.rpc.address".into(), jm0);
+        }
+    }
+    match role {
+        FlinkRole::JobManager => {
+            p.insert("jobmanager.memory.process.size".into(), c.jobmanager.memory.flink());
+            p.insert("rest.port".into(), "8081".into());
+        }
+        FlinkRole::TaskManager => {
+            let name = names::container(project, &c.name, "taskmanager", index);
+            p.insert("taskmanager.memory.process.size".into(), c.taskmanager.memory.flink());
+            p.insert("taskmanager.numberOfTaskSlots".into(), c.taskmanager.slots.to_string());
+            p.insert("taskmanager.resource-id".into(), name);
+        }
+    }
+    p
+}
+
+/// `key: value` lines, sorted by key: the `FLINK_PROPERTIES` format.
+pub fn render(props: &BTreeMap<String, String>) -> String {
+    props.iter().map(|(k, v)| format!("{k}: {v}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taskmanager_keys_stay_with_taskmanagers() {
+        assert!(applies_to("taskmanager.memory.managed.size", FlinkRole::TaskManager));
+        assert!(!applies_to("taskmanager.memory.managed.size", FlinkRole::JobManager));
+        assert!(!applies_to("web.submit.enable", FlinkRole::TaskManager));
+        assert!(applies_to("state.checkpoints.dir", FlinkRole::TaskManager));
+        assert!(applies_to("state.checkpoints.dir", FlinkRole::JobManager));
+    }
+
+    #[test]
+    fn ha_key_depends_on_version() {
+        assert_eq!(ha_type_key("2.3"), "high-availability.type");
+        assert_eq!(ha_type_key("1.14"), "high-availability");
+    }
+}

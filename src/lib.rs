@@ -1,0 +1,17 @@
+//! flinkform: declare Flink clusters on Docker in HCL, plan, apply, destroy.
+//!
+//! One module per stage of the pipeline: [`config`] (HCL → typed config) → [`model`] (resource
+//! instances, canonical specs, hashes) → [`plan`] (desired × state × live → changes) →
+//! [`apply`] (the executor, along [`graph`]) with [`docker`], [`flink`] and [`state`] as the
+//! outside world. [`cli`] wires commands to them.
+
+pub mod config;
+pub mod names;
+pub mod flink;
+pub mod model;
+pub mod state;
+pub mod docker;
+pub mod plan;
+pub mod graph;
+pub mod apply;
+pub mod cli;

@@ -1,0 +1,48 @@
+//! Docker object names and the address → name scheme (DESIGN §5), shared by the configuration
+//! (cluster references such as `cluster.x.network`) and the model.
+
+/// The container name of a role instance: `<project>-<cluster>-<role>-<index>`.
+pub fn container(project: &str, cluster: &str, role: &str, index: u32) -> String {
+    format!("{project}-{cluster}-{role}-{index}")
+}
+
+/// The cluster's bridge network.
+pub fn network(project: &str, cluster: &str) -> String {
+    format!("{project}-{cluster}")
+}
+
+/// A cluster's named volume (`data` holds HA storage, checkpoints and savepoints).
+pub fn volume(project: &str, cluster: &str, volume: &str) -> String {
+    format!("{project}-{cluster}-{volume}")
+}
+
+/// Docker's rule for container, network and volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn is_valid(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A valid name derived from a directory name (for the default project).
+pub fn sanitize(raw: &str) -> String {
+    let s: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let s = s.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+    if s.is_empty() { "flinkform".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_design() {
+        assert_eq!(container("analytics", "analytics", "taskmanager", 1), "analytics-analytics-taskmanager-1");
+        assert!(is_valid("a-b_c.d"));
+        assert!(!is_valid("-a"));
+        assert!(!is_valid("a b"));
+        assert_eq!(sanitize("My Project"), "my-project");
+    }
+}

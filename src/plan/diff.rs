@@ -1,0 +1,225 @@
+//! The decision: for each address, compare desired, recorded and live, and choose an action with
+//! its reasons. A container's config-hash label against the desired hash decides "replace"
+//! (as Docker Compose does); state attributes explain *what* changed.
+
+use super::{Action, Change, Plan, PlanError};
+use crate::docker::observe::{Live, LiveObject};
+use crate::model::{Desired, Instance, Kind, Role};
+use crate::state::State;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Computes the plan. With `destroy`, everything flinkform owns is deleted (`desired` is then
+/// only consulted for `prevent_destroy`).
+pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, destroy: bool) -> Result<Plan, PlanError> {
+    let mut changes: BTreeMap<String, Change> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+
+    if !destroy {
+        for d in desired.values() {
+            match decide(d, state, live, project) {
+                Ok(c) => {
+                    changes.insert(d.address.clone(), c);
+                }
+                Err(msg) => conflicts.push(msg),
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflicts(conflicts));
+    }
+    propagate_infrastructure_replacements(&mut changes, desired);
+
+    // What flinkform owns but is not desired: recorded in state, or labelled as ours.
+    let mut owned: BTreeMap<String, (Kind, String, Option<&LiveObject>, Vec<String>, bool)> = BTreeMap::new();
+    for r in &state.resources {
+        let l = live.get(r.kind, &r.name).filter(|l| l.managed_by(project));
+        owned.insert(r.address.clone(), (r.kind, r.name.clone(), l, r.dependencies.clone(), true));
+    }
+    for l in live.objects.values().filter(|l| l.managed_by(project)) {
+        if let Some(a) = l.address()
+            && !owned.contains_key(a)
+        {
+            owned.insert(a.to_string(), (l.kind, l.name.clone(), Some(l), infer_dependencies(a, l.kind), false));
+        }
+    }
+    for (address, (kind, name, l, deps, in_state)) in owned {
+        if changes.contains_key(&address) {
+            continue;
+        }
+        let reason = match (l, in_state) {
+            (None, _) => "already removed outside flinkform; only forgotten from state".to_string(),
+            (Some(_), _) if destroy => "destroy requested".to_string(),
+            (Some(_), true) => "no longer in the configuration".to_string(),
+            (Some(_), false) => "labelled as this project's but neither configured nor in state".to_string(),
+        };
+        changes.insert(
+            address.clone(),
+            Change {
+                before: state.resource(&address).map(|r| r.attributes.clone()),
+                after: None,
+                address,
+                kind,
+                name,
+                action: Action::Delete,
+                reasons: vec![reason],
+                desired: None,
+                live_id: l.map(|l| l.id.clone()),
+                dependencies: deps,
+                live_ports: BTreeMap::new(),
+            },
+        );
+    }
+
+    let protected: Vec<String> = changes
+        .values()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.live_id.is_some())
+        .filter(|c| desired.get(&c.address).is_some_and(|d| d.prevent_destroy))
+        .map(|c| {
+            format!(
+                "{} has lifecycle.prevent_destroy = true and would be {}; remove that setting to allow it",
+                c.address,
+                if c.action == Action::Delete { "destroyed" } else { "replaced" }
+            )
+        })
+        .collect();
+    if !protected.is_empty() {
+        return Err(PlanError::PreventDestroy(protected));
+    }
+    Ok(Plan { changes: changes.into_values().collect() })
+}
+
+fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Change, String> {
+    let recorded = state.resource(&d.address);
+    let l = live.get(d.kind, &d.name);
+    let mut change = Change {
+        address: d.address.clone(),
+        kind: d.kind,
+        name: d.name.clone(),
+        action: Action::NoOp,
+        before: recorded.map(|r| r.attributes.clone()),
+        after: Some(d.attributes.clone()),
+        reasons: Vec::new(),
+        desired: Some(d.clone()),
+        live_id: l.map(|l| l.id.clone()),
+        dependencies: d.dependencies.clone(),
+        live_ports: l.map(|l| l.ports.clone()).unwrap_or_default(),
+    };
+    let Some(l) = l else {
+        change.action = Action::Create;
+        if recorded.is_some() {
+            change.reasons.push("removed outside flinkform".into());
+        }
+        return Ok(change);
+    };
+    if !l.managed_by(project) || l.address() != Some(&d.address) {
+        let owner = match (l.labels.get(crate::docker::LABEL_PROJECT), l.address()) {
+            (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
+            _ => "it is not managed by flinkform".into(),
+        };
+        return Err(format!(
+            "{} {} needs the name \"{}\", but a {} with that name already exists ({owner}). flinkform never adopts or removes it silently: remove or rename it, or adopt it with `flinkform import {} {}`",
+            d.kind.as_str(),
+            d.address,
+            d.name,
+            d.kind.as_str(),
+            d.address,
+            d.name
+        ));
+    }
+    if l.config_hash() != Some(d.config_hash.as_str()) {
+        change.action = Action::Replace;
+        let recorded_hash = recorded.map(|r| r.config_hash.as_str());
+        if recorded_hash == Some(d.config_hash.as_str()) {
+            change.reasons.push("changed outside flinkform: its config-hash label no longer matches the configuration".into());
+        } else {
+            let diffs = attribute_changes(change.before.as_ref(), &d.attributes);
+            if diffs.is_empty() {
+                change.reasons.push("configuration changed (config hash differs)".into());
+            }
+            change.reasons.extend(diffs);
+            change.reasons.push(why_replace(d.role).to_string());
+        }
+        return Ok(change);
+    }
+    if let crate::model::Spec::Container(spec) = &d.spec
+        && let (Some(want), Some(have)) = (live.images.get(&spec.image), l.image_id.as_ref())
+        && want != have
+    {
+        change.action = Action::Replace;
+        change.reasons.push(format!("image id changed: {} is now {}, the container runs {}", spec.image, short(want), short(have)));
+        return Ok(change);
+    }
+    if d.kind == Kind::Container && !l.running {
+        change.action = Action::Start;
+        change.reasons.push(format!("stopped outside flinkform (state: {})", l.state));
+    }
+    Ok(change)
+}
+
+fn short(id: &str) -> &str {
+    let s = id.strip_prefix("sha256:").unwrap_or(id);
+    &s[..s.len().min(12)]
+}
+
+fn why_replace(role: Role) -> &'static str {
+    match role {
+        Role::TaskManager => "forces replacement: a TaskManager reads its configuration only at start",
+        Role::JobManager => "forces replacement: a JobManager reads its configuration only at start",
+        Role::Zookeeper => "forces replacement: ZooKeeper reads its configuration only at start",
+        Role::Network | Role::Volume => "forces replacement",
+    }
+}
+
+/// `slots: 2 → 4`, one per changed attribute; multi-line values list the keys that changed.
+pub fn attribute_changes(before: Option<&BTreeMap<String, String>>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let Some(before) = before else { return Vec::new() };
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (b, a) = (before.get(k), after.get(k));
+        if b == a {
+            continue;
+        }
+        let (bs, as_) = (b.map(String::as_str).unwrap_or("(none)"), a.map(String::as_str).unwrap_or("(none)"));
+        if bs.contains('\n') || as_.contains('\n') {
+            let bl: BTreeSet<&str> = bs.lines().collect();
+            let al: BTreeSet<&str> = as_.lines().collect();
+            let changed: BTreeSet<&str> = bl.symmetric_difference(&al).map(|l| l.split(':').next().unwrap_or(l).trim()).collect();
+            out.push(format!("{k} changed ({})", changed.into_iter().collect::<Vec<_>>().join(", ")));
+        } else {
+            out.push(format!("{k}: {bs} → {as_}"));
+        }
+    }
+    out
+}
+
+/// Replacing a network or volume means replacing everything on it.
+fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>, desired: &Desired) {
+    let replaced: Vec<String> = changes
+        .values()
+        .filter(|c| c.action == Action::Replace && c.kind != Kind::Container)
+        .map(|c| c.address.clone())
+        .collect();
+    for r in replaced {
+        for d in desired.values().filter(|d| d.dependencies.contains(&r)) {
+            if let Some(c) = changes.get_mut(&d.address)
+                && matches!(c.action, Action::NoOp | Action::Start)
+            {
+                c.action = Action::Replace;
+                c.reasons.push(format!("forced by the replacement of {r}"));
+            }
+        }
+    }
+}
+
+/// For an orphan found only by its labels: containers depend on their cluster's network/volume.
+fn infer_dependencies(address: &str, kind: Kind) -> Vec<String> {
+    if kind != Kind::Container {
+        return Vec::new();
+    }
+    let mut parts = address.splitn(3, '.');
+    match (parts.next(), parts.next()) {
+        (Some("cluster"), Some(c)) => vec![format!("cluster.{c}.network"), format!("cluster.{c}.volume[\"data\"]")],
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,92 @@
+//! Plans: desired (model) × recorded (state) × live (Docker snapshot) → one [`Change`] per
+//! address, each non-no-op carrying the reasons a reviewer can act on. This is the one place
+//! that decides whether a resource is created, replaced, started or destroyed ([`diff`]);
+//! [`render`] turns a plan into text.
+
+pub mod diff;
+pub mod render;
+
+pub use diff::compute;
+
+use crate::model::{Instance, Kind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Start,
+    Replace,
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub address: String,
+    pub kind: Kind,
+    /// Docker object name.
+    pub name: String,
+    pub action: Action,
+    /// Attributes as recorded (state) before the change; None when nothing was recorded.
+    pub before: Option<BTreeMap<String, String>>,
+    /// Attributes after the change; None for a delete.
+    pub after: Option<BTreeMap<String, String>>,
+    pub reasons: Vec<String>,
+    /// The desired instance (create, replace, start, no-op).
+    pub desired: Option<Instance>,
+    /// The live object's id, when one exists.
+    pub live_id: Option<String>,
+    /// For deletes: what the object depended on (so it is removed before them).
+    pub dependencies: Vec<String>,
+    /// Live published ports (for no-ops, recorded into state).
+    pub live_ports: BTreeMap<String, u16>,
+}
+
+/// A full plan, sorted by address.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}", .0.join("\n"))]
+    Conflicts(Vec<String>),
+    #[error("{}", .0.join("\n"))]
+    PreventDestroy(Vec<String>),
+}
+
+impl Plan {
+    /// (to add, to change, to destroy), counted as Terraform does: a replace adds and destroys.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.0 += 1,
+                Action::Start => c.1 += 1,
+                Action::Replace => {
+                    c.0 += 1;
+                    c.2 += 1;
+                }
+                Action::Delete => c.2 += 1,
+                Action::NoOp => {}
+            }
+        }
+        c
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// One line per operation, for logs and tests: `-/+ cluster.a.taskmanager[0] (slots: 2 → 4)`.
+    pub fn summary_lines(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| format!("{} {} ({})", render::symbol(c.action), c.address, c.reasons.join("; ")))
+            .collect()
+    }
+}

@@ -1,0 +1,150 @@
+//! Human, Terraform-style rendering of a plan: `+ create`, `- destroy`, `~ start`, `-/+ replace`,
+//! attribute diffs (multi-line values such as the rendered Flink configuration as a line diff),
+//! and the summary line. Deterministic: sorted by address, no timestamps. Colour codes are
+//! always emitted; the printer strips them off a terminal or with NO_COLOR.
+
+use super::{Action, Change, Plan};
+use owo_colors::OwoColorize;
+use similar::{ChangeTag, TextDiff};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+pub fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Delete => "-",
+        Action::Start => "~",
+        Action::Replace => "-/+",
+        Action::NoOp => " ",
+    }
+}
+
+fn coloured(a: Action, s: &str) -> String {
+    match a {
+        Action::Create => s.green().to_string(),
+        Action::Delete => s.red().to_string(),
+        Action::Start => s.yellow().to_string(),
+        Action::Replace => s.magenta().to_string(),
+        Action::NoOp => s.to_string(),
+    }
+}
+
+fn verb(a: Action) -> &'static str {
+    match a {
+        Action::Create => "will be created",
+        Action::Delete => "will be destroyed",
+        Action::Start => "will be started",
+        Action::Replace => "must be replaced",
+        Action::NoOp => "is unchanged",
+    }
+}
+
+/// The plan as Terraform users read it, ending with `Plan: …` or `No changes.`.
+pub fn human(plan: &Plan) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        out.push_str(&"No changes.".bold().to_string());
+        out.push_str(" Your Flink clusters match the configuration.\n");
+        return out;
+    }
+    out.push_str("flinkform will perform the following actions:\n\n");
+    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        resource(&mut out, c);
+        out.push('\n');
+    }
+    let (add, change, destroy) = plan.counts();
+    let _ = writeln!(out, "{} {add} to add, {change} to change, {destroy} to destroy.", "Plan:".bold());
+    out
+}
+
+fn resource(out: &mut String, c: &Change) {
+    let _ = writeln!(out, "  # {} {}", c.address.bold(), verb(c.action));
+    for r in &c.reasons {
+        let _ = writeln!(out, "  #   {r}");
+    }
+    let sym = format!("{:>3}", symbol(c.action));
+    let _ = writeln!(out, "{} {} \"{}\" {{", coloured(c.action, &sym), c.kind.as_str(), c.name);
+    let empty = Default::default();
+    let before = c.before.as_ref().unwrap_or(&empty);
+    let after = c.after.as_ref().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = match c.action {
+        Action::Delete => before.keys().collect(),
+        _ => after.keys().chain(if c.action == Action::Replace { before.keys() } else { after.keys() }).collect(),
+    };
+    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    let mut unchanged = 0;
+    for k in keys {
+        let (b, a) = (before.get(k), after.get(k));
+        let (mark, shown): (Action, Option<(&str, Option<&str>)>) = match c.action {
+            Action::Create => (Action::Create, a.map(|a| (a.as_str(), None))),
+            Action::Delete => (Action::Delete, b.map(|b| (b.as_str(), None))),
+            Action::Replace | Action::Start if c.before.is_some() => match (b, a) {
+                (Some(b), Some(a)) if b == a => {
+                    unchanged += 1;
+                    continue;
+                }
+                (Some(b), Some(a)) => (Action::Start, Some((b.as_str(), Some(a.as_str())))),
+                (None, Some(a)) => (Action::Create, Some((a.as_str(), None))),
+                (Some(b), None) => (Action::Delete, Some((b.as_str(), None))),
+                (None, None) => continue,
+            },
+            _ => {
+                unchanged += 1;
+                continue;
+            }
+        };
+        let Some((first, second)) = shown else { continue };
+        let m = match mark {
+            Action::Create => "+",
+            Action::Delete => "-",
+            _ => "~",
+        };
+        let m = coloured(mark, m);
+        match second {
+            None if first.contains('\n') => {
+                let _ = writeln!(out, "      {m} {k:width$} = <<-EOT");
+                for line in first.lines() {
+                    let _ = writeln!(out, "            {line}");
+                }
+                let _ = writeln!(out, "        EOT");
+            }
+            None => {
+                let _ = writeln!(out, "      {m} {k:width$} = {}", quote(first));
+            }
+            Some(after) if first.contains('\n') || after.contains('\n') => {
+                let _ = writeln!(out, "      {m} {k:width$} = <<-EOT");
+                line_diff(out, first, after);
+                let _ = writeln!(out, "        EOT");
+            }
+            Some(after) => {
+                let note = if c.action == Action::Replace { " # forces replacement" } else { "" };
+                let _ = writeln!(out, "      {m} {k:width$} = {} -> {}{note}", quote(first), quote(after));
+            }
+        }
+    }
+    if unchanged > 0 && c.action != Action::Create {
+        let _ = writeln!(out, "        # ({unchanged} unchanged attributes hidden)");
+    }
+    out.push_str("    }\n");
+}
+
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// A line diff with one line of context, `-`/`+` marked.
+fn line_diff(out: &mut String, before: &str, after: &str) {
+    let diff = TextDiff::from_lines(before, after);
+    for group in diff.grouped_ops(1) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let line = change.value().trim_end_matches('\n');
+                let _ = match change.tag() {
+                    ChangeTag::Equal => writeln!(out, "            {line}"),
+                    ChangeTag::Delete => writeln!(out, "          {} {line}", "-".red()),
+                    ChangeTag::Insert => writeln!(out, "          {} {line}", "+".green()),
+                };
+            }
+        }
+    }
+}

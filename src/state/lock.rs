@@ -1,0 +1,141 @@
+//! The state lock: an OS advisory lock (`File::try_lock`, released when the process dies) on
+//! `<state>.lock.info`, whose JSON says who holds it.
+
+use super::StateError;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    #[serde(rename = "Who")]
+    pub who: String,
+    #[serde(rename = "Pid")]
+    pub pid: u32,
+    #[serde(rename = "Created")]
+    pub created: String,
+}
+
+/// Held while a command reads-then-writes the state; released on drop.
+pub struct StateLock {
+    file: File,
+    path: PathBuf,
+}
+
+pub fn lock_path(state: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.lock.info", state.display()))
+}
+
+impl StateLock {
+    /// Takes the lock, retrying until `timeout`.
+    pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<StateLock, StateError> {
+        let path = lock_path(state);
+        let start = Instant::now();
+        loop {
+            let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)
+                .map_err(|source| StateError::Write { path: path.clone(), source })?;
+            if file.try_lock().is_ok() {
+                // The file may have been removed by the previous holder between open and lock.
+                let same = std::fs::metadata(&path).is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino()));
+                if same {
+                    let mut lock = StateLock { file, path };
+                    lock.write_info(operation)?;
+                    return Ok(lock);
+                }
+                continue;
+            }
+            if start.elapsed() >= timeout {
+                let mut text = String::new();
+                let _ = (&file).read_to_string(&mut text);
+                let holder = serde_json::from_str::<LockInfo>(&text)
+                    .map(|i| format!("ID {}, {} by {} (pid {}) since {}", i.id, i.operation, i.who, i.pid, i.created))
+                    .unwrap_or_else(|_| "another flinkform process".into());
+                return Err(StateError::Locked(format!(
+                    "the state {} is locked: {holder}. Wait for it to finish, or pass --lock-timeout to wait longer",
+                    state.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn write_info(&mut self, operation: &str) -> Result<(), StateError> {
+        let who = format!(
+            "{}@{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim()
+        );
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.into(),
+            who,
+            pid: std::process::id(),
+            created: humantime_now(),
+        };
+        let bytes = serde_json::to_vec_pretty(&info).expect("plain data");
+        let io = |source| StateError::Write { path: self.path.clone(), source };
+        self.file.set_len(0).map_err(io)?;
+        self.file.rewind().map_err(io)?;
+        self.file.write_all(&bytes).map_err(io)?;
+        self.file.sync_all().map_err(io)
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Seconds since the epoch, as an RFC 3339-ish UTC string without a date crate.
+fn humantime_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let rem = secs % 86_400;
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days → civil date.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_fails_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let first = StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
+        let err = StateLock::acquire(&state, "apply", Duration::ZERO).err().unwrap().to_string();
+        assert!(err.contains("locked") && err.contains("apply by"), "{err}");
+        drop(first);
+        StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_000), (2024, 10, 4));
+    }
+}

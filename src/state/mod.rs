@@ -1,0 +1,213 @@
+//! The state file (DESIGN §4): what flinkform owns. Plain data with its own format, written
+//! atomically (temp file, fsync, rename, fsync dir, mode 0600) after every resource operation;
+//! `serial` moves only when content changes; a newer schema is refused.
+
+mod lock;
+
+pub use lock::{LockInfo, StateLock};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    pub flinkform_version: String,
+    pub serial: u64,
+    pub lineage: String,
+    pub resources: Vec<Resource>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, StateOutput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub address: String,
+    pub kind: crate::model::Kind,
+    /// Docker object name.
+    pub name: String,
+    /// Docker object id.
+    pub id: String,
+    pub attributes: BTreeMap<String, String>,
+    pub config_hash: String,
+    pub dependencies: Vec<String>,
+    /// Published ports as observed: "8081/tcp" → host port.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: BTreeMap<String, u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateOutput {
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("state file {path} is not valid ({source}); it was left untouched. If it was damaged, restore {path}.backup")]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+    #[error("state file {path} was written by a newer flinkform (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade flinkform")]
+    TooNew { path: PathBuf, found: u32 },
+    #[error("cannot write state file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Locked(String),
+}
+
+impl State {
+    pub fn new() -> Self {
+        State {
+            version: SCHEMA_VERSION,
+            flinkform_version: env!("CARGO_PKG_VERSION").into(),
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// Reads the state at `path`; a missing file is an empty state with a fresh lineage.
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(source) => return Err(StateError::Read { path: path.into(), source }),
+        };
+        #[derive(Deserialize)]
+        struct Head {
+            version: u32,
+        }
+        let head: Head = serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
+        if head.version > SCHEMA_VERSION {
+            return Err(StateError::TooNew { path: path.into(), found: head.version });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })
+    }
+
+    pub fn resource(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+
+    /// Inserts or replaces a resource, keeping resources sorted by address.
+    pub fn put(&mut self, r: Resource) {
+        self.resources.retain(|x| x.address != r.address);
+        self.resources.push(r);
+        self.resources.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    pub fn remove(&mut self, address: &str) {
+        self.resources.retain(|x| x.address != address);
+    }
+
+    /// JSON bytes as written (pretty, sorted, trailing newline).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = serde_json::to_vec_pretty(self).expect("state is plain data");
+        b.push(b'\n');
+        b
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// Writes the state for one run: the backup once before the first change, then every save
+/// atomically, bumping `serial` only when content changed.
+pub struct StateWriter {
+    path: PathBuf,
+    last_written: Option<State>,
+    backed_up: bool,
+}
+
+impl StateWriter {
+    pub fn new(path: &Path, loaded: &State) -> Self {
+        let exists = path.exists();
+        StateWriter { path: path.into(), last_written: exists.then(|| loaded.clone()), backed_up: false }
+    }
+
+    pub fn save(&mut self, state: &mut State) -> Result<(), StateError> {
+        if let Some(prev) = &self.last_written {
+            let mut probe = state.clone();
+            probe.serial = prev.serial;
+            probe.flinkform_version = prev.flinkform_version.clone();
+            if &probe == prev {
+                return Ok(());
+            }
+            state.serial = prev.serial + 1;
+        } else if state.serial == 0 {
+            state.serial = 1;
+        }
+        state.flinkform_version = env!("CARGO_PKG_VERSION").into();
+        if !self.backed_up && self.path.exists() {
+            let backup = backup_path(&self.path);
+            let bytes = std::fs::read(&self.path).map_err(|source| StateError::Read { path: self.path.clone(), source })?;
+            write_atomic(&backup, &bytes).map_err(|source| StateError::Write { path: backup, source })?;
+        }
+        self.backed_up = true;
+        write_atomic(&self.path, &state.to_bytes()).map_err(|source| StateError::Write { path: self.path.clone(), source })?;
+        self.last_written = Some(state.clone());
+        Ok(())
+    }
+}
+
+pub fn backup_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.backup", path.display()))
+}
+
+/// Temp file in the same directory, fsync, rename over, fsync the directory; mode 0600.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_moves_only_on_change_and_backup_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut s = State::new();
+        let mut w = StateWriter::new(&path, &s);
+        w.save(&mut s).unwrap();
+        assert_eq!(s.serial, 1);
+        w.save(&mut s).unwrap();
+        assert_eq!(s.serial, 1, "no content change, no new serial");
+        s.outputs.insert("x".into(), StateOutput { value: 1.into(), sensitive: false });
+        w.save(&mut s).unwrap();
+        assert_eq!(s.serial, 2);
+        assert!(backup_path(&path).exists());
+        let loaded = State::load(&path).unwrap();
+        assert_eq!(loaded, s);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn corrupt_and_newer_states_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(State::load(&path), Err(StateError::Corrupt { .. })));
+        std::fs::write(&path, r#"{"version": 99}"#).unwrap();
+        assert!(matches!(State::load(&path), Err(StateError::TooNew { .. })));
+    }
+}
