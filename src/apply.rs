@@ -3,7 +3,8 @@
 //! on, a replace's destroy before its create), runs them in parallel ([`graph::walk`]), waits
 //! for readiness, and writes the state after every operation.
 
-use crate::docker::{self, Engine, ops};
+use crate::docker::ops::{self, Inspected};
+use crate::docker::{self, Engine};
 use crate::flink::rest::FlinkRest;
 use crate::graph::{self, Outcome};
 use crate::model::{Instance, Kind, Readiness, Spec};
@@ -197,19 +198,20 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             let d = c.desired.as_ref().ok_or("internal: create without a desired instance")?;
             p.line(&c.address, "Creating...");
             let labels = labels(shared, d);
-            let (id, ports) = match &d.spec {
-                Spec::Network { .. } => (ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, BTreeMap::new()),
-                Spec::Volume { .. } => (ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, BTreeMap::new()),
+            let (id, inspected) = match &d.spec {
+                Spec::Network { .. } => (ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, Inspected::default()),
+                Spec::Volume { .. } => (ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, Inspected::default()),
                 Spec::Container(spec) => {
                     ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
                     let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await.map_err(|e| e.to_string())?;
-                    let (ports, _) = ops::inspect_ports(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-                    (id, ports)
+                    let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+                    (id, inspected)
                 }
             };
+            let Inspected { ports, ips, .. } = inspected;
             // Recorded before waiting: a crash during the wait leaves it owned, not orphaned.
             save(shared, |s| s.put(record(d, &id, ports.clone())))?;
-            wait_ready(shared, d, &id, &ports, started, "creating").await?;
+            wait_ready(shared, d, &id, &ports, &ips, started, "creating").await?;
             p.line(&c.address, &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
         }
         OpKind::Start => {
@@ -217,9 +219,9 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             let id = c.live_id.clone().unwrap_or_else(|| d.name.clone());
             p.line(&c.address, "Starting...");
             ops::start(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-            let (ports, _) = ops::inspect_ports(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            let Inspected { ports, ips, .. } = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
             save(shared, |s| s.put(record(d, &id, ports.clone())))?;
-            wait_ready(shared, d, &id, &ports, started, "starting").await?;
+            wait_ready(shared, d, &id, &ports, &ips, started, "starting").await?;
             p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
         }
     }
@@ -249,7 +251,15 @@ fn reach_host(bind: &str) -> &str {
     if bind == "0.0.0.0" || bind == "::" || bind.is_empty() { "127.0.0.1" } else { bind }
 }
 
-async fn wait_ready(shared: &Shared, d: &Instance, id: &str, ports: &BTreeMap<String, u16>, started: Instant, verb: &str) -> Result<(), String> {
+async fn wait_ready(
+    shared: &Shared,
+    d: &Instance,
+    id: &str,
+    ports: &BTreeMap<String, u16>,
+    ips: &[String],
+    started: Instant,
+    verb: &str,
+) -> Result<(), String> {
     let (timeout, what) = match d.readiness {
         Readiness::None => return Ok(()),
         Readiness::Zookeeper => (Duration::from_secs(90), "ZooKeeper to answer `srvr`"),
@@ -273,7 +283,12 @@ async fn wait_ready(shared: &Shared, d: &Instance, id: &str, ports: &BTreeMap<St
                 let urls = jobmanager_urls(shared, &d.cluster);
                 let mut found = false;
                 for url in urls {
-                    if FlinkRest::new(url).taskmanager_ids().await.is_ok_and(|ids| ids.contains(&d.name)) {
+                    // This container's registration: its id, from its own IP (not a stale entry
+                    // of the container it replaced, which had the same id), with its slots
+                    // reported (they arrive just after the registration itself).
+                    let slots: u64 = d.attributes.get("slots").and_then(|s| s.parse().ok()).unwrap_or(1);
+                    let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
+                    if tms.iter().any(|t| t.id == d.name && t.slots == slots && ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))) {
                         found = true;
                         break;
                     }
@@ -308,7 +323,7 @@ async fn wait_ready(shared: &Shared, d: &Instance, id: &str, ports: &BTreeMap<St
 }
 
 async fn is_running(shared: &Shared, id: &str) -> bool {
-    ops::inspect_ports(&shared.engine, id).await.is_ok_and(|(_, running)| running)
+    ops::inspect(&shared.engine, id).await.is_ok_and(|i| i.running)
 }
 
 /// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).

@@ -61,6 +61,8 @@ impl Sources {
         let end = loc.range.end.min(text.len());
         let start = loc.range.start.min(end);
         ConfigError {
+            loc: loc.clone(),
+            secondary: false,
             message: format!("{}: {}", self.position(loc), message.into()),
             src: NamedSource::new(name, text),
             span: (start, end - start).into(),
@@ -84,6 +86,11 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[error("{message}")]
 pub struct ConfigError {
     pub message: String,
+    /// Where it is (for de-duplication).
+    pub loc: Loc,
+    /// A consequence of another error (an evaluation failing on an undefined name): dropped
+    /// when a primary error lies inside it.
+    pub secondary: bool,
     #[source_code]
     src: NamedSource<String>,
     #[label("{label}")]
@@ -99,6 +106,20 @@ pub struct ConfigError {
 pub struct ConfigErrors {
     #[related]
     pub errors: Vec<ConfigError>,
+}
+
+/// Drops secondary errors that contain a primary error's location (one mistake, one message).
+pub fn dedupe(errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    let primaries: Vec<Loc> = errors.iter().filter(|e| !e.secondary).map(|e| e.loc.clone()).collect();
+    errors
+        .into_iter()
+        .filter(|e| {
+            !e.secondary
+                || !primaries
+                    .iter()
+                    .any(|p| p.file == e.loc.file && p.range.start >= e.loc.range.start && p.range.end <= e.loc.range.end)
+        })
+        .collect()
 }
 
 /// Closest valid name to `got` among `candidates`, for "did you mean" hints.

@@ -80,12 +80,14 @@ pub fn eval_expr(
     let expr: hcl::Expression = expr.clone().into();
     expr.evaluate(ctx).map_err(|e| {
         let msg = e.kind().to_string();
-        sources.error(
+        let mut err = sources.error(
             loc,
             format!("cannot evaluate this expression: {msg}"),
             "evaluation failed here",
             Some(hint_for(&msg)),
-        )
+        );
+        err.secondary = true;
+        err
     })
 }
 

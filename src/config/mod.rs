@@ -21,7 +21,7 @@ use diag::SourceFile;
 use hcl::Value;
 use petgraph::graph::{DiGraph, NodeIndex};
 use raw::RawBlock;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Attributes of `cluster.<name>` available to expressions.
@@ -127,7 +127,8 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
             _ => {}
         }
     }
-    let order = order_nodes(&nodes, &variables, &sources, &mut errors);
+    let mut cyclic = BTreeSet::new();
+    let order = order_nodes(&nodes, &variables, &sources, &mut errors, &mut cyclic);
 
     let mut locals = BTreeMap::new();
     let mut clusters = BTreeMap::new();
@@ -140,6 +141,10 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
             ("cluster", object(&cluster_objects)),
         ]);
         match &nodes[&key] {
+            Node::Local(_) if cyclic.contains(&key) => {
+                locals.insert(key.1.clone(), Value::Null);
+            }
+            Node::Block(_) if cyclic.contains(&key) => {}
             Node::Local(attr) => {
                 let v = eval::eval_attr(&ctx, attr, &sources).unwrap_or_else(|e| {
                     errors.push(e);
@@ -176,7 +181,7 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
     check_host_ports(&clusters, &sources, &mut errors);
 
     if !errors.is_empty() {
-        return Err(ConfigErrors { errors });
+        return Err(ConfigErrors { errors: diag::dedupe(errors) });
     }
     Ok(Config { dir: dir.to_path_buf(), sources, settings, variables, var_values, locals, clusters, outputs })
 }
@@ -295,6 +300,7 @@ fn order_nodes(
     variables: &BTreeMap<String, Variable>,
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
+    cyclic: &mut BTreeSet<(String, String)>,
 ) -> Vec<(String, String)> {
     let mut graph: DiGraph<(String, String), ()> = DiGraph::new();
     let index: BTreeMap<(String, String), NodeIndex> =
@@ -349,14 +355,17 @@ fn order_nodes(
             }
         }
     }
-    // Every strongly connected component with more than one member (or a self-reference) is a cycle.
-    let mut cyclic = false;
+    // Tarjan yields components in reverse topological order of "refers to" edges: what is
+    // referred to comes first, which is the evaluation order. A component with more than one
+    // member (or a self-reference) is a cycle: reported, and its members evaluate to null so
+    // the rest of the configuration is still checked.
+    let mut order = Vec::new();
     for scc in petgraph::algo::tarjan_scc(&graph) {
         let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
         if !is_cycle {
+            order.push(graph[scc[0]].clone());
             continue;
         }
-        cyclic = true;
         let mut members: Vec<&(String, String)> = scc.iter().map(|i| &graph[*i]).collect();
         members.sort();
         let names: Vec<String> = members.iter().map(|(k, n)| format!("{k}.{n}")).collect();
@@ -367,15 +376,9 @@ fn order_nodes(
             "part of the cycle",
             Some(format!("break the cycle; its members are: {}", places.join("; "))),
         ));
+        cyclic.extend(members.into_iter().cloned());
     }
-    if cyclic {
-        return Vec::new();
-    }
-    // Dependencies first: reverse topological order of "refers to" edges.
-    match petgraph::algo::toposort(&graph, None) {
-        Ok(order) => order.into_iter().rev().map(|i| graph[i].clone()).collect(),
-        Err(_) => Vec::new(),
-    }
+    order
 }
 
 fn collect_exprs<'a>(b: &'a RawBlock, out: &mut Vec<&'a hcl::edit::expr::Expression>) {

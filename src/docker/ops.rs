@@ -113,19 +113,36 @@ pub async fn start(engine: &Engine, name: &str) -> Result<(), DockerError> {
     engine.docker.start_container(name, None).await.map_err(DockerError::api(format!("starting container {name}")))
 }
 
-/// Published ports of a started container ("8081/tcp" → host port) and whether it still runs.
-pub async fn inspect_ports(engine: &Engine, name: &str) -> Result<(BTreeMap<String, u16>, bool), DockerError> {
+/// What apply needs to know of a container it just created or started.
+#[derive(Debug, Clone, Default)]
+pub struct Inspected {
+    /// "8081/tcp" → host port.
+    pub ports: BTreeMap<String, u16>,
+    pub running: bool,
+    /// IP addresses on its networks.
+    pub ips: Vec<String>,
+}
+
+/// Inspects one container (only containers apply has just created or started).
+pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerError> {
     let info = engine.docker.inspect_container(name, None).await.map_err(DockerError::api(format!("inspecting container {name}")))?;
     let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    let settings = info.network_settings.unwrap_or_default();
+    let ips = settings
+        .networks
+        .unwrap_or_default()
+        .into_values()
+        .filter_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
+        .collect();
     let mut out = BTreeMap::new();
-    for (port, bindings) in info.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+    for (port, bindings) in settings.ports.unwrap_or_default() {
         if let Some(b) = bindings.and_then(|b| b.into_iter().next())
             && let Some(p) = b.host_port.and_then(|p| p.parse().ok())
         {
             out.insert(port, p);
         }
     }
-    Ok((out, running))
+    Ok(Inspected { ports: out, running, ips })
 }
 
 /// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.

@@ -15,6 +15,11 @@ pub struct Overview {
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskManagerInfo {
     pub id: String,
+    /// RPC address, e.g. `pekko.tcp://flink@172.18.0.4:37007/user/rpc/taskmanager_0`.
+    #[serde(default)]
+    pub path: String,
+    #[serde(rename = "slotsNumber", default)]
+    pub slots: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,9 +64,9 @@ impl FlinkRest {
         self.get("/overview").await
     }
 
-    /// Ids of the registered TaskManagers (flinkform sets each id to the container name).
-    pub async fn taskmanager_ids(&self) -> Result<Vec<String>, RestError> {
+    /// The registered TaskManagers (flinkform sets each id to the container name).
+    pub async fn taskmanagers(&self) -> Result<Vec<TaskManagerInfo>, RestError> {
         let t: TaskManagers = self.get("/taskmanagers").await?;
-        Ok(t.taskmanagers.into_iter().map(|t| t.id).collect())
+        Ok(t.taskmanagers)
     }
 }

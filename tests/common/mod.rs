@@ -1,0 +1,165 @@
+//! Helpers for tests that drive the real `flinkform` binary against the real Docker engine.
+//! Assertions go through the `docker` CLI and Flink's REST API, never flinkform's own claims.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const FLINK_IMAGE: &str = "flinkform-offline/flink:2.3.0-java17";
+pub const ZK_IMAGE: &str = "flinkform-offline/zookeeper:3.8";
+
+/// Fails (never skips) when Docker or the offline images are missing, unless the explicit
+/// opt-out FLINKFORM_SKIP_DOCKER_TESTS=1 is set (never in CI). Returns false when opted out.
+pub fn require_docker() -> bool {
+    if std::env::var("FLINKFORM_SKIP_DOCKER_TESTS").as_deref() == Ok("1") {
+        eprintln!("FLINKFORM_SKIP_DOCKER_TESTS=1: skipping a Docker test on request");
+        return false;
+    }
+    let info = Command::new("docker").arg("info").output().expect("the docker CLI must be installed for end-to-end tests");
+    assert!(info.status.success(), "Docker is unreachable; end-to-end tests need a running engine:\n{}", String::from_utf8_lossy(&info.stderr));
+    for image in [FLINK_IMAGE, ZK_IMAGE] {
+        let ok = Command::new("docker").args(["image", "inspect", image]).output().unwrap().status.success();
+        assert!(ok, "image {image} is missing: run images/build.sh first");
+    }
+    true
+}
+
+/// A project directory for one test; its Docker objects are removed on drop, also on failure.
+pub struct Project {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(name: &str, hcl: &str) -> Project {
+        let p = Project { name: name.to_string(), dir: tempfile::tempdir().unwrap() };
+        p.remove_labelled();
+        p.write("main.hcl", &hcl.replace("PROJECT", name));
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join(file), text).unwrap();
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("flinkform.state.json")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_in(self.dir.path(), args, &[])
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "flinkform {args:?} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        stdout
+    }
+
+    /// Ids of containers carrying this project's label, by name.
+    pub fn containers(&self) -> Vec<(String, String)> {
+        let out = docker(&["ps", "-a", "--filter", &format!("label=io.flinkform.project={}", self.name), "--format", "{{.Names}} {{.ID}}"]);
+        let mut v: Vec<(String, String)> = out.lines().filter_map(|l| l.split_once(' ')).map(|(n, i)| (n.to_string(), i.to_string())).collect();
+        v.sort();
+        v
+    }
+
+    pub fn container_id(&self, name: &str) -> Option<String> {
+        self.containers().into_iter().find(|(n, _)| n == name).map(|(_, id)| id)
+    }
+
+    pub fn labelled(&self) -> Vec<String> {
+        let f = format!("label=io.flinkform.project={}", self.name);
+        let mut all = Vec::new();
+        all.extend(docker(&["ps", "-aq", "--filter", &f]).lines().map(|l| format!("container {l}")));
+        all.extend(docker(&["network", "ls", "-q", "--filter", &f]).lines().map(|l| format!("network {l}")));
+        all.extend(docker(&["volume", "ls", "-q", "--filter", &f]).lines().map(|l| format!("volume {l}")));
+        all
+    }
+
+    /// Removes what carries this project's label (only ours, by label).
+    pub fn remove_labelled(&self) {
+        let f = format!("label=io.flinkform.project={}", self.name);
+        for id in docker(&["ps", "-aq", "--filter", &f]).lines() {
+            docker(&["rm", "-f", "-v", id]);
+        }
+        for id in docker(&["network", "ls", "-q", "--filter", &f]).lines() {
+            docker(&["network", "rm", id]);
+        }
+        for id in docker(&["volume", "ls", "-q", "--filter", &f]).lines() {
+            docker(&["volume", "rm", "-f", id]);
+        }
+    }
+
+    /// The host port Docker published for the container's 8081.
+    pub fn rest_url(&self, container: &str) -> String {
+        let out = docker(&["port", container, "8081/tcp"]);
+        let addr = out.lines().next().unwrap_or_else(|| panic!("{container} publishes no REST port")).trim().to_string();
+        format!("http://{}", addr.replace("0.0.0.0", "127.0.0.1"))
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = run_in(self.dir.path(), &["destroy", "--auto-approve"], &[]);
+        self.remove_labelled();
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_flinkform"))
+}
+
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--chdir").arg(dir).args(args).env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A plain HTTP GET (the tests' own client, independent of flinkform's).
+pub fn http_get(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(hostport).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string()).or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+}
+
+/// Flink's `/overview`: (taskmanagers, slots-total).
+pub fn overview(url: &str) -> Option<(u64, u64)> {
+    let body = http_get(&format!("{url}/overview"))?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    Some((v["taskmanagers"].as_u64()?, v["slots-total"].as_u64()?))
+}
+
+/// Polls until `f` returns Some, or panics after `timeout` naming `what`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
