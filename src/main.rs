@@ -7,7 +7,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().color(colour).unicode(colour).build())
+        let opts = miette::MietteHandlerOpts::new().color(colour).unicode(colour);
+        // Off a terminal (CI logs, pipes) messages stay on one line so they can be grepped.
+        let opts = if colour { opts } else { opts.width(usize::MAX / 4) };
+        Box::new(opts.build())
     }));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("FLINKFORM_LOG"))
@@ -18,7 +21,14 @@ fn main() -> ExitCode {
     match flinkform::cli::run(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("{report:?}");
+            // Configuration errors carry snippets (miette renders them); anything else is one line.
+            if report.source_code().is_some() || report.related().is_some() {
+                eprintln!("{report:?}");
+            } else {
+                use owo_colors::OwoColorize;
+                let label = if colour { "Error:".red().bold().to_string() } else { "Error:".to_string() };
+                eprintln!("{label} {report}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -122,6 +122,9 @@ fn resource(out: &mut String, c: &Change) {
             }
         }
     }
+    if c.action == Action::Start {
+        let _ = writeln!(out, "      {} {:width$} = false -> true", coloured(Action::Start, "~"), "running");
+    }
     if unchanged > 0 && c.action != Action::Create {
         let _ = writeln!(out, "        # ({unchanged} unchanged attributes hidden)");
     }

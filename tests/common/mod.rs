@@ -132,6 +132,12 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Everything a container logged (stdout and stderr).
+pub fn docker_logs(name: &str) -> String {
+    let out = Command::new("docker").args(["logs", name]).output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
 /// A plain HTTP GET (the tests' own client, independent of flinkform's).
 pub fn http_get(url: &str) -> Option<String> {
     let rest = url.strip_prefix("http://")?;

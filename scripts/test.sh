@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: unit and snapshot tests, CLI tests, and the end-to-end tests against the
+# real Docker engine with real Flink and ZooKeeper (which need the offline images: built here
+# when missing, in seconds when present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./images/build.sh
+cargo nextest run --no-fail-fast "$@"

@@ -1,0 +1,144 @@
+//! Bad input is refused with file:line:column, a snippet and the fix, exit 1, and the state file
+//! untouched (issue 2, test 7); an unreachable Docker engine is one clear line, exit 1.
+
+mod common;
+use common::*;
+
+const STATE: &str = r#"{
+  "version": 1,
+  "flinkform_version": "0.1.0",
+  "serial": 7,
+  "lineage": "3f1c3c6e-0000-4000-8000-000000000000",
+  "resources": [],
+  "outputs": {}
+}
+"#;
+
+fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    std::fs::write(dir.path().join("flinkform.state.json"), STATE).unwrap();
+    dir
+}
+
+/// Runs validate, plan and apply: each must exit 1 with every expected fragment on stderr, and
+/// leave the state's bytes as they were.
+fn assert_refused(hcl: &str, expected: &[&str]) {
+    let dir = project_with(&[("main.hcl", hcl)]);
+    for cmd in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
+        let out = run_in(dir.path(), cmd, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?} must exit 1:\n{err}");
+        for e in expected {
+            assert!(err.contains(e), "{cmd:?}: expected `{e}` in:\n{err}");
+        }
+        assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE, "state bytes unchanged");
+    }
+}
+
+#[test]
+fn syntax_error_points_at_the_file() {
+    assert_refused("cluster \"x\" {\n  image = \"a\"\n", &["main.hcl:2:", "syntax error", "every `{` has its `}`"]);
+}
+
+#[test]
+fn unknown_attribute_suggests_the_closest_name() {
+    assert_refused(
+        "cluster \"x\" {\n  taskmanager {\n    replica = 2\n  }\n}\n",
+        &["main.hcl:3:5: unknown attribute `replica` in `taskmanager`", "did you mean `replicas`?"],
+    );
+}
+
+#[test]
+fn unknown_block_suggests_the_closest_name() {
+    assert_refused("clustr \"x\" {\n}\n", &["main.hcl:1:1: unknown block `clustr`", "did you mean `cluster`?"]);
+}
+
+#[test]
+fn wrong_type_names_the_fix() {
+    assert_refused(
+        "cluster \"x\" {\n  taskmanager {\n    slots = \"many\"\n  }\n}\n",
+        &["main.hcl:3:13: `slots` must be a whole number between 1 and 1024, got string \"many\"", "slots = 1"],
+    );
+}
+
+#[test]
+fn undefined_variable_is_reported_where_it_is_used() {
+    assert_refused(
+        "variable \"slots\" {\n  default = 2\n}\ncluster \"x\" {\n  taskmanager {\n    slots = var.slot\n  }\n}\n",
+        &["main.hcl:6:13: reference to undefined variable `var.slot`", "did you mean `slots`?"],
+    );
+}
+
+#[test]
+fn reference_cycle_names_every_member() {
+    assert_refused(
+        "locals {\n  a = local.c\n  b = local.a\n  c = local.b\n}\n",
+        &["reference cycle: local.a, local.b, local.c", "main.hcl:2:3", "main.hcl:3:3", "main.hcl:4:3"],
+    );
+}
+
+#[test]
+fn standby_jobmanagers_without_zookeeper_are_refused() {
+    assert_refused(
+        "cluster \"x\" {\n  jobmanager {\n    replicas = 2\n  }\n}\n",
+        &["main.hcl:3:16: 2 JobManagers need high availability", "add a `zookeeper { replicas = 1 }` block"],
+    );
+}
+
+#[test]
+fn ha_storage_must_be_shared() {
+    assert_refused(
+        "cluster \"x\" {\n  zookeeper {\n    replicas = 1\n  }\n  high_availability {\n    storage_dir = \"file:///tmp/ha\"\n  }\n}\n",
+        &["main.hcl:6:19: HA storage dir \"file:///tmp/ha\" is not shared between the JobManagers"],
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    assert_refused(
+        "cluster \"x\" {\n  imag = \"a\"\n  taskmanager {\n    memory = \"lots\"\n  }\n  jobmanager {\n    replicas = 3\n  }\n}\n",
+        &["has 3 error(s)", "main.hcl:2:3", "main.hcl:4:14", "main.hcl:7:16"],
+    );
+}
+
+#[test]
+fn missing_required_variable_is_listed() {
+    assert_refused(
+        "variable \"a\" {\n  type = string\n}\nvariable \"b\" {\n  type = number\n}\n",
+        &["no value for required variable `a`", "no value for required variable `b`", "--var a="],
+    );
+}
+
+#[test]
+fn unreachable_docker_is_one_clear_line_and_changes_nothing() {
+    let dir = project_with(&[("main.hcl", "cluster \"x\" {\n}\n")]);
+    for cmd in [&["plan"][..], &["apply", "--auto-approve"], &["destroy", "--auto-approve"]] {
+        let out = run_in(dir.path(), cmd, &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{cmd:?}: one line, got:\n{err}");
+        assert!(lines[0].starts_with("Error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"), "{err}");
+        assert!(lines[0].contains("DOCKER_HOST"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
+    }
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    // Needs Docker for the plan it shows first; an empty configuration plans nothing, so use
+    // one cluster and check the refusal happens before anything is created.
+    if !require_docker() {
+        return;
+    }
+    let dir = project_with(&[("main.hcl", "flinkform {\n  project = \"fft-noconfirm\"\n}\ncluster \"x\" {\n  image = \"flinkform-offline/flink:2.3.0-java17\"\n}\n")]);
+    let out = run_in(dir.path(), &["apply"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--auto-approve"), "{err}");
+    assert_eq!(docker(&["ps", "-aq", "--filter", "label=io.flinkform.project=fft-noconfirm"]).trim(), "");
+    assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
+}
