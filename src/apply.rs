@@ -92,7 +92,12 @@ pub async fn apply(
     if let Err(e) = writer.save(&mut state) {
         return (state, writer, ApplyReport::default(), Some(e));
     }
-    let shared = Arc::new(Shared { engine: engine.clone(), project: project.to_string(), state: Mutex::new((state, writer)), printer: Printer });
+    let shared = Arc::new(Shared {
+        engine: engine.clone(),
+        project: project.to_string(),
+        state: Mutex::new((state, writer)),
+        printer: Printer,
+    });
     let plan = Arc::new(plan.clone());
     let ops = Arc::new(ops);
     let outcomes = {
@@ -199,11 +204,19 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             p.line(&c.address, "Creating...");
             let labels = labels(shared, d);
             let (id, inspected) = match &d.spec {
-                Spec::Network { .. } => (ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, Inspected::default()),
-                Spec::Volume { .. } => (ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?, Inspected::default()),
+                Spec::Network { .. } => (
+                    ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?,
+                    Inspected::default(),
+                ),
+                Spec::Volume { .. } => (
+                    ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?,
+                    Inspected::default(),
+                ),
                 Spec::Container(spec) => {
                     ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
-                    let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await.map_err(|e| e.to_string())?;
+                    let id = ops::create_container(&shared.engine, &d.name, spec, &labels)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
                     (id, inspected)
                 }
@@ -212,7 +225,10 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             // Recorded before waiting: a crash during the wait leaves it owned, not orphaned.
             save(shared, |s| s.put(record(d, &id, ports.clone())))?;
             wait_ready(shared, d, &id, &ports, &ips, started, "creating").await?;
-            p.line(&c.address, &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
+            p.line(
+                &c.address,
+                &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)),
+            );
         }
         OpKind::Start => {
             let d = c.desired.as_ref().ok_or("internal: start without a desired instance")?;
@@ -264,7 +280,9 @@ async fn wait_ready(
         Readiness::None => return Ok(()),
         Readiness::Zookeeper => (Duration::from_secs(90), "ZooKeeper to answer `srvr`"),
         Readiness::FlinkRest => (Duration::from_secs(180), "the JobManager to serve GET /overview"),
-        Readiness::TaskManagerRegistered => (Duration::from_secs(180), "the TaskManager to register with the JobManager"),
+        Readiness::TaskManagerRegistered => {
+            (Duration::from_secs(180), "the TaskManager to register with the JobManager")
+        }
     };
     let Spec::Container(spec) = &d.spec else { return Ok(()) };
     let wait_start = Instant::now();
@@ -272,11 +290,17 @@ async fn wait_ready(
     let mut last_check = Instant::now();
     loop {
         let ready = match d.readiness {
-            Readiness::Zookeeper => ops::exec_output(&shared.engine, id, &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3"])
-                .await
-                .is_ok_and(|o| o.contains("Mode:")),
+            Readiness::Zookeeper => ops::exec_output(
+                &shared.engine,
+                id,
+                &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3"],
+            )
+            .await
+            .is_ok_and(|o| o.contains("Mode:")),
             Readiness::FlinkRest => match (ports.get("8081/tcp"), spec.ports.first()) {
-                (Some(port), Some(p)) => FlinkRest::new(format!("http://{}:{port}", reach_host(&p.host_ip))).overview().await.is_ok(),
+                (Some(port), Some(p)) => {
+                    FlinkRest::new(format!("http://{}:{port}", reach_host(&p.host_ip))).overview().await.is_ok()
+                }
                 _ => return Err(format!("{}: the JobManager publishes no REST port", d.address)),
             },
             Readiness::TaskManagerRegistered => {
@@ -288,7 +312,9 @@ async fn wait_ready(
                     // reported (they arrive just after the registration itself).
                     let slots: u64 = d.attributes.get("slots").and_then(|s| s.parse().ok()).unwrap_or(1);
                     let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
-                    if tms.iter().any(|t| t.id == d.name && t.slots == slots && ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))) {
+                    if tms.iter().any(|t| {
+                        t.id == d.name && t.slots == slots && ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))
+                    }) {
                         found = true;
                         break;
                     }
@@ -300,7 +326,9 @@ async fn wait_ready(
         if ready {
             return Ok(());
         }
-        if wait_start.elapsed() > timeout || (last_check.elapsed() > Duration::from_secs(5) && !is_running(shared, id).await) {
+        if wait_start.elapsed() > timeout
+            || (last_check.elapsed() > Duration::from_secs(5) && !is_running(shared, id).await)
+        {
             let logs = ops::last_log_lines(&shared.engine, id, 5).await;
             let state = if is_running(shared, id).await { "still running" } else { "not running" };
             return Err(format!(
@@ -316,7 +344,10 @@ async fn wait_ready(
         }
         if last_note.elapsed() >= Duration::from_secs(10) {
             last_note = Instant::now();
-            shared.printer.line(&d.address, &format!("Still {verb}... [{}s elapsed, waiting for {what}]", started.elapsed().as_secs()));
+            shared.printer.line(
+                &d.address,
+                &format!("Still {verb}... [{}s elapsed, waiting for {what}]", started.elapsed().as_secs()),
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -20,7 +20,13 @@ pub enum Outcome {
 }
 
 /// Runs `run(i)` for each node `0..labels.len()` after its `deps[i]`; returns each node's outcome.
-pub async fn walk<F, Fut>(labels: &[String], deps: &[Vec<usize>], parallelism: usize, stop: Arc<AtomicBool>, run: F) -> Vec<Outcome>
+pub async fn walk<F, Fut>(
+    labels: &[String],
+    deps: &[Vec<usize>],
+    parallelism: usize,
+    stop: Arc<AtomicBool>,
+    run: F,
+) -> Vec<Outcome>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -33,7 +39,8 @@ where
             g.update_edge(idx[d], idx[i], ());
         }
     }
-    let mut remaining: Vec<usize> = (0..n).map(|i| g.neighbors_directed(idx[i], petgraph::Direction::Incoming).count()).collect();
+    let mut remaining: Vec<usize> =
+        (0..n).map(|i| g.neighbors_directed(idx[i], petgraph::Direction::Incoming).count()).collect();
     let mut outcome: Vec<Option<Outcome>> = vec![None; n];
     let mut ready: Vec<usize> = (0..n).filter(|&i| remaining[i] == 0).rev().collect();
     let mut running = JoinSet::new();

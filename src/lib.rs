@@ -5,13 +5,13 @@
 //! [`apply`] (the executor, along [`graph`]) with [`docker`], [`flink`] and [`state`] as the
 //! outside world. [`cli`] wires commands to them.
 
-pub mod config;
-pub mod names;
-pub mod flink;
-pub mod model;
-pub mod state;
-pub mod docker;
-pub mod plan;
-pub mod graph;
 pub mod apply;
 pub mod cli;
+pub mod config;
+pub mod docker;
+pub mod flink;
+pub mod graph;
+pub mod model;
+pub mod names;
+pub mod plan;
+pub mod state;

@@ -34,7 +34,11 @@ fn assert_refused(hcl: &str, expected: &[&str]) {
         for e in expected {
             assert!(err.contains(e), "{cmd:?}: expected `{e}` in:\n{err}");
         }
-        assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE, "state bytes unchanged");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(),
+            STATE,
+            "state bytes unchanged"
+        );
     }
 }
 
@@ -121,7 +125,10 @@ fn unreachable_docker_is_one_clear_line_and_changes_nothing() {
         assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{cmd:?}: one line, got:\n{err}");
-        assert!(lines[0].starts_with("Error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"), "{err}");
+        assert!(
+            lines[0].starts_with("Error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+            "{err}"
+        );
         assert!(lines[0].contains("DOCKER_HOST"), "{err}");
         assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
     }
@@ -134,7 +141,10 @@ fn apply_without_a_terminal_needs_auto_approve() {
     if !require_docker() {
         return;
     }
-    let dir = project_with(&[("main.hcl", "flinkform {\n  project = \"fft-noconfirm\"\n}\ncluster \"x\" {\n  image = \"flinkform-offline/flink:2.3.0-java17\"\n}\n")]);
+    let dir = project_with(&[(
+        "main.hcl",
+        "flinkform {\n  project = \"fft-noconfirm\"\n}\ncluster \"x\" {\n  image = \"flinkform-offline/flink:2.3.0-java17\"\n}\n",
+    )]);
     let out = run_in(dir.path(), &["apply"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -48,7 +48,13 @@ fn concurrent_applies_then_drift_is_planned_and_repaired() {
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
-    assert_eq!(ok, 1, "exactly one apply runs:\nA: {}\nB: {}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        ok,
+        1,
+        "exactly one apply runs:\nA: {}\nB: {}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
     let refused = if a.status.success() { &b } else { &a };
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("is locked") && err.contains("apply by") && err.contains("pid"), "{err}");
@@ -63,7 +69,8 @@ fn concurrent_applies_then_drift_is_planned_and_repaired() {
     assert!(plan.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{plan}");
     p.ok(&["apply", "--auto-approve"]);
     assert!(p.container_id("fft-drift-dr-taskmanager-1").is_some());
-    let got = eventually("2 TaskManagers again", std::time::Duration::from_secs(60), || overview(&url).filter(|o| o.0 == 2));
+    let got =
+        eventually("2 TaskManagers again", std::time::Duration::from_secs(60), || overview(&url).filter(|o| o.0 == 2));
     assert_eq!(got, (2, 4));
 
     // A TaskManager stopped outside flinkform is started again, not recreated.

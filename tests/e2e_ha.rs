@@ -50,8 +50,11 @@ fn ha_cluster_survives_the_leader_being_killed() {
 
     // Flink itself reports ZooKeeper HA.
     let url0 = p.rest_url(jm0);
-    let config: serde_json::Value = serde_json::from_str(&http_get(&format!("{url0}/jobmanager/config")).unwrap()).unwrap();
-    let get = |key: &str| config.as_array().unwrap().iter().find(|e| e["key"] == key).map(|e| e["value"].as_str().unwrap().to_string());
+    let config: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{url0}/jobmanager/config")).unwrap()).unwrap();
+    let get = |key: &str| {
+        config.as_array().unwrap().iter().find(|e| e["key"] == key).map(|e| e["value"].as_str().unwrap().to_string())
+    };
     assert_eq!(get("high-availability.type").as_deref(), Some("zookeeper"));
     assert_eq!(get("high-availability.zookeeper.quorum").as_deref(), Some("fft-ha-ha-zookeeper-0:2181"));
     assert_eq!(get("high-availability.storageDir").as_deref(), Some("file:///flink-data/ha"));
@@ -65,9 +68,11 @@ fn ha_cluster_survives_the_leader_being_killed() {
     let other = if leader == jm0 { jm1 } else { jm0 };
     let other_url = p.rest_url(other);
     docker(&["kill", leader]);
-    let got = eventually("the REST API to answer with 2 TaskManagers after the leader was killed", Duration::from_secs(150), || {
-        overview(&other_url).filter(|o| o.0 == 2)
-    });
+    let got = eventually(
+        "the REST API to answer with 2 TaskManagers after the leader was killed",
+        Duration::from_secs(150),
+        || overview(&other_url).filter(|o| o.0 == 2),
+    );
     assert_eq!(got, (2, 4));
 
     // flinkform sees the killed JobManager and brings it back.

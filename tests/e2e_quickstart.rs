@@ -76,7 +76,9 @@ fn apply_scale_change_slots_and_destroy() {
     assert!(!plan.contains("jobmanager[0]"), "the JobManager is untouched:\n{plan}");
     assert!(plan.contains("Plan: 3 to add, 0 to change, 3 to destroy."), "{plan}");
     p.ok(&["apply", "--auto-approve", "--var", "taskmanagers=3", "--var", "slots=4"]);
-    let got = eventually("Flink to report 3 TaskManagers with 12 slots", Duration::from_secs(60), || overview(&url).filter(|o| *o == (3, 12)));
+    let got = eventually("Flink to report 3 TaskManagers with 12 slots", Duration::from_secs(60), || {
+        overview(&url).filter(|o| *o == (3, 12))
+    });
     assert_eq!(got, (3, 12));
     assert_eq!(p.container_id(jm).as_deref(), Some(jm_id.as_str()), "the JobManager was not recreated");
 

@@ -44,7 +44,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     let config = super::load_config(dir, &args.vars)?;
     let operation = if destroy { "destroy" } else { "apply" };
-    let _lock = StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
+    let _lock =
+        StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
     let (state, engine, plan) = super::plan::make_plan(&config, destroy).await?;
     super::print(&render::human(&plan));
 
@@ -63,19 +64,22 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         })
     };
     let writer = StateWriter::new(&config.state_path(), &state);
-    let (mut state, mut writer, report, err) = crate::apply::apply(&engine, &plan, &config.settings.project, state, writer, args.parallelism, stop).await;
+    let (mut state, mut writer, report, err) =
+        crate::apply::apply(&engine, &plan, &config.settings.project, state, writer, args.parallelism, stop).await;
     watcher.abort();
     if let Some(e) = err {
         return Err(miette::miette!("{e}"));
     }
 
     // Outputs, now that every value is known.
-    let outputs = if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| super::rest_port_from(&state, c)) };
+    let outputs =
+        if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| super::rest_port_from(&state, c)) };
     let outputs = outputs.map_err(miette::Report::new)?;
     state.outputs = outputs
         .iter()
         .map(|(k, v)| {
-            let value = if v.sensitive { serde_json::Value::Null } else { serde_json::to_value(&v.value).unwrap_or_default() };
+            let value =
+                if v.sensitive { serde_json::Value::Null } else { serde_json::to_value(&v.value).unwrap_or_default() };
             (k.clone(), StateOutput { value, sensitive: v.sensitive })
         })
         .collect();
@@ -102,7 +106,8 @@ fn confirm(destroy: bool) -> Result<(), miette::Report> {
             if destroy { "destroy" } else { "apply" }
         ));
     }
-    let question = if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
+    let question =
+        if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
     print!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
@@ -122,7 +127,10 @@ fn print_report(report: &ApplyReport, destroy: bool) {
         eprintln!("{} {address}: {error}", "Error:".red().bold());
     }
     if report.interrupted {
-        eprintln!("{} apply was interrupted; the state records everything that completed. Run apply again to continue.", "Error:".red().bold());
+        eprintln!(
+            "{} apply was interrupted; the state records everything that completed. Run apply again to continue.",
+            "Error:".red().bold()
+        );
         return;
     }
     if !report.failed.is_empty() {

@@ -27,7 +27,8 @@ pub(crate) async fn make_plan(
     let state = super::load_state(config)?;
     let engine = super::connect(config).await?;
     let live = super::observe(&engine, config, &desired).await?;
-    let plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy).map_err(|e| miette::miette!("{e}"))?;
+    let plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy)
+        .map_err(|e| miette::miette!("{e}"))?;
     Ok((state, engine, plan))
 }
 

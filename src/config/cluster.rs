@@ -19,12 +19,7 @@ pub struct Evaluated {
     pub loc: Loc,
 }
 
-pub fn evaluate_block(
-    ctx: &Context,
-    raw: &RawBlock,
-    sources: &Sources,
-    errors: &mut Vec<ConfigError>,
-) -> Evaluated {
+pub fn evaluate_block(ctx: &Context, raw: &RawBlock, sources: &Sources, errors: &mut Vec<ConfigError>) -> Evaluated {
     let mut values = BTreeMap::new();
     for (name, attr) in &raw.attrs {
         match eval::eval_attr(ctx, attr, sources) {
@@ -34,11 +29,7 @@ pub fn evaluate_block(
             Err(e) => errors.push(e),
         }
     }
-    let children = raw
-        .blocks
-        .iter()
-        .map(|b| (b.ident.clone(), evaluate_block(ctx, b, sources, errors)))
-        .collect();
+    let children = raw.blocks.iter().map(|b| (b.ident.clone(), evaluate_block(ctx, b, sources, errors))).collect();
     Evaluated { values, children, loc: raw.loc.clone() }
 }
 
@@ -55,9 +46,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn loc(&self, name: &str) -> Loc {
-        self.ev
-            .and_then(|e| e.values.get(name).map(|(_, l)| l.clone()).or(Some(e.loc.clone())))
-            .unwrap_or_default()
+        self.ev.and_then(|e| e.values.get(name).map(|(_, l)| l.clone()).or(Some(e.loc.clone()))).unwrap_or_default()
     }
 
     fn get(&self, name: &str) -> Option<(&'a Value, Loc)> {
@@ -75,7 +64,11 @@ impl<'a> Fields<'a> {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             other => {
-                self.fail(&loc, format!("`{name}` must be a string, got {}", eval::describe(other)), format!("write `{name} = \"…\"`"));
+                self.fail(
+                    &loc,
+                    format!("`{name}` must be a string, got {}", eval::describe(other)),
+                    format!("write `{name} = \"…\"`"),
+                );
                 None
             }
         }
@@ -107,7 +100,11 @@ impl<'a> Fields<'a> {
         match v {
             Value::Bool(b) => Some(*b),
             other => {
-                self.fail(&loc, format!("`{name}` must be true or false, got {}", eval::describe(other)), format!("write `{name} = true`"));
+                self.fail(
+                    &loc,
+                    format!("`{name}` must be true or false, got {}", eval::describe(other)),
+                    format!("write `{name} = true`"),
+                );
                 None
             }
         }
@@ -118,7 +115,11 @@ impl<'a> Fields<'a> {
         let m = Memory::parse(&text);
         if m.is_none() {
             let loc = self.loc(name);
-            self.fail(&loc, format!("`{name}` = \"{text}\" is not a memory size"), "write a size such as \"1600m\" or \"2g\"".into());
+            self.fail(
+                &loc,
+                format!("`{name}` = \"{text}\" is not a memory size"),
+                "write a size such as \"1600m\" or \"2g\"".into(),
+            );
         }
         m
     }
@@ -127,7 +128,11 @@ impl<'a> Fields<'a> {
     pub fn string_map(&mut self, name: &str) -> Option<BTreeMap<String, String>> {
         let (v, loc) = self.get(name)?;
         let Value::Object(o) = v else {
-            self.fail(&loc, format!("`{name}` must be a map, got {}", eval::describe(v)), format!("write `{name} = {{ \"key\" = \"value\" }}`"));
+            self.fail(
+                &loc,
+                format!("`{name}` must be a map, got {}", eval::describe(v)),
+                format!("write `{name} = {{ \"key\" = \"value\" }}`"),
+            );
             return None;
         };
         let mut out = BTreeMap::new();
@@ -137,7 +142,11 @@ impl<'a> Fields<'a> {
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 other => {
-                    self.fail(&loc, format!("`{name}`.\"{k}\" must be a string, number or bool, got {}", eval::describe(other)), "Flink settings are flat `key = value` pairs".into());
+                    self.fail(
+                        &loc,
+                        format!("`{name}`.\"{k}\" must be a string, number or bool, got {}", eval::describe(other)),
+                        "Flink settings are flat `key = value` pairs".into(),
+                    );
                     continue;
                 }
             };
@@ -165,7 +174,11 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
         Some(v) => v,
         None => {
             let loc = f.loc("image");
-            f.fail(&loc, format!("cannot tell the Flink version from the image tag of \"{image}\""), "set `flink_version = \"2.3\"` in the cluster".into());
+            f.fail(
+                &loc,
+                format!("cannot tell the Flink version from the image tag of \"{image}\""),
+                "set `flink_version = \"2.3\"` in the cluster".into(),
+            );
             "2.3".into()
         }
     };
@@ -175,9 +188,13 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
     let zookeeper = zk_ev.map(|z| {
         let mut f = Fields::new(Some(z), sources, errors);
         let replicas = f.whole("replicas", 1, 7).unwrap_or(1) as u32;
-        if replicas % 2 == 0 {
+        if replicas.is_multiple_of(2) {
             let loc = f.loc("replicas");
-            f.fail(&loc, format!("ZooKeeper needs an odd number of servers for a quorum, got {replicas}"), "use 1, 3 or 5 replicas".into());
+            f.fail(
+                &loc,
+                format!("ZooKeeper needs an odd number of servers for a quorum, got {replicas}"),
+                "use 1, 3 or 5 replicas".into(),
+            );
         }
         Zookeeper {
             replicas,
@@ -198,13 +215,20 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
         let loc = f.loc("replicas");
         f.fail(
             &loc,
-            format!("{} JobManagers need high availability, but cluster \"{name}\" has no ZooKeeper", jobmanager.replicas),
+            format!(
+                "{} JobManagers need high availability, but cluster \"{name}\" has no ZooKeeper",
+                jobmanager.replicas
+            ),
             "add a `zookeeper { replicas = 1 }` block to the cluster, or set `replicas = 1`".into(),
         );
     }
     if jobmanager.rest_bind.parse::<std::net::IpAddr>().is_err() {
         let loc = f.loc("rest_bind");
-        f.fail(&loc, format!("`rest_bind` = \"{}\" is not an IP address", jobmanager.rest_bind), "use \"127.0.0.1\" (default) or \"0.0.0.0\"".into());
+        f.fail(
+            &loc,
+            format!("`rest_bind` = \"{}\" is not an IP address", jobmanager.rest_bind),
+            "use \"127.0.0.1\" (default) or \"0.0.0.0\"".into(),
+        );
     }
 
     let tm_ev = ev.children.get("taskmanager");
@@ -235,7 +259,11 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
         }
         if zookeeper.is_none() {
             let loc = ha_ev.map(|e| e.loc.clone()).unwrap_or_default();
-            f.fail(&loc, "`high_availability` needs ZooKeeper".into(), "add a `zookeeper { replicas = 1 }` block to the cluster".into());
+            f.fail(
+                &loc,
+                "`high_availability` needs ZooKeeper".into(),
+                "add a `zookeeper { replicas = 1 }` block to the cluster".into(),
+            );
         }
         Some(ha)
     } else {

@@ -29,10 +29,7 @@ pub struct Loc {
 
 impl Loc {
     pub fn new(file: usize, range: Option<Range<usize>>) -> Self {
-        Loc {
-            file,
-            range: range.unwrap_or(0..0),
-        }
+        Loc { file, range: range.unwrap_or(0..0) }
     }
 }
 
@@ -115,9 +112,9 @@ pub fn dedupe(errors: Vec<ConfigError>) -> Vec<ConfigError> {
         .into_iter()
         .filter(|e| {
             !e.secondary
-                || !primaries
-                    .iter()
-                    .any(|p| p.file == e.loc.file && p.range.start >= e.loc.range.start && p.range.end <= e.loc.range.end)
+                || !primaries.iter().any(|p| {
+                    p.file == e.loc.file && p.range.start >= e.loc.range.start && p.range.end <= e.loc.range.end
+                })
         })
         .collect()
 }
@@ -144,10 +141,7 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_name() {
-        assert_eq!(
-            suggest("replica", ["replicas", "memory", "slots"]),
-            Some("replicas".into())
-        );
+        assert_eq!(suggest("replica", ["replicas", "memory", "slots"]), Some("replicas".into()));
         assert_eq!(suggest("zzz", ["replicas", "memory"]), None);
     }
 }

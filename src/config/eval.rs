@@ -71,12 +71,7 @@ pub fn eval_attr(ctx: &Context, attr: &RawAttr, sources: &Sources) -> Result<Val
     eval_expr(ctx, &attr.expr, &attr.value_loc, sources)
 }
 
-pub fn eval_expr(
-    ctx: &Context,
-    expr: &Expression,
-    loc: &Loc,
-    sources: &Sources,
-) -> Result<Value, ConfigError> {
+pub fn eval_expr(ctx: &Context, expr: &Expression, loc: &Loc, sources: &Sources) -> Result<Value, ConfigError> {
     let expr: hcl::Expression = expr.clone().into();
     expr.evaluate(ctx).map_err(|e| {
         let msg = e.kind().to_string();
@@ -95,10 +90,7 @@ fn hint_for(msg: &str) -> String {
     if msg.contains("undefined var") {
         "declare it, or check the spelling".into()
     } else if msg.contains("undefined func") {
-        format!(
-            "available functions: {}",
-            super::functions::NAMES.join(", ")
-        )
+        format!("available functions: {}", super::functions::NAMES.join(", "))
     } else {
         "check the types of the values used here".into()
     }
@@ -122,22 +114,13 @@ mod tests {
 
     #[test]
     fn finds_references_but_not_for_variables() {
-        let body = hcl::edit::parser::parse_body(
-            "a = [for s in var.list : s.x if local.on]\nb = cluster.c.rest_url\n",
-        )
-        .unwrap();
+        let body = hcl::edit::parser::parse_body("a = [for s in var.list : s.x if local.on]\nb = cluster.c.rest_url\n")
+            .unwrap();
         let refs: Vec<String> = body
             .attributes()
             .flat_map(|a| references(&a.value))
             .map(|r| format!("{}.{}.{:?}", r.namespace, r.name, r.attribute))
             .collect();
-        assert_eq!(
-            refs,
-            vec![
-                "var.list.None",
-                "local.on.None",
-                "cluster.c.Some(\"rest_url\")"
-            ]
-        );
+        assert_eq!(refs, vec!["var.list.None", "local.on.None", "cluster.c.Some(\"rest_url\")"]);
     }
 }

@@ -57,43 +57,68 @@ pub fn declare(ctx: &mut Context) {
     ctx.declare_func("length", f(vec![any()], None, length));
     ctx.declare_func("merge", f(vec![], Some(Object(Box::new(any()))), merge));
     ctx.declare_func("concat", f(vec![], Some(Array(Box::new(any()))), concat));
-    ctx.declare_func("contains", f(vec![Array(Box::new(any())), any()], None, |a| {
-        Ok(Value::Bool(a[0].as_array().is_some_and(|l| l.contains(&a[1]))))
-    }));
+    ctx.declare_func(
+        "contains",
+        f(vec![Array(Box::new(any())), any()], None, |a| {
+            Ok(Value::Bool(a[0].as_array().is_some_and(|l| l.contains(&a[1]))))
+        }),
+    );
     ctx.declare_func("lookup", f(vec![Object(Box::new(any())), String], Some(any()), lookup));
-    ctx.declare_func("keys", f(vec![Object(Box::new(any()))], None, |a| {
-        Ok(Value::Array(a[0].as_object().map(|o| sorted_keys(o).into_iter().map(Value::from).collect()).unwrap_or_default()))
-    }));
-    ctx.declare_func("values", f(vec![Object(Box::new(any()))], None, |a| {
-        let o = a[0].as_object().cloned().unwrap_or_default();
-        Ok(Value::Array(sorted_keys(&o).iter().map(|k| o[k].clone()).collect()))
-    }));
-    ctx.declare_func("coalesce", f(vec![], Some(any()), |a| {
-        a.iter()
-            .find(|v| !v.is_null() && v.as_str() != Some(""))
-            .cloned()
-            .ok_or_else(|| "coalesce: every argument is null or empty".to_string())
-    }));
+    ctx.declare_func(
+        "keys",
+        f(vec![Object(Box::new(any()))], None, |a| {
+            Ok(Value::Array(
+                a[0].as_object().map(|o| sorted_keys(o).into_iter().map(Value::from).collect()).unwrap_or_default(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "values",
+        f(vec![Object(Box::new(any()))], None, |a| {
+            let o = a[0].as_object().cloned().unwrap_or_default();
+            Ok(Value::Array(sorted_keys(&o).iter().map(|k| o[k].clone()).collect()))
+        }),
+    );
+    ctx.declare_func(
+        "coalesce",
+        f(vec![], Some(any()), |a| {
+            a.iter()
+                .find(|v| !v.is_null() && v.as_str() != Some(""))
+                .cloned()
+                .ok_or_else(|| "coalesce: every argument is null or empty".to_string())
+        }),
+    );
     ctx.declare_func("file", f(vec![String], None, file));
-    ctx.declare_func("jsonencode", f(vec![any()], None, |a| {
-        serde_json::to_string(&a[0]).map(Value::from).map_err(|e| format!("jsonencode: {e}"))
-    }));
-    ctx.declare_func("jsondecode", f(vec![String], None, |a| {
-        serde_json::from_str::<Value>(a[0].as_str().unwrap_or_default()).map_err(|e| format!("jsondecode: invalid JSON: {e}"))
-    }));
-    ctx.declare_func("tostring", f(vec![any()], None, |a| match &a[0] {
-        Value::String(s) => Ok(Value::from(s.clone())),
-        Value::Number(n) => Ok(Value::from(n.to_string())),
-        Value::Bool(b) => Ok(Value::from(b.to_string())),
-        Value::Null => Ok(Value::Null),
-        _ => Err("tostring: only a string, number or bool can be converted".into()),
-    }));
-    ctx.declare_func("tonumber", f(vec![any()], None, |a| match &a[0] {
-        Value::Number(n) => Ok(Value::Number(n.clone())),
-        Value::String(s) => parse_number(s).ok_or_else(|| format!("tonumber: \"{s}\" is not a number")),
-        Value::Null => Ok(Value::Null),
-        _ => Err("tonumber: only a string or number can be converted".into()),
-    }));
+    ctx.declare_func(
+        "jsonencode",
+        f(vec![any()], None, |a| serde_json::to_string(&a[0]).map(Value::from).map_err(|e| format!("jsonencode: {e}"))),
+    );
+    ctx.declare_func(
+        "jsondecode",
+        f(vec![String], None, |a| {
+            serde_json::from_str::<Value>(a[0].as_str().unwrap_or_default())
+                .map_err(|e| format!("jsondecode: invalid JSON: {e}"))
+        }),
+    );
+    ctx.declare_func(
+        "tostring",
+        f(vec![any()], None, |a| match &a[0] {
+            Value::String(s) => Ok(Value::from(s.clone())),
+            Value::Number(n) => Ok(Value::from(n.to_string())),
+            Value::Bool(b) => Ok(Value::from(b.to_string())),
+            Value::Null => Ok(Value::Null),
+            _ => Err("tostring: only a string, number or bool can be converted".into()),
+        }),
+    );
+    ctx.declare_func(
+        "tonumber",
+        f(vec![any()], None, |a| match &a[0] {
+            Value::Number(n) => Ok(Value::Number(*n)),
+            Value::String(s) => parse_number(s).ok_or_else(|| format!("tonumber: \"{s}\" is not a number")),
+            Value::Null => Ok(Value::Null),
+            _ => Err("tonumber: only a string or number can be converted".into()),
+        }),
+    );
     ctx.declare_func("min", f(vec![], Some(Number), |a| extreme(&a, "min", |x, y| x < y)));
     ctx.declare_func("max", f(vec![], Some(Number), |a| extreme(&a, "max", |x, y| x > y)));
 }
@@ -151,9 +176,7 @@ fn format(a: FuncArgs) -> Result<Value, String> {
         match chars.next() {
             Some('%') => out.push('%'),
             Some(verb @ ('s' | 'd' | 'v')) => {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("format: not enough arguments for \"{spec}\""))?;
+                let v = args.next().ok_or_else(|| format!("format: not enough arguments for \"{spec}\""))?;
                 if verb == 'd' && !matches!(v, Value::Number(_)) {
                     return Err(format!("format: %d needs a number, got {}", super::eval::describe(v)));
                 }
@@ -200,19 +223,14 @@ fn lookup(a: FuncArgs) -> Result<Value, String> {
     let key = a[1].as_str().unwrap_or_default();
     match a[0].as_object().and_then(|o| o.get(key)) {
         Some(v) => Ok(v.clone()),
-        None => a
-            .get(2)
-            .cloned()
-            .ok_or_else(|| format!("lookup: no key \"{key}\" and no default given")),
+        None => a.get(2).cloned().ok_or_else(|| format!("lookup: no key \"{key}\" and no default given")),
     }
 }
 
 fn file(a: FuncArgs) -> Result<Value, String> {
     let rel = a[0].as_str().unwrap_or_default();
     let path = BASE_DIR.with(|d| d.borrow().join(rel));
-    std::fs::read_to_string(&path)
-        .map(Value::from)
-        .map_err(|e| format!("file: cannot read {}: {e}", path.display()))
+    std::fs::read_to_string(&path).map(Value::from).map_err(|e| format!("file: cannot read {}: {e}", path.display()))
 }
 
 fn extreme(a: &FuncArgs, name: &str, better: fn(f64, f64) -> bool) -> Result<Value, String> {

@@ -5,6 +5,10 @@
 //! (a cycle is an error naming every member) → evaluate in that order ([`eval`]) → convert and
 //! validate ([`cluster`]). All errors are collected and returned together.
 
+// Config errors carry their source snippet; they are collected on a cold path, so their size
+// does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod cluster;
 pub mod diag;
 pub mod eval;
@@ -25,15 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Attributes of `cluster.<name>` available to expressions.
-pub const CLUSTER_ATTRIBUTES: &[&str] = &[
-    "jobmanager_host",
-    "name",
-    "network",
-    "rest_port",
-    "rest_url",
-    "slots_total",
-    "taskmanagers",
-];
+pub const CLUSTER_ATTRIBUTES: &[&str] =
+    &["jobmanager_host", "name", "network", "rest_port", "rest_url", "slots_total", "taskmanagers"];
 
 /// A loaded, evaluated and validated configuration.
 #[derive(Debug, Clone)]
@@ -52,9 +49,8 @@ pub struct Config {
 pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let mut sources = Sources::default();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && p.is_file());
     paths.sort();
     if paths.is_empty() {
@@ -107,7 +103,12 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
                 for (name, attr) in &b.attrs {
                     let key = ("local".to_string(), name.clone());
                     if nodes.contains_key(&key) {
-                        errors.push(sources.error(&attr.key_loc, format!("local `{name}` is defined twice"), "second definition", Some("rename or remove one".into())));
+                        errors.push(sources.error(
+                            &attr.key_loc,
+                            format!("local `{name}` is defined twice"),
+                            "second definition",
+                            Some("rename or remove one".into()),
+                        ));
                         continue;
                     }
                     nodes.insert(key, Node::Local(attr.clone()));
@@ -120,7 +121,12 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
                     continue;
                 }
                 if b.ident == "cluster" && !crate::names::is_valid(b.label()) {
-                    errors.push(sources.error(&b.loc, format!("cluster name \"{}\" is not a valid Docker name", b.label()), "invalid name", Some("use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into())));
+                    errors.push(sources.error(
+                        &b.loc,
+                        format!("cluster name \"{}\" is not a valid Docker name", b.label()),
+                        "invalid name",
+                        Some("use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into()),
+                    ));
                 }
                 nodes.insert(key, Node::Block(b.clone()));
             }
@@ -160,9 +166,7 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
             }
             Node::Block(b) => {
                 let ctx0 = eval::context(&[]);
-                let read = |name: &str| {
-                    b.attrs.get(name).and_then(|a| eval::eval_attr(&ctx0, a, &sources).ok())
-                };
+                let read = |name: &str| b.attrs.get(name).and_then(|a| eval::eval_attr(&ctx0, a, &sources).ok());
                 let description = read("description").and_then(|v| v.as_str().map(str::to_string));
                 let sensitive = read("sensitive").and_then(|v| v.as_bool()).unwrap_or(false);
                 match b.attrs.get("value") {
@@ -173,7 +177,12 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
                         description,
                         sensitive,
                     }),
-                    None => errors.push(sources.error(&b.loc, format!("output \"{}\" has no `value`", key.1), "missing value", Some("add `value = …`".into()))),
+                    None => errors.push(sources.error(
+                        &b.loc,
+                        format!("output \"{}\" has no `value`", key.1),
+                        "missing value",
+                        Some("add `value = …`".into()),
+                    )),
                 }
             }
         }
@@ -230,7 +239,12 @@ enum Node {
 }
 
 fn duplicate(sources: &Sources, b: &RawBlock, what: &str) -> ConfigError {
-    sources.error(&b.loc, format!("{what} \"{}\" is declared twice", b.label()), "second declaration", Some("names must be unique: rename or remove one".into()))
+    sources.error(
+        &b.loc,
+        format!("{what} \"{}\" is declared twice", b.label()),
+        "second declaration",
+        Some("names must be unique: rename or remove one".into()),
+    )
 }
 
 fn object(map: &BTreeMap<String, Value>) -> Value {
@@ -260,7 +274,13 @@ pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Val
     Value::Object(o)
 }
 
-fn read_settings(dir: &Path, blocks: &[RawBlock], var: &Value, sources: &Sources, errors: &mut Vec<ConfigError>) -> Settings {
+fn read_settings(
+    dir: &Path,
+    blocks: &[RawBlock],
+    var: &Value,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Settings {
     let dir_name = std::fs::canonicalize(dir)
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
@@ -273,7 +293,12 @@ fn read_settings(dir: &Path, blocks: &[RawBlock], var: &Value, sources: &Sources
     let ctx = eval::context(&[("var", var.clone())]);
     let settings: Vec<&RawBlock> = blocks.iter().filter(|b| b.ident == "flinkform").collect();
     if settings.len() > 1 {
-        errors.push(sources.error(&settings[1].loc, "the `flinkform` block appears twice", "second block", Some("merge the two blocks".into())));
+        errors.push(sources.error(
+            &settings[1].loc,
+            "the `flinkform` block appears twice",
+            "second block",
+            Some("merge the two blocks".into()),
+        ));
     }
     if let Some(b) = settings.first() {
         let ev = cluster::evaluate_block(&ctx, b, sources, errors);
@@ -283,7 +308,12 @@ fn read_settings(dir: &Path, blocks: &[RawBlock], var: &Value, sources: &Sources
                 s.project = p;
             } else {
                 let loc = f.loc("project");
-                f.errors.push(sources.error(&loc, format!("project \"{p}\" is not a valid Docker name"), "invalid name", Some("use letters, digits, `_`, `.` and `-`".into())));
+                f.errors.push(sources.error(
+                    &loc,
+                    format!("project \"{p}\" is not a valid Docker name"),
+                    "invalid name",
+                    Some("use letters, digits, `_`, `.` and `-`".into()),
+                ));
             }
         }
         if let Some(p) = f.string("state_path") {
@@ -325,7 +355,15 @@ fn order_nodes(
                 let target = match r.namespace.as_str() {
                     "var" => {
                         if !variables.contains_key(&r.name) {
-                            errors.push(undefined(sources, &loc, "variable", &format!("var.{}", r.name), &r.name, variables.keys().map(String::as_str), &format!("declare it: `variable \"{}\" {{}}`", r.name)));
+                            errors.push(undefined(
+                                sources,
+                                &loc,
+                                "variable",
+                                &format!("var.{}", r.name),
+                                &r.name,
+                                variables.keys().map(String::as_str),
+                                &format!("declare it: `variable \"{}\" {{}}`", r.name),
+                            ));
                         }
                         continue;
                     }
@@ -339,7 +377,15 @@ fn order_nodes(
                     } else {
                         format!("declare it: `cluster \"{}\" {{ … }}`", r.name)
                     };
-                    errors.push(undefined(sources, &loc, &target.0, &format!("{}.{}", r.namespace, r.name), &r.name, names, &help));
+                    errors.push(undefined(
+                        sources,
+                        &loc,
+                        &target.0,
+                        &format!("{}.{}", r.namespace, r.name),
+                        &r.name,
+                        names,
+                        &help,
+                    ));
                     continue;
                 }
                 if target.0 == "cluster"
@@ -349,7 +395,12 @@ fn order_nodes(
                     let help = diag::suggest(a, CLUSTER_ATTRIBUTES.iter().copied())
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| format!("available: {}", CLUSTER_ATTRIBUTES.join(", ")));
-                    errors.push(sources.error(&loc, format!("cluster \"{}\" has no attribute `{a}`", r.name), "unknown attribute", Some(help)));
+                    errors.push(sources.error(
+                        &loc,
+                        format!("cluster \"{}\" has no attribute `{a}`", r.name),
+                        "unknown attribute",
+                        Some(help),
+                    ));
                 }
                 graph.update_edge(index[key], index[&target], ());
             }
@@ -369,7 +420,8 @@ fn order_nodes(
         let mut members: Vec<&(String, String)> = scc.iter().map(|i| &graph[*i]).collect();
         members.sort();
         let names: Vec<String> = members.iter().map(|(k, n)| format!("{k}.{n}")).collect();
-        let places: Vec<String> = members.iter().map(|m| format!("{}.{} at {}", m.0, m.1, sources.position(&locs[*m]))).collect();
+        let places: Vec<String> =
+            members.iter().map(|m| format!("{}.{} at {}", m.0, m.1, sources.position(&locs[*m]))).collect();
         errors.push(sources.error(
             &locs[members[0]],
             format!("reference cycle: {} refer to each other", names.join(", ")),
@@ -397,9 +449,8 @@ fn undefined<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
     fallback: &str,
 ) -> ConfigError {
-    let help = diag::suggest(name, candidates)
-        .map(|s| format!("did you mean `{s}`?"))
-        .unwrap_or_else(|| fallback.to_string());
+    let help =
+        diag::suggest(name, candidates).map(|s| format!("did you mean `{s}`?")).unwrap_or_else(|| fallback.to_string());
     sources.error(loc, format!("reference to undefined {what} `{full}`"), "not declared", Some(help))
 }
 

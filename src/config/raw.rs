@@ -50,56 +50,27 @@ const fn block(
     attrs: &'static [&'static str],
     blocks: &'static [Schema],
 ) -> Schema {
-    Schema {
-        ident,
-        labels,
-        attrs: Some(attrs),
-        blocks,
-        repeatable: true,
-    }
+    Schema { ident, labels, attrs: Some(attrs), blocks, repeatable: true }
 }
 
 const fn single(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
-    Schema {
-        ident,
-        labels: 0,
-        attrs: Some(attrs),
-        blocks: &[],
-        repeatable: false,
-    }
+    Schema { ident, labels: 0, attrs: Some(attrs), blocks: &[], repeatable: false }
 }
 
 /// The top-level language (DESIGN §1).
 pub static TOP_LEVEL: &[Schema] = &[
     single("flinkform", &["project", "state_path", "docker_host"]),
-    block(
-        "variable",
-        1,
-        &["type", "default", "description", "sensitive"],
-        &[],
-    ),
-    Schema {
-        ident: "locals",
-        labels: 0,
-        attrs: None,
-        blocks: &[],
-        repeatable: true,
-    },
+    block("variable", 1, &["type", "default", "description", "sensitive"], &[]),
+    Schema { ident: "locals", labels: 0, attrs: None, blocks: &[], repeatable: true },
     block(
         "cluster",
         1,
         &["image", "flink_version", "flink_config"],
         &[
             single("zookeeper", &["replicas", "image", "memory"]),
-            single(
-                "jobmanager",
-                &["replicas", "memory", "rest_port", "rest_bind"],
-            ),
+            single("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
             single("taskmanager", &["replicas", "slots", "memory"]),
-            single(
-                "high_availability",
-                &["storage_dir", "cluster_id", "session_timeout"],
-            ),
+            single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
             single("lifecycle", &["prevent_destroy"]),
         ],
     ),
@@ -201,24 +172,13 @@ fn collect_block(
         };
         errors.push(sources.error(
             &loc,
-            format!(
-                "block `{}` needs {} label(s), found {}",
-                schema.ident,
-                schema.labels,
-                labels.len()
-            ),
+            format!("block `{}` needs {} label(s), found {}", schema.ident, schema.labels, labels.len()),
             "wrong number of labels",
             Some(want),
         ));
         return None;
     }
-    let mut raw = RawBlock {
-        ident: schema.ident.to_string(),
-        labels,
-        attrs: BTreeMap::new(),
-        blocks: Vec::new(),
-        loc,
-    };
+    let mut raw = RawBlock { ident: schema.ident.to_string(), labels, attrs: BTreeMap::new(), blocks: Vec::new(), loc };
     for structure in b.body.iter() {
         match structure {
             Structure::Attribute(attr) => {
@@ -236,10 +196,7 @@ fn collect_block(
                     }
                     errors.push(sources.error(
                         &key_loc,
-                        format!(
-                            "unknown attribute `{name}` in `{}`",
-                            describe(&raw)
-                        ),
+                        format!("unknown attribute `{name}` in `{}`", describe(&raw)),
                         "unknown attribute",
                         Some(help),
                     ));
@@ -256,12 +213,7 @@ fn collect_block(
                 }
                 raw.attrs.insert(
                     name.clone(),
-                    RawAttr {
-                        name,
-                        expr: attr.value.clone(),
-                        key_loc,
-                        value_loc: Loc::new(file, attr.value.span()),
-                    },
+                    RawAttr { name, expr: attr.value.clone(), key_loc, value_loc: Loc::new(file, attr.value.span()) },
                 );
             }
             Structure::Block(inner) => {

@@ -93,8 +93,9 @@ pub fn convert(ty: VarType, value: Value) -> Result<Value, String> {
         (VarType::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
         (VarType::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
         (VarType::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (VarType::Number, Value::String(s)) => super::functions::parse_number(&s)
-            .ok_or_else(|| format!("must be a number, got string \"{s}\"")),
+        (VarType::Number, Value::String(s)) => {
+            super::functions::parse_number(&s).ok_or_else(|| format!("must be a number, got string \"{s}\""))
+        }
         (VarType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (VarType::Bool, Value::String(s)) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
         (ty, v) => Err(format!("must be a {}, got {}", type_name(ty), eval::describe(&v))),
@@ -123,9 +124,8 @@ pub fn resolve(
     if default_file.is_file() {
         files.push(default_file);
     }
-    let mut auto: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut auto: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     auto.retain(|p| p.to_string_lossy().ends_with(".auto.vars"));
     auto.sort();
     files.extend(auto);
@@ -139,7 +139,10 @@ pub fn resolve(
             continue;
         };
         if !decls.contains_key(k) {
-            errors.push(cli_error(sources, format!("--var {k}: no variable named \"{k}\" is declared; declare it with `variable \"{k}\" {{}}`")));
+            errors.push(cli_error(
+                sources,
+                format!("--var {k}: no variable named \"{k}\" is declared; declare it with `variable \"{k}\" {{}}`"),
+            ));
             continue;
         }
         raw.insert(k.to_string(), (Value::String(v.to_string()), None));
@@ -221,14 +224,16 @@ fn read_var_file(
         let key = attr.key.as_str().to_string();
         let loc = Loc::new(file, attr.key.span());
         if !decls.contains_key(&key) {
-            errors.push(sources.error(
-                &loc,
-                format!("no variable named `{key}` is declared"),
-                "unknown variable",
-                super::diag::suggest(&key, decls.keys().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .or(Some(format!("declare it with `variable \"{key}\" {{}}`"))),
-            ));
+            errors.push(
+                sources.error(
+                    &loc,
+                    format!("no variable named `{key}` is declared"),
+                    "unknown variable",
+                    super::diag::suggest(&key, decls.keys().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .or(Some(format!("declare it with `variable \"{key}\" {{}}`"))),
+                ),
+            );
             continue;
         }
         let value_loc = Loc::new(file, attr.value.span());

@@ -15,11 +15,15 @@ pub const LABEL_MANAGED: &str = "io.flinkform.managed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
-    #[error("cannot reach the Docker engine at {host} ({detail}). Start Docker (e.g. `sudo systemctl start docker`) or set DOCKER_HOST to a running engine")]
+    #[error(
+        "cannot reach the Docker engine at {host} ({detail}). Start Docker (e.g. `sudo systemctl start docker`) or set DOCKER_HOST to a running engine"
+    )]
     Unreachable { host: String, detail: String },
     #[error("{what}: {source}")]
     Api { what: String, source: bollard::errors::Error },
-    #[error("image {image} is not present locally and could not be pulled ({detail}). Build it offline with images/build.sh (for the flinkform-offline/* images) or `docker load` it")]
+    #[error(
+        "image {image} is not present locally and could not be pulled ({detail}). Build it offline with images/build.sh (for the flinkform-offline/* images) or `docker load` it"
+    )]
     ImageMissing { image: String, detail: String },
     #[error("{0}")]
     Other(String),
@@ -42,10 +46,7 @@ pub struct Engine {
 /// Connects to `host` (from the `flinkform` block), else DOCKER_HOST, else the local socket.
 pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
     let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-    let shown = host
-        .map(str::to_string)
-        .or(env_host)
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let shown = host.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     let unreachable = |detail: String| DockerError::Unreachable { host: shown.clone(), detail };
     let docker = match host {
         Some(h) if h.starts_with("unix://") => Docker::connect_with_socket(h, 120, bollard::API_DEFAULT_VERSION),

@@ -23,7 +23,8 @@ pub struct LiveObject {
 
 impl LiveObject {
     pub fn managed_by(&self, project: &str) -> bool {
-        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true") && self.labels.get(LABEL_PROJECT).is_some_and(|p| p == project)
+        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true")
+            && self.labels.get(LABEL_PROJECT).is_some_and(|p| p == project)
     }
     pub fn address(&self) -> Option<&str> {
         self.labels.get(super::LABEL_ADDRESS).map(String::as_str)
@@ -60,7 +61,8 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
         .await
         .map_err(DockerError::api("listing containers"))?;
     for c in containers {
-        let name = c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
+        let name =
+            c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
         let state = c.state.unwrap_or(ContainerSummaryStateEnum::EMPTY);
         let ports = c
             .ports
@@ -92,7 +94,10 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
         if !name.starts_with(&format!("{project}-")) {
             continue;
         }
-        live.objects.insert((Kind::Network, name.clone()), simple(Kind::Network, n.id.unwrap_or_default(), name, n.labels.unwrap_or_default()));
+        live.objects.insert(
+            (Kind::Network, name.clone()),
+            simple(Kind::Network, n.id.unwrap_or_default(), name, n.labels.unwrap_or_default()),
+        );
     }
 
     let volumes = d
@@ -117,9 +122,20 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
 }
 
 fn simple(kind: crate::model::Kind, id: String, name: String, labels: HashMap<String, String>) -> LiveObject {
-    LiveObject { kind, id, name, labels: labels.into_iter().collect(), running: true, state: String::new(), image_id: None, ports: BTreeMap::new() }
+    LiveObject {
+        kind,
+        id,
+        name,
+        labels: labels.into_iter().collect(),
+        running: true,
+        state: String::new(),
+        image_id: None,
+        ports: BTreeMap::new(),
+    }
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") })
+        .collect()
 }

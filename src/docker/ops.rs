@@ -5,8 +5,8 @@
 use super::{DockerError, Engine};
 use crate::model::{ContainerSpec, Kind};
 use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -19,7 +19,11 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
 
-pub async fn create_network(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -> Result<String, DockerError> {
+pub async fn create_network(
+    engine: &Engine,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
     let req = NetworkCreateRequest {
         name: name.to_string(),
         driver: Some("bridge".into()),
@@ -30,7 +34,11 @@ pub async fn create_network(engine: &Engine, name: &str, labels: &BTreeMap<Strin
     Ok(resp.id)
 }
 
-pub async fn create_volume(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -> Result<String, DockerError> {
+pub async fn create_volume(
+    engine: &Engine,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
     let req = VolumeCreateRequest {
         name: Some(name.to_string()),
         driver: Some("local".into()),
@@ -72,13 +80,21 @@ pub async fn create_container(
     for p in &spec.ports {
         port_bindings.insert(
             format!("{}/tcp", p.container_port),
-            Some(vec![PortBinding { host_ip: Some(p.host_ip.clone()), host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()) }]),
+            Some(vec![PortBinding {
+                host_ip: Some(p.host_ip.clone()),
+                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+            }]),
         );
     }
     let mounts = spec
         .mounts
         .iter()
-        .map(|m| Mount { target: Some(m.target.clone()), source: Some(m.volume.clone()), typ: Some(MountType::VOLUME), ..Default::default() })
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: Some(m.volume.clone()),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        })
         .collect();
     let restart = match spec.restart.as_str() {
         "always" => RestartPolicyNameEnum::ALWAYS,
@@ -104,7 +120,11 @@ pub async fn create_container(
         ..Default::default()
     };
     let opts = CreateContainerOptionsBuilder::new().name(name).build();
-    let created = engine.docker.create_container(Some(opts), body).await.map_err(DockerError::api(format!("creating container {name}")))?;
+    let created = engine
+        .docker
+        .create_container(Some(opts), body)
+        .await
+        .map_err(DockerError::api(format!("creating container {name}")))?;
     start(engine, name).await?;
     Ok(created.id)
 }
@@ -125,7 +145,11 @@ pub struct Inspected {
 
 /// Inspects one container (only containers apply has just created or started).
 pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerError> {
-    let info = engine.docker.inspect_container(name, None).await.map_err(DockerError::api(format!("inspecting container {name}")))?;
+    let info = engine
+        .docker
+        .inspect_container(name, None)
+        .await
+        .map_err(DockerError::api(format!("inspecting container {name}")))?;
     let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
     let settings = info.network_settings.unwrap_or_default();
     let ips = settings
@@ -168,11 +192,21 @@ pub async fn exec_output(engine: &Engine, name: &str, cmd: &[&str]) -> Result<St
     use bollard::exec::{CreateExecOptions, StartExecResults};
     let d = &engine.docker;
     let exec = d
-        .create_exec(name, CreateExecOptions { cmd: Some(cmd.to_vec()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() })
+        .create_exec(
+            name,
+            CreateExecOptions {
+                cmd: Some(cmd.to_vec()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(DockerError::api(format!("running a probe in {name}")))?;
     let mut out = String::new();
-    if let StartExecResults::Attached { mut output, .. } = d.start_exec(&exec.id, None).await.map_err(DockerError::api(format!("running a probe in {name}")))? {
+    if let StartExecResults::Attached { mut output, .. } =
+        d.start_exec(&exec.id, None).await.map_err(DockerError::api(format!("running a probe in {name}")))?
+    {
         while let Some(Ok(chunk)) = output.next().await {
             out.push_str(&chunk.to_string());
         }

@@ -42,12 +42,8 @@ pub fn zookeeper_quorum(project: &str, c: &Cluster) -> Option<String> {
 
 /// Every Flink setting of one container.
 pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BTreeMap<String, String> {
-    let mut p: BTreeMap<String, String> = c
-        .flink_config
-        .iter()
-        .filter(|(k, _)| applies_to(k, role))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut p: BTreeMap<String, String> =
+        c.flink_config.iter().filter(|(k, _)| applies_to(k, role)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let jm0 = names::container(project, &c.name, "jobmanager", 0);
     match (&c.high_availability, zookeeper_quorum(project, c)) {
         (Some(ha), Some(quorum)) => {

@@ -36,7 +36,14 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
     let volume = names::volume(project, &c.name, "data");
     let mut out = Vec::new();
 
-    let mut base = |address: String, kind: Kind, role: Role, name: String, spec: Spec, attributes: BTreeMap<String, String>, dependencies: Vec<String>, readiness: Readiness| {
+    let mut base = |address: String,
+                    kind: Kind,
+                    role: Role,
+                    name: String,
+                    spec: Spec,
+                    attributes: BTreeMap<String, String>,
+                    dependencies: Vec<String>,
+                    readiness: Readiness| {
         out.push(Instance {
             config_hash: config_hash(&spec),
             address,
@@ -76,7 +83,13 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
         Readiness::None,
     );
 
-    let container = |name: &str, image: &str, command: Vec<String>, env: BTreeMap<String, String>, ports: Vec<PortSpec>, mounts: Vec<MountSpec>, memory_mib: u64| ContainerSpec {
+    let container = |name: &str,
+                     image: &str,
+                     command: Vec<String>,
+                     env: BTreeMap<String, String>,
+                     ports: Vec<PortSpec>,
+                     mounts: Vec<MountSpec>,
+                     memory_mib: u64| ContainerSpec {
         image: image.to_string(),
         command,
         hostname: name.to_string(),
@@ -127,7 +140,16 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             }
             let address = addr(c, "zookeeper", i);
             zk_addrs.push(address.clone());
-            base(address, Kind::Container, Role::Zookeeper, name, Spec::Container(spec), a, vec![network_addr.clone()], Readiness::Zookeeper);
+            base(
+                address,
+                Kind::Container,
+                Role::Zookeeper,
+                name,
+                Spec::Container(spec),
+                a,
+                vec![network_addr.clone()],
+                Readiness::Zookeeper,
+            );
         }
     }
 
@@ -144,7 +166,15 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             host_ip: c.jobmanager.rest_bind.clone(),
             host_port: c.jobmanager.rest_port.map(|p| p + i as u16),
         };
-        let spec = container(&name, &c.image, vec!["jobmanager".into()], env, vec![port], data_mount.clone(), c.jobmanager.memory.mib);
+        let spec = container(
+            &name,
+            &c.image,
+            vec!["jobmanager".into()],
+            env,
+            vec![port],
+            data_mount.clone(),
+            c.jobmanager.memory.mib,
+        );
         let mut a = common_attrs(&spec, &name);
         a.insert("flink_config".into(), render(&props));
         let mut deps = vec![network_addr.clone(), volume_addr.clone()];
@@ -160,13 +190,30 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
         let mut env = BTreeMap::new();
         env.insert("FLINK_PROPERTIES".to_string(), render(&props));
         env.insert("JOB_MANAGER_RPC_ADDRESS".to_string(), names::container(project, &c.name, "jobmanager", 0));
-        let spec = container(&name, &c.image, vec!["taskmanager".into()], env, vec![], data_mount.clone(), c.taskmanager.memory.mib);
+        let spec = container(
+            &name,
+            &c.image,
+            vec!["taskmanager".into()],
+            env,
+            vec![],
+            data_mount.clone(),
+            c.taskmanager.memory.mib,
+        );
         let mut a = common_attrs(&spec, &name);
         a.insert("flink_config".into(), render(&props));
         a.insert("slots".into(), c.taskmanager.slots.to_string());
         let mut deps = vec![network_addr.clone(), volume_addr.clone()];
         deps.extend(jm_addrs.iter().cloned());
-        base(addr(c, "taskmanager", i), Kind::Container, Role::TaskManager, name, Spec::Container(spec), a, deps, Readiness::TaskManagerRegistered);
+        base(
+            addr(c, "taskmanager", i),
+            Kind::Container,
+            Role::TaskManager,
+            name,
+            Spec::Container(spec),
+            a,
+            deps,
+            Readiness::TaskManagerRegistered,
+        );
     }
     out
 }

@@ -30,19 +30,38 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     propagate_infrastructure_replacements(&mut changes, desired);
 
     // What flinkform owns but is not desired: recorded in state, or labelled as ours.
-    let mut owned: BTreeMap<String, (Kind, String, Option<&LiveObject>, Vec<String>, bool)> = BTreeMap::new();
+    struct Owned<'a> {
+        kind: Kind,
+        name: String,
+        live: Option<&'a LiveObject>,
+        deps: Vec<String>,
+        in_state: bool,
+    }
+    let mut owned: BTreeMap<String, Owned> = BTreeMap::new();
     for r in &state.resources {
         let l = live.get(r.kind, &r.name).filter(|l| l.managed_by(project));
-        owned.insert(r.address.clone(), (r.kind, r.name.clone(), l, r.dependencies.clone(), true));
+        owned.insert(
+            r.address.clone(),
+            Owned { kind: r.kind, name: r.name.clone(), live: l, deps: r.dependencies.clone(), in_state: true },
+        );
     }
     for l in live.objects.values().filter(|l| l.managed_by(project)) {
         if let Some(a) = l.address()
             && !owned.contains_key(a)
         {
-            owned.insert(a.to_string(), (l.kind, l.name.clone(), Some(l), infer_dependencies(a, l.kind), false));
+            owned.insert(
+                a.to_string(),
+                Owned {
+                    kind: l.kind,
+                    name: l.name.clone(),
+                    live: Some(l),
+                    deps: infer_dependencies(a, l.kind),
+                    in_state: false,
+                },
+            );
         }
     }
-    for (address, (kind, name, l, deps, in_state)) in owned {
+    for (address, Owned { kind, name, live: l, deps, in_state }) in owned {
         if changes.contains_key(&address) {
             continue;
         }
@@ -130,7 +149,9 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
         change.action = Action::Replace;
         let recorded_hash = recorded.map(|r| r.config_hash.as_str());
         if recorded_hash == Some(d.config_hash.as_str()) {
-            change.reasons.push("changed outside flinkform: its config-hash label no longer matches the configuration".into());
+            change
+                .reasons
+                .push("changed outside flinkform: its config-hash label no longer matches the configuration".into());
         } else {
             let diffs = attribute_changes(change.before.as_ref(), &d.attributes);
             if diffs.is_empty() {
@@ -146,7 +167,12 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
         && want != have
     {
         change.action = Action::Replace;
-        change.reasons.push(format!("image id changed: {} is now {}, the container runs {}", spec.image, short(want), short(have)));
+        change.reasons.push(format!(
+            "image id changed: {} is now {}, the container runs {}",
+            spec.image,
+            short(want),
+            short(have)
+        ));
         return Ok(change);
     }
     if d.kind == Kind::Container && !l.running {
@@ -184,7 +210,8 @@ pub fn attribute_changes(before: Option<&BTreeMap<String, String>>, after: &BTre
         if bs.contains('\n') || as_.contains('\n') {
             let bl: BTreeSet<&str> = bs.lines().collect();
             let al: BTreeSet<&str> = as_.lines().collect();
-            let changed: BTreeSet<&str> = bl.symmetric_difference(&al).map(|l| l.split(':').next().unwrap_or(l).trim()).collect();
+            let changed: BTreeSet<&str> =
+                bl.symmetric_difference(&al).map(|l| l.split(':').next().unwrap_or(l).trim()).collect();
             out.push(format!("{k} changed ({})", changed.into_iter().collect::<Vec<_>>().join(", ")));
         } else {
             out.push(format!("{k}: {bs} → {as_}"));

@@ -39,7 +39,12 @@ impl StateLock {
         let path = lock_path(state);
         let start = Instant::now();
         loop {
-            let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
                 .map_err(|source| StateError::Write { path: path.clone(), source })?;
             if file.try_lock().is_ok() {
                 // The file may have been removed by the previous holder between open and lock.

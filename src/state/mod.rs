@@ -52,9 +52,13 @@ pub struct StateOutput {
 pub enum StateError {
     #[error("cannot read state file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("state file {path} is not valid ({source}); it was left untouched. If it was damaged, restore {path}.backup")]
+    #[error(
+        "state file {path} is not valid ({source}); it was left untouched. If it was damaged, restore {path}.backup"
+    )]
     Corrupt { path: PathBuf, source: serde_json::Error },
-    #[error("state file {path} was written by a newer flinkform (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade flinkform")]
+    #[error(
+        "state file {path} was written by a newer flinkform (schema {found}, this build reads up to {SCHEMA_VERSION}); upgrade flinkform"
+    )]
     TooNew { path: PathBuf, found: u32 },
     #[error("cannot write state file {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
@@ -85,7 +89,8 @@ impl State {
         struct Head {
             version: u32,
         }
-        let head: Head = serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
+        let head: Head =
+            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
         if head.version > SCHEMA_VERSION {
             return Err(StateError::TooNew { path: path.into(), found: head.version });
         }
@@ -150,11 +155,13 @@ impl StateWriter {
         state.flinkform_version = env!("CARGO_PKG_VERSION").into();
         if !self.backed_up && self.path.exists() {
             let backup = backup_path(&self.path);
-            let bytes = std::fs::read(&self.path).map_err(|source| StateError::Read { path: self.path.clone(), source })?;
+            let bytes =
+                std::fs::read(&self.path).map_err(|source| StateError::Read { path: self.path.clone(), source })?;
             write_atomic(&backup, &bytes).map_err(|source| StateError::Write { path: backup, source })?;
         }
         self.backed_up = true;
-        write_atomic(&self.path, &state.to_bytes()).map_err(|source| StateError::Write { path: self.path.clone(), source })?;
+        write_atomic(&self.path, &state.to_bytes())
+            .map_err(|source| StateError::Write { path: self.path.clone(), source })?;
         self.last_written = Some(state.clone());
         Ok(())
     }

@@ -17,8 +17,13 @@ pub fn require_docker() -> bool {
         eprintln!("FLINKFORM_SKIP_DOCKER_TESTS=1: skipping a Docker test on request");
         return false;
     }
-    let info = Command::new("docker").arg("info").output().expect("the docker CLI must be installed for end-to-end tests");
-    assert!(info.status.success(), "Docker is unreachable; end-to-end tests need a running engine:\n{}", String::from_utf8_lossy(&info.stderr));
+    let info =
+        Command::new("docker").arg("info").output().expect("the docker CLI must be installed for end-to-end tests");
+    assert!(
+        info.status.success(),
+        "Docker is unreachable; end-to-end tests need a running engine:\n{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
     for image in [FLINK_IMAGE, ZK_IMAGE] {
         let ok = Command::new("docker").args(["image", "inspect", image]).output().unwrap().status.success();
         assert!(ok, "image {image} is missing: run images/build.sh first");
@@ -60,14 +65,27 @@ impl Project {
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "flinkform {args:?} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "flinkform {args:?} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout
     }
 
     /// Ids of containers carrying this project's label, by name.
     pub fn containers(&self) -> Vec<(String, String)> {
-        let out = docker(&["ps", "-a", "--filter", &format!("label=io.flinkform.project={}", self.name), "--format", "{{.Names}} {{.ID}}"]);
-        let mut v: Vec<(String, String)> = out.lines().filter_map(|l| l.split_once(' ')).map(|(n, i)| (n.to_string(), i.to_string())).collect();
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=io.flinkform.project={}", self.name),
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ]);
+        let mut v: Vec<(String, String)> =
+            out.lines().filter_map(|l| l.split_once(' ')).map(|(n, i)| (n.to_string(), i.to_string())).collect();
         v.sort();
         v
     }
@@ -102,7 +120,8 @@ impl Project {
     /// The host port Docker published for the container's 8081.
     pub fn rest_url(&self, container: &str) -> String {
         let out = docker(&["port", container, "8081/tcp"]);
-        let addr = out.lines().next().unwrap_or_else(|| panic!("{container} publishes no REST port")).trim().to_string();
+        let addr =
+            out.lines().next().unwrap_or_else(|| panic!("{container} publishes no REST port")).trim().to_string();
         format!("http://{}", addr.replace("0.0.0.0", "127.0.0.1"))
     }
 }
@@ -148,7 +167,9 @@ pub fn http_get(url: &str) -> Option<String> {
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     let (head, body) = buf.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string()).or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }
 
 /// Flink's `/overview`: (taskmanagers, slots-total).
