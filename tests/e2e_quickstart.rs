@@ -55,6 +55,11 @@ fn apply_scale_change_slots_and_destroy() {
     assert_eq!(overview(&url), Some((2, 4)));
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("No changes."), "{plan}");
+    assert_eq!(p.ok(&["output", "--raw", "rest_url"]).trim(), url);
+    let show = p.ok(&["show"]);
+    let jm_id = p.container_id(jm).expect("the JobManager container exists");
+    assert!(show.contains("# cluster.qs.jobmanager[0]:"), "{show}");
+    assert!(show.contains(&jm_id), "show names the container id Docker reports:\n{show}");
     let jm_id = p.container_id(jm).expect("the JobManager container exists");
 
     // 2. replicas 2 → 3 adds exactly one TaskManager and leaves the JobManager alone.

@@ -201,7 +201,17 @@ mod tests {
         s.outputs.insert("x".into(), StateOutput { value: 1.into(), sensitive: false });
         w.save(&mut s).unwrap();
         assert_eq!(s.serial, 2);
-        assert!(backup_path(&path).exists());
+        assert!(!backup_path(&path).exists(), "no previous version existed when this run began");
+
+        // A new run backs up the previous version once, before its first change.
+        let before = std::fs::read(&path).unwrap();
+        let mut w = StateWriter::new(&path, &State::load(&path).unwrap());
+        s.outputs.insert("y".into(), StateOutput { value: 2.into(), sensitive: false });
+        w.save(&mut s).unwrap();
+        s.outputs.insert("z".into(), StateOutput { value: 3.into(), sensitive: false });
+        w.save(&mut s).unwrap();
+        assert_eq!(s.serial, 4);
+        assert_eq!(std::fs::read(backup_path(&path)).unwrap(), before);
         let loaded = State::load(&path).unwrap();
         assert_eq!(loaded, s);
         use std::os::unix::fs::PermissionsExt;

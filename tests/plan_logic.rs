@@ -1,0 +1,241 @@
+//! Pure plan logic, no Docker: expansion, the diff's decisions and the human rendering
+//! (snapshots), on the shipped examples. "Live" here is plain data describing objects as
+//! flinkform labels them, so every decision can be checked deterministically.
+
+use flinkform::config::{self, VarInputs};
+use flinkform::docker::observe::{Live, LiveObject};
+use flinkform::model::{self, Desired, Kind};
+use flinkform::plan::{self, Action, render};
+use flinkform::state::{Resource, State};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn desired(example: &str, vars: &[&str]) -> (Desired, String) {
+    let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
+    let cfg = config::load(Path::new(&format!("examples/{example}")), &inputs).expect("the example is valid");
+    (model::expand(&cfg), cfg.settings.project.clone())
+}
+
+/// State and live objects as if `d` had been applied.
+fn applied(d: &Desired, project: &str) -> (State, Live) {
+    let mut state = State::new();
+    let mut live = Live::default();
+    for (i, inst) in d.values().enumerate() {
+        let id = format!("id{i:04}");
+        state.put(Resource {
+            address: inst.address.clone(),
+            kind: inst.kind,
+            name: inst.name.clone(),
+            id: id.clone(),
+            attributes: inst.attributes.clone(),
+            config_hash: inst.config_hash.clone(),
+            dependencies: inst.dependencies.clone(),
+            ports: BTreeMap::new(),
+        });
+        let labels = BTreeMap::from([
+            ("io.flinkform.managed".to_string(), "true".to_string()),
+            ("io.flinkform.project".to_string(), project.to_string()),
+            ("io.flinkform.address".to_string(), inst.address.clone()),
+            ("io.flinkform.config-hash".to_string(), inst.config_hash.clone()),
+        ]);
+        live.objects.insert(
+            (inst.kind, inst.name.clone()),
+            LiveObject {
+                kind: inst.kind,
+                id,
+                name: inst.name.clone(),
+                labels,
+                running: true,
+                state: "running".into(),
+                image_id: None,
+                ports: BTreeMap::new(),
+            },
+        );
+    }
+    (state, live)
+}
+
+fn plain(s: String) -> String {
+    // Rendering always carries colour codes; the printer strips them off a terminal.
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for n in chars.by_ref() {
+                if n == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn quickstart_expands_to_addressed_instances_in_dependency_order() {
+    let (d, _) = desired("quickstart", &[]);
+    let addresses: Vec<&str> = d.keys().map(String::as_str).collect();
+    assert_eq!(
+        addresses,
+        [
+            "cluster.quickstart.jobmanager[0]",
+            "cluster.quickstart.network",
+            "cluster.quickstart.taskmanager[0]",
+            "cluster.quickstart.taskmanager[1]",
+            "cluster.quickstart.volume[\"data\"]",
+        ]
+    );
+    let tm = &d["cluster.quickstart.taskmanager[1]"];
+    assert_eq!(tm.name, "quickstart-quickstart-taskmanager-1");
+    assert!(tm.dependencies.contains(&"cluster.quickstart.jobmanager[0]".to_string()));
+    assert!(tm.attributes["flink_config"].contains("taskmanager.resource-id: quickstart-quickstart-taskmanager-1"));
+}
+
+#[test]
+fn ha_example_configures_zookeeper_ha() {
+    let (d, _) = desired("ha", &[]);
+    let jm = &d["cluster.ha.jobmanager[1]"];
+    let cfg = &jm.attributes["flink_config"];
+    assert!(cfg.contains("high-availability.type: zookeeper"), "{cfg}");
+    assert!(cfg.contains("high-availability.zookeeper.quorum: ha-ha-zookeeper-0:2181"), "{cfg}");
+    assert!(cfg.contains("high-availability.storageDir: file:///flink-data/ha"), "{cfg}");
+    assert!(cfg.contains("jobmanager.rpc.address: ha-ha-jobmanager-1"), "{cfg}");
+    assert!(jm.dependencies.contains(&"cluster.ha.zookeeper[0]".to_string()));
+}
+
+#[test]
+fn creating_from_nothing_renders_like_terraform() {
+    let (d, project) = desired("quickstart", &[]);
+    let p = plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap();
+    insta::assert_snapshot!("quickstart_create", plain(render::human(&p)));
+}
+
+#[test]
+fn applied_config_plans_no_changes() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    assert!(!p.has_changes(), "{:?}", p.summary_lines());
+    assert!(plain(render::human(&p)).starts_with("No changes."));
+}
+
+#[test]
+fn scaling_adds_only_taskmanagers() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d3, _) = desired("quickstart", &["taskmanagers=3"]);
+    let p = plan::compute(&d3, &state, &live, &project, false).unwrap();
+    assert_eq!(p.summary_lines(), ["+ cluster.quickstart.taskmanager[2] ()"]);
+    assert_eq!(p.counts(), (1, 0, 0));
+    let (d1, _) = desired("quickstart", &["taskmanagers=1"]);
+    let p = plan::compute(&d1, &state, &live, &project, false).unwrap();
+    assert_eq!(p.summary_lines(), ["- cluster.quickstart.taskmanager[1] (no longer in the configuration)"]);
+}
+
+#[test]
+fn slots_change_replaces_only_taskmanagers_with_reasons() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d4, _) = desired("quickstart", &["slots=4"]);
+    let p = plan::compute(&d4, &state, &live, &project, false).unwrap();
+    let changed: Vec<(&str, Action)> =
+        p.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.as_str(), c.action)).collect();
+    assert_eq!(
+        changed,
+        [
+            ("cluster.quickstart.taskmanager[0]", Action::Replace),
+            ("cluster.quickstart.taskmanager[1]", Action::Replace)
+        ]
+    );
+    insta::assert_snapshot!("quickstart_slots_replace", plain(render::human(&p)));
+}
+
+#[test]
+fn jobmanager_only_setting_replaces_only_jobmanagers() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    // A JobManager-only change: a different JobManager memory.
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = std::fs::read_to_string("examples/quickstart/main.hcl").unwrap().replacen(
+        "memory = \"1024m\"",
+        "memory = \"1280m\"",
+        1,
+    );
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
+    let d2 = model::expand(&cfg);
+    let p = plan::compute(&d2, &state, &live, &project, false).unwrap();
+    assert_eq!(p.summary_lines().len(), 1, "{:?}", p.summary_lines());
+    let line = &p.summary_lines()[0];
+    assert!(line.starts_with("-/+ cluster.quickstart.jobmanager[0] ("), "{line}");
+    assert!(line.contains("memory: 1024m → 1280m"), "{line}");
+}
+
+#[test]
+fn drift_is_explained() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, mut live) = applied(&d, &project);
+    live.objects.remove(&(Kind::Container, "quickstart-quickstart-taskmanager-0".into()));
+    let tm1 = live.objects.get_mut(&(Kind::Container, "quickstart-quickstart-taskmanager-1".into())).unwrap();
+    tm1.running = false;
+    tm1.state = "exited".into();
+    let jm = live.objects.get_mut(&(Kind::Container, "quickstart-quickstart-jobmanager-0".into())).unwrap();
+    jm.labels.insert("io.flinkform.config-hash".into(), "v1:edited".into());
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    assert_eq!(
+        p.summary_lines(),
+        [
+            "-/+ cluster.quickstart.jobmanager[0] (changed outside flinkform: its config-hash label no longer matches the configuration)",
+            "+ cluster.quickstart.taskmanager[0] (removed outside flinkform)",
+            "~ cluster.quickstart.taskmanager[1] (stopped outside flinkform (state: exited))",
+        ]
+    );
+}
+
+#[test]
+fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
+    let (d, project) = desired("quickstart", &[]);
+    let mut live = Live::default();
+    live.objects.insert(
+        (Kind::Network, "quickstart-quickstart".into()),
+        LiveObject {
+            kind: Kind::Network,
+            id: "n1".into(),
+            name: "quickstart-quickstart".into(),
+            labels: BTreeMap::new(),
+            running: true,
+            state: String::new(),
+            image_id: None,
+            ports: BTreeMap::new(),
+        },
+    );
+    let err = plan::compute(&d, &State::new(), &live, &project, false).unwrap_err().to_string();
+    assert!(err.contains("already exists (it is not managed by flinkform)"), "{err}");
+    assert!(err.contains("flinkform import cluster.quickstart.network quickstart-quickstart"), "{err}");
+}
+
+#[test]
+fn identical_inputs_give_byte_identical_plans() {
+    let (d, project) = desired("ha", &[]);
+    let a = render::human(&plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap());
+    let (d, project) = desired("ha", &[]);
+    let b = render::human(&plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn prevent_destroy_blocks_destroy() {
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = "flinkform {\n  project = \"p\"\n}\ncluster \"c\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n";
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
+    let d = model::expand(&cfg);
+    let (state, live) = applied(&d, "p");
+    let err = plan::compute(&d, &state, &live, "p", true).unwrap_err().to_string();
+    assert!(
+        err.contains("cluster.c.jobmanager[0] has lifecycle.prevent_destroy = true and would be destroyed"),
+        "{err}"
+    );
+}
