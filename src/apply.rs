@@ -221,10 +221,9 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
                     (id, inspected)
                 }
             };
-            let Inspected { ports, ips, .. } = inspected;
             // Recorded before waiting: a crash during the wait leaves it owned, not orphaned.
-            save(shared, |s| s.put(record(d, &id, ports.clone())))?;
-            wait_ready(shared, d, &id, &ports, &ips, started, "creating").await?;
+            save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
+            wait_ready(shared, d, &id, &inspected, started, "creating").await?;
             p.line(
                 &c.address,
                 &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)),
@@ -235,9 +234,9 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             let id = c.live_id.clone().unwrap_or_else(|| d.name.clone());
             p.line(&c.address, "Starting...");
             ops::start(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-            let Inspected { ports, ips, .. } = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-            save(shared, |s| s.put(record(d, &id, ports.clone())))?;
-            wait_ready(shared, d, &id, &ports, &ips, started, "starting").await?;
+            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
+            wait_ready(shared, d, &id, &inspected, started, "starting").await?;
             p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
         }
     }
@@ -271,8 +270,7 @@ async fn wait_ready(
     shared: &Shared,
     d: &Instance,
     id: &str,
-    ports: &BTreeMap<String, u16>,
-    ips: &[String],
+    at_start: &Inspected,
     started: Instant,
     verb: &str,
 ) -> Result<(), String> {
@@ -297,7 +295,7 @@ async fn wait_ready(
             )
             .await
             .is_ok_and(|o| o.contains("Mode:")),
-            Readiness::FlinkRest => match (ports.get("8081/tcp"), spec.ports.first()) {
+            Readiness::FlinkRest => match (at_start.ports.get("8081/tcp"), spec.ports.first()) {
                 (Some(port), Some(p)) => {
                     FlinkRest::new(format!("http://{}:{port}", reach_host(&p.host_ip))).overview().await.is_ok()
                 }
@@ -313,7 +311,9 @@ async fn wait_ready(
                     let slots: u64 = d.attributes.get("slots").and_then(|s| s.parse().ok()).unwrap_or(1);
                     let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
                     if tms.iter().any(|t| {
-                        t.id == d.name && t.slots == slots && ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))
+                        t.id == d.name
+                            && t.slots == slots
+                            && at_start.ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))
                     }) {
                         found = true;
                         break;
@@ -326,21 +326,28 @@ async fn wait_ready(
         if ready {
             return Ok(());
         }
-        if wait_start.elapsed() > timeout
-            || (last_check.elapsed() > Duration::from_secs(5) && !is_running(shared, id).await)
-        {
+        // Every few seconds: has it died, or is Docker restarting it in a loop? Then fail now.
+        let mut crashed = None;
+        if last_check.elapsed() > Duration::from_secs(3) {
+            last_check = Instant::now();
+            crashed = match ops::inspect(&shared.engine, id).await {
+                Ok(i) if !i.running => Some("has exited".to_string()),
+                Ok(i) if i.restarts > at_start.restarts => {
+                    Some(format!("crashed and was restarted {} time(s)", i.restarts - at_start.restarts))
+                }
+                Ok(_) => None,
+                Err(e) => Some(format!("cannot be inspected ({e})")),
+            };
+        }
+        if crashed.is_some() || wait_start.elapsed() > timeout {
             let logs = ops::last_log_lines(&shared.engine, id, 5).await;
-            let state = if is_running(shared, id).await { "still running" } else { "not running" };
+            let what_happened =
+                crashed.unwrap_or_else(|| format!("did not become ready within {}s", timeout.as_secs()));
             return Err(format!(
-                "{} (container {}) did not become ready: waited {}s for {what}; the container is {state}. Last log lines:\n{}",
-                d.address,
+                "container {} {what_happened} while waiting for {what}. Last log lines:\n{}",
                 d.name,
-                wait_start.elapsed().as_secs(),
                 if logs.is_empty() { "(none)".to_string() } else { logs }
             ));
-        }
-        if last_check.elapsed() > Duration::from_secs(5) {
-            last_check = Instant::now();
         }
         if last_note.elapsed() >= Duration::from_secs(10) {
             last_note = Instant::now();
@@ -351,10 +358,6 @@ async fn wait_ready(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-async fn is_running(shared: &Shared, id: &str) -> bool {
-    ops::inspect(&shared.engine, id).await.is_ok_and(|i| i.running)
 }
 
 /// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).

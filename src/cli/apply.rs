@@ -59,7 +59,9 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
-                eprintln!("\nInterrupt received: letting operations in flight finish, starting no new ones...");
+                anstream::eprintln!(
+                    "\nInterrupt received: letting operations in flight finish, starting no new ones..."
+                );
             }
         })
     };
@@ -124,17 +126,17 @@ fn print_report(report: &ApplyReport, destroy: bool) {
         super::print(&format!("{}: skipped because {because} failed\n", address.bold()));
     }
     for (address, error) in &report.failed {
-        eprintln!("{} {address}: {error}", "Error:".red().bold());
+        anstream::eprintln!("{} {address}: {error}", "Error:".red().bold());
     }
     if report.interrupted {
-        eprintln!(
+        anstream::eprintln!(
             "{} apply was interrupted; the state records everything that completed. Run apply again to continue.",
             "Error:".red().bold()
         );
         return;
     }
     if !report.failed.is_empty() {
-        eprintln!(
+        anstream::eprintln!(
             "{} {} operation(s) failed; {} skipped. The state records what succeeded; fix the cause and run apply again.",
             "Error:".red().bold(),
             report.failed.len(),

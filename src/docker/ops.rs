@@ -139,6 +139,8 @@ pub struct Inspected {
     /// "8081/tcp" → host port.
     pub ports: BTreeMap<String, u16>,
     pub running: bool,
+    /// How often Docker restarted it (a crash loop under the restart policy).
+    pub restarts: i64,
     /// IP addresses on its networks.
     pub ips: Vec<String>,
 }
@@ -151,6 +153,7 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
         .await
         .map_err(DockerError::api(format!("inspecting container {name}")))?;
     let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    let restarts = info.restart_count.unwrap_or(0);
     let settings = info.network_settings.unwrap_or_default();
     let ips = settings
         .networks
@@ -166,7 +169,7 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
             out.insert(port, p);
         }
     }
-    Ok(Inspected { ports: out, running, ips })
+    Ok(Inspected { ports: out, running, restarts, ips })
 }
 
 /// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.
@@ -214,13 +217,21 @@ pub async fn exec_output(engine: &Engine, name: &str, cmd: &[&str]) -> Result<St
     Ok(out)
 }
 
-/// The last lines a container logged (for readiness errors).
+/// The last lines a container logged (for readiness errors), without Java stack frames so an
+/// exception's message and causes are what remains.
 pub async fn last_log_lines(engine: &Engine, name: &str, lines: usize) -> String {
-    let opts = LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&lines.to_string()).build();
+    let opts = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("200").build();
     let mut stream = engine.docker.logs(name, Some(opts));
     let mut out = String::new();
     while let Some(Ok(chunk)) = stream.next().await {
         out.push_str(&chunk.to_string());
     }
-    out.trim_end().to_string()
+    let meaningful: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with("at ") && !(t.starts_with("...") && t.ends_with("more"))
+        })
+        .collect();
+    meaningful[meaningful.len().saturating_sub(lines)..].join("\n")
 }
