@@ -230,7 +230,8 @@ pub async fn last_log_lines(engine: &Engine, name: &str, lines: usize) -> String
         .lines()
         .filter(|l| {
             let t = l.trim_start();
-            !t.is_empty() && !t.starts_with("at ") && !(t.starts_with("...") && t.ends_with("more"))
+            let stack_frame = t.starts_with("at ") || (t.starts_with("...") && t.ends_with("more"));
+            !t.is_empty() && !stack_frame
         })
         .collect();
     meaningful[meaningful.len().saturating_sub(lines)..].join("\n")
