@@ -31,6 +31,7 @@ fn applied(d: &Desired, project: &str) -> (State, Live) {
             config_hash: inst.config_hash.clone(),
             dependencies: inst.dependencies.clone(),
             ports: BTreeMap::new(),
+            savepoint: None,
         });
         let labels = BTreeMap::from([
             ("io.flinkform.managed".to_string(), "true".to_string()),

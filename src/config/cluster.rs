@@ -54,7 +54,7 @@ impl<'a> Fields<'a> {
         (!v.is_null()).then(|| (v, l.clone()))
     }
 
-    fn fail(&mut self, loc: &Loc, message: String, help: String) {
+    pub fn fail(&mut self, loc: &Loc, message: String, help: String) {
         self.errors.push(self.sources.error(loc, message, "invalid value", Some(help)));
     }
 
@@ -122,6 +122,54 @@ impl<'a> Fields<'a> {
             );
         }
         m
+    }
+
+    /// A list of strings (numbers and bools written as text).
+    pub fn string_list(&mut self, name: &str) -> Option<Vec<String>> {
+        let (v, loc) = self.get(name)?;
+        let items = match v {
+            Value::Array(items) => items,
+            other => {
+                self.fail(
+                    &loc,
+                    format!("`{name}` must be a list of strings, got {}", eval::describe(other)),
+                    format!("write `{name} = [\"a\", \"b\"]`"),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Value::String(s) => out.push(s.clone()),
+                Value::Number(n) => out.push(n.to_string()),
+                Value::Bool(b) => out.push(b.to_string()),
+                other => {
+                    self.fail(
+                        &loc,
+                        format!("`{name}` items must be strings, got {}", eval::describe(other)),
+                        "quote each item".into(),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// One of a fixed set of words.
+    pub fn choice(&mut self, name: &str, options: &[&str]) -> Option<String> {
+        let s = self.string(name)?;
+        if options.contains(&s.as_str()) {
+            return Some(s);
+        }
+        let loc = self.loc(name);
+        let help = match super::diag::suggest(&s, options.iter().copied()) {
+            Some(x) => format!("did you mean \"{x}\"?"),
+            None => format!("use one of: {}", options.join(", ")),
+        };
+        self.fail(&loc, format!("`{name}` = \"{s}\" is not one of {}", options.join(", ")), help);
+        None
     }
 
     /// A map of strings (numbers and bools are written as Flink reads them).

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod diag;
 pub mod eval;
 pub mod functions;
+pub mod job;
 pub mod raw;
 pub mod types;
 pub mod vars;
@@ -42,6 +43,7 @@ pub struct Config {
     pub var_values: BTreeMap<String, Value>,
     pub locals: BTreeMap<String, Value>,
     pub clusters: BTreeMap<String, Cluster>,
+    pub jobs: BTreeMap<String, Job>,
     pub outputs: Vec<Output>,
 }
 
@@ -114,16 +116,16 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
                     nodes.insert(key, Node::Local(attr.clone()));
                 }
             }
-            "cluster" | "output" => {
+            "cluster" | "output" | "job" => {
                 let key = (b.ident.clone(), b.label().to_string());
                 if nodes.contains_key(&key) {
                     errors.push(duplicate(&sources, b, &b.ident));
                     continue;
                 }
-                if b.ident == "cluster" && !crate::names::is_valid(b.label()) {
+                if b.ident != "output" && !crate::names::is_valid(b.label()) {
                     errors.push(sources.error(
                         &b.loc,
-                        format!("cluster name \"{}\" is not a valid Docker name", b.label()),
+                        format!("{} name \"{}\" is not a valid name", b.ident, b.label()),
                         "invalid name",
                         Some("use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into()),
                     ));
@@ -134,12 +136,15 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
         }
     }
     let mut cyclic = BTreeSet::new();
-    let order = order_nodes(&nodes, &variables, &sources, &mut errors, &mut cyclic);
+    let mut order = order_nodes(&nodes, &variables, &sources, &mut errors, &mut cyclic);
+    // Jobs last: they read the typed clusters (a job may name its cluster with a plain string).
+    order.sort_by_key(|k| k.0 == "job");
 
     let mut locals = BTreeMap::new();
     let mut clusters = BTreeMap::new();
     let mut cluster_objects = BTreeMap::new();
     let mut outputs = Vec::new();
+    let mut jobs = BTreeMap::new();
     for key in order {
         let ctx = eval::context(&[
             ("var", var_object.clone()),
@@ -163,6 +168,12 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
                 let c = cluster::convert(&key.1, &ev, &sources, &mut errors);
                 cluster_objects.insert(key.1.clone(), cluster_object(&settings.project, &c, None));
                 clusters.insert(key.1.clone(), c);
+            }
+            Node::Block(b) if b.ident == "job" => {
+                let ev = cluster::evaluate_block(&ctx, b, &sources, &mut errors);
+                if let Some(j) = job::convert(&key.1, &ev, &clusters, dir, &sources, &mut errors) {
+                    jobs.insert(key.1.clone(), j);
+                }
             }
             Node::Block(b) => {
                 let ctx0 = eval::context(&[]);
@@ -192,7 +203,7 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
     if !errors.is_empty() {
         return Err(ConfigErrors { errors: diag::dedupe(errors) });
     }
-    Ok(Config { dir: dir.to_path_buf(), sources, settings, variables, var_values, locals, clusters, outputs })
+    Ok(Config { dir: dir.to_path_buf(), sources, settings, variables, var_values, locals, clusters, jobs, outputs })
 }
 
 impl Config {

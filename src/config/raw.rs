@@ -75,6 +75,23 @@ pub static TOP_LEVEL: &[Schema] = &[
         ],
     ),
     block("output", 1, &["value", "description", "sensitive"], &[]),
+    block(
+        "job",
+        1,
+        &[
+            "cluster",
+            "jar",
+            "entry_class",
+            "args",
+            "parallelism",
+            "flink_config",
+            "upgrade_mode",
+            "state",
+            "allow_non_restored_state",
+            "savepoint_dir",
+        ],
+        &[],
+    ),
 ];
 
 /// Parses one file; a syntax error is returned as a diagnostic at its position.

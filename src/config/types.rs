@@ -107,6 +107,41 @@ pub struct HighAvailability {
     pub session_timeout_ms: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpgradeMode {
+    /// Cancel and resubmit: the job's state is dropped.
+    Stateless,
+    /// Stop with a savepoint and resubmit from it.
+    Savepoint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Running,
+    Suspended,
+}
+
+/// A Flink job on a session cluster.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub loc: Loc,
+    pub cluster: String,
+    /// Absolute path of the jar, and its sha256 (part of the desired spec).
+    pub jar: std::path::PathBuf,
+    pub jar_sha256: String,
+    pub entry_class: Option<String>,
+    pub args: Vec<String>,
+    pub parallelism: u32,
+    pub flink_config: BTreeMap<String, String>,
+    pub upgrade_mode: UpgradeMode,
+    pub state: JobState,
+    pub allow_non_restored_state: bool,
+    pub savepoint_dir: String,
+}
+
 /// An output: evaluated after apply, when every value is known.
 #[derive(Debug, Clone)]
 pub struct Output {

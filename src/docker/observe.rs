@@ -40,6 +40,8 @@ pub struct Live {
     pub objects: BTreeMap<(crate::model::Kind, String), LiveObject>,
     /// Local image reference → image id, for the images the configuration uses.
     pub images: BTreeMap<String, String>,
+    /// Flink's view, per cluster: job id → state; None when the cluster's REST API did not answer.
+    pub jobs: BTreeMap<String, Option<BTreeMap<String, String>>>,
 }
 
 impl Live {

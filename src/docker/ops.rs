@@ -182,6 +182,7 @@ pub async fn remove(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
         }
         Kind::Network => d.remove_network(id).await,
         Kind::Volume => d.remove_volume(id, None::<RemoveVolumeOptions>).await,
+        Kind::Job => return Ok(()),
     };
     match result {
         Ok(()) => Ok(()),

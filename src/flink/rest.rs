@@ -33,6 +33,8 @@ pub enum RestError {
     Http { url: String, source: reqwest::Error },
     #[error("Flink REST at {url} answered {status}")]
     Status { url: String, status: u16 },
+    #[error("Flink REST at {url} answered {status}: {detail}")]
+    Failed { url: String, status: u16, detail: String },
 }
 
 /// Talks to one JobManager's REST endpoint (`http://host:port`).
@@ -68,5 +70,140 @@ impl FlinkRest {
     pub async fn taskmanagers(&self) -> Result<Vec<TaskManagerInfo>, RestError> {
         let t: TaskManagers = self.get("/taskmanagers").await?;
         Ok(t.taskmanagers)
+    }
+}
+
+/// A job as `/jobs/overview` lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobOverview {
+    pub jid: String,
+    pub name: String,
+    pub state: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct JobsOverview {
+    jobs: Vec<JobOverview>,
+}
+
+/// What `/jars/<id>/run` needs.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_class: Option<String>,
+    pub program_args_list: Vec<String>,
+    pub parallelism: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savepoint_path: Option<String>,
+    pub allow_non_restored_state: bool,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub flink_configuration: std::collections::BTreeMap<String, String>,
+}
+
+impl FlinkRest {
+    pub async fn jobs(&self) -> Result<Vec<JobOverview>, RestError> {
+        let o: JobsOverview = self.get("/jobs/overview").await?;
+        Ok(o.jobs)
+    }
+
+    /// A job's state (RUNNING, FAILED, …), None when Flink does not know the job.
+    pub async fn job_state(&self, jid: &str) -> Result<Option<String>, RestError> {
+        match self.get::<serde_json::Value>(&format!("/jobs/{jid}")).await {
+            Ok(v) => Ok(v["state"].as_str().map(str::to_string)),
+            Err(RestError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_json(&self, req: reqwest::RequestBuilder, url: String) -> Result<serde_json::Value, RestError> {
+        let resp = req.send().await.map_err(|source| RestError::Http { url: url.clone(), source })?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(RestError::Failed { url, status: status.as_u16(), detail: error_text(&body) });
+        }
+        Ok(body)
+    }
+
+    /// Uploads a jar; returns Flink's jar id.
+    pub async fn upload_jar(&self, file_name: &str, bytes: Vec<u8>) -> Result<String, RestError> {
+        let url = format!("{}/jars/upload", self.base);
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("application/x-java-archive")
+            .expect("a constant mime type parses");
+        let form = reqwest::multipart::Form::new().part("jarfile", part);
+        let long = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client builds");
+        let body = self.send_json(long.post(&url).multipart(form), url.clone()).await?;
+        let path = body["filename"].as_str().unwrap_or_default();
+        Ok(path.rsplit('/').next().unwrap_or(path).to_string())
+    }
+
+    /// Runs an uploaded jar; returns the job id.
+    pub async fn run_jar(&self, jar_id: &str, req: &RunRequest) -> Result<String, RestError> {
+        let url = format!("{}/jars/{jar_id}/run", self.base);
+        let long = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client builds");
+        let body = self.send_json(long.post(&url).json(req), url.clone()).await?;
+        body["jobid"].as_str().map(str::to_string).ok_or(RestError::Failed {
+            url,
+            status: 200,
+            detail: format!("no job id in {body}"),
+        })
+    }
+
+    pub async fn delete_jar(&self, jar_id: &str) {
+        let _ = self.http.delete(format!("{}/jars/{jar_id}", self.base)).send().await;
+    }
+
+    /// Stops a job with a savepoint into `target`; returns the savepoint's path.
+    pub async fn stop_with_savepoint(&self, jid: &str, target: &str, timeout: Duration) -> Result<String, RestError> {
+        let url = format!("{}/jobs/{jid}/stop", self.base);
+        let body = serde_json::json!({ "targetDirectory": target, "drain": false });
+        let resp = self.send_json(self.http.post(&url).json(&body), url.clone()).await?;
+        let trigger = resp["request-id"].as_str().unwrap_or_default().to_string();
+        self.await_savepoint(jid, &trigger, timeout).await
+    }
+
+    async fn await_savepoint(&self, jid: &str, trigger: &str, timeout: Duration) -> Result<String, RestError> {
+        let url = format!("{}/jobs/{jid}/savepoints/{trigger}", self.base);
+        let start = std::time::Instant::now();
+        loop {
+            let v: serde_json::Value = self.get(&format!("/jobs/{jid}/savepoints/{trigger}")).await?;
+            if v["status"]["id"] == "COMPLETED" {
+                if let Some(loc) = v["operation"]["location"].as_str() {
+                    return Ok(loc.to_string());
+                }
+                let cause = v["operation"]["failure-cause"]["stack-trace"].as_str().unwrap_or("unknown cause");
+                let first = cause.lines().next().unwrap_or(cause).to_string();
+                return Err(RestError::Failed { url, status: 200, detail: format!("the savepoint failed: {first}") });
+            }
+            if start.elapsed() > timeout {
+                return Err(RestError::Failed {
+                    url,
+                    status: 200,
+                    detail: "the savepoint did not complete in time".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Cancels a job (stateless upgrades and removals).
+    pub async fn cancel(&self, jid: &str) -> Result<(), RestError> {
+        let url = format!("{}/jobs/{jid}?mode=cancel", self.base);
+        self.send_json(self.http.patch(&url), url.clone()).await.map(|_| ())
+    }
+}
+
+fn error_text(body: &serde_json::Value) -> String {
+    match body["errors"].as_array() {
+        Some(errs) => errs
+            .iter()
+            .filter_map(|e| e.as_str())
+            .map(|e| e.lines().next().unwrap_or(e).to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => body.to_string(),
     }
 }

@@ -22,7 +22,71 @@ pub fn expand(config: &Config) -> Desired {
             out.insert(i.address.clone(), i);
         }
     }
+    for j in config.jobs.values() {
+        let i = job_instance(j, &out);
+        out.insert(i.address.clone(), i);
+    }
     out
+}
+
+/// A job depends on every JobManager and TaskManager of its cluster: it is submitted after
+/// they are ready, and stopped (with a savepoint) before any of them is removed.
+fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance {
+    let prefix = format!("cluster.{}.", j.cluster);
+    let dependencies = cluster_instances
+        .values()
+        .filter(|i| i.address.starts_with(&prefix) && matches!(i.role, Role::JobManager | Role::TaskManager))
+        .map(|i| i.address.clone())
+        .collect();
+    let spec = JobSpec {
+        jar_sha256: j.jar_sha256.clone(),
+        entry_class: j.entry_class.clone(),
+        args: j.args.clone(),
+        parallelism: j.parallelism,
+        flink_config: j.flink_config.clone(),
+    };
+    let mut a = BTreeMap::new();
+    a.insert("cluster".to_string(), j.cluster.clone());
+    a.insert("jar".to_string(), j.jar.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
+    a.insert("jar_sha256".to_string(), j.jar_sha256.clone());
+    if let Some(e) = &j.entry_class {
+        a.insert("entry_class".to_string(), e.clone());
+    }
+    a.insert("args".to_string(), format!("{:?}", j.args));
+    a.insert("parallelism".to_string(), j.parallelism.to_string());
+    for (k, v) in &j.flink_config {
+        a.insert(format!("flink_config.{k}"), v.clone());
+    }
+    a.insert(
+        "upgrade_mode".to_string(),
+        serde_json::to_value(j.upgrade_mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+    );
+    a.insert("savepoint_dir".to_string(), j.savepoint_dir.clone());
+    a.insert(
+        "state".to_string(),
+        serde_json::to_value(j.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+    );
+    let spec = Spec::Job(spec);
+    Instance {
+        address: format!("job.{}", j.name),
+        kind: Kind::Job,
+        role: Role::Job,
+        cluster: j.cluster.clone(),
+        name: j.name.clone(),
+        config_hash: config_hash(&spec),
+        spec,
+        attributes: a,
+        dependencies,
+        readiness: Readiness::None,
+        prevent_destroy: false,
+        job: Some(JobSettings {
+            jar: j.jar.clone(),
+            upgrade_mode: j.upgrade_mode,
+            state: j.state,
+            allow_non_restored_state: j.allow_non_restored_state,
+            savepoint_dir: j.savepoint_dir.clone(),
+        }),
+    }
 }
 
 fn addr(c: &Cluster, role: &str, index: u32) -> String {
@@ -56,6 +120,7 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             dependencies,
             readiness,
             prevent_destroy: c.prevent_destroy,
+            job: None,
         });
     };
 

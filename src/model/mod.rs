@@ -17,6 +17,7 @@ pub enum Kind {
     Network,
     Volume,
     Container,
+    Job,
 }
 
 impl Kind {
@@ -25,6 +26,7 @@ impl Kind {
             Kind::Network => "network",
             Kind::Volume => "volume",
             Kind::Container => "container",
+            Kind::Job => "job",
         }
     }
 }
@@ -38,6 +40,7 @@ pub enum Role {
     Zookeeper,
     JobManager,
     TaskManager,
+    Job,
 }
 
 /// A published port: container port → host ip and port (None = ephemeral).
@@ -74,6 +77,28 @@ pub enum Spec {
     Network { driver: String },
     Volume { driver: String },
     Container(ContainerSpec),
+    Job(JobSpec),
+}
+
+/// A Flink job: what is submitted. Only the program part is hashed (jar, entry, args,
+/// parallelism, job config): `upgrade_mode` and `state` change how flinkform acts, not the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub jar_sha256: String,
+    pub entry_class: Option<String>,
+    pub args: Vec<String>,
+    pub parallelism: u32,
+    pub flink_config: BTreeMap<String, String>,
+}
+
+/// How a job is run, beside its spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    pub jar: std::path::PathBuf,
+    pub upgrade_mode: crate::config::UpgradeMode,
+    pub state: crate::config::JobState,
+    pub allow_non_restored_state: bool,
+    pub savepoint_dir: String,
 }
 
 /// How apply knows a created container is ready.
@@ -104,6 +129,8 @@ pub struct Instance {
     pub dependencies: Vec<String>,
     pub readiness: Readiness,
     pub prevent_destroy: bool,
+    /// Jobs only.
+    pub job: Option<JobSettings>,
 }
 
 /// The desired instances of a configuration, by address.

@@ -15,7 +15,7 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     let mut conflicts = Vec::new();
 
     if !destroy {
-        for d in desired.values() {
+        for d in desired.values().filter(|d| d.kind != Kind::Job) {
             match decide(d, state, live, project) {
                 Ok(c) => {
                     changes.insert(d.address.clone(), c);
@@ -28,6 +28,12 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
         return Err(PlanError::Conflicts(conflicts));
     }
     propagate_infrastructure_replacements(&mut changes, desired);
+    if !destroy {
+        for d in desired.values().filter(|d| d.kind == Kind::Job) {
+            let c = super::jobs::decide(d, state, live, &changes);
+            changes.insert(d.address.clone(), c);
+        }
+    }
 
     // What flinkform owns but is not desired: recorded in state, or labelled as ours.
     struct Owned<'a> {
@@ -39,6 +45,13 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     }
     let mut owned: BTreeMap<String, Owned> = BTreeMap::new();
     for r in &state.resources {
+        if r.kind == Kind::Job {
+            // Jobs live in Flink, not Docker: a removed job is stopped, as recorded.
+            if !changes.contains_key(&r.address) {
+                changes.insert(r.address.clone(), super::jobs::removed(r, destroy));
+            }
+            continue;
+        }
         let l = live.get(r.kind, &r.name).filter(|l| l.managed_by(project));
         owned.insert(
             r.address.clone(),
@@ -85,9 +98,13 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
                 live_id: l.map(|l| l.id.clone()),
                 dependencies: deps,
                 live_ports: BTreeMap::new(),
+                job_ops: (kind == Kind::Job).then_some(super::JobOps { stop: true, submit: false }),
+                keep_object: false,
             },
         );
     }
+
+    super::jobs::keep_volumes_with_final_savepoints(&mut changes, state);
 
     let protected: Vec<String> = changes
         .values()
@@ -122,6 +139,8 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
         live_id: l.map(|l| l.id.clone()),
         dependencies: d.dependencies.clone(),
         live_ports: l.map(|l| l.ports.clone()).unwrap_or_default(),
+        job_ops: None,
+        keep_object: false,
     };
     let Some(l) = l else {
         change.action = Action::Create;
@@ -192,7 +211,7 @@ fn why_replace(role: Role) -> &'static str {
         Role::TaskManager => "forces replacement: a TaskManager reads its configuration only at start",
         Role::JobManager => "forces replacement: a JobManager reads its configuration only at start",
         Role::Zookeeper => "forces replacement: ZooKeeper reads its configuration only at start",
-        Role::Network | Role::Volume => "forces replacement",
+        Role::Network | Role::Volume | Role::Job => "forces replacement",
     }
 }
 

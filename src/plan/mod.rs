@@ -4,9 +4,11 @@
 //! [`render`] turns a plan into text.
 
 pub mod diff;
+mod jobs;
 pub mod render;
 
 pub use diff::compute;
+pub use jobs::is_terminal as jobs_is_terminal;
 
 use crate::model::{Instance, Kind};
 use serde::Serialize;
@@ -18,8 +20,18 @@ pub enum Action {
     NoOp,
     Create,
     Start,
+    /// Jobs: stop (with a savepoint) and/or resubmit, shown as an in-place update.
+    Update,
     Replace,
     Delete,
+}
+
+/// What apply does to a job: stop it (with a savepoint in savepoint mode, else cancel),
+/// submit it (from the last savepoint in savepoint mode), or both in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobOps {
+    pub stop: bool,
+    pub submit: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +54,10 @@ pub struct Change {
     pub dependencies: Vec<String>,
     /// Live published ports (for no-ops, recorded into state).
     pub live_ports: BTreeMap<String, u16>,
+    /// Jobs only: the operations the change takes.
+    pub job_ops: Option<JobOps>,
+    /// Forget the object but leave it on Docker (a data volume holding final savepoints).
+    pub keep_object: bool,
 }
 
 /// A full plan, sorted by address.
@@ -65,7 +81,7 @@ impl Plan {
         for ch in &self.changes {
             match ch.action {
                 Action::Create => c.0 += 1,
-                Action::Start => c.1 += 1,
+                Action::Start | Action::Update => c.1 += 1,
                 Action::Replace => {
                     c.0 += 1;
                     c.2 += 1;

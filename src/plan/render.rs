@@ -13,7 +13,7 @@ pub fn symbol(a: Action) -> &'static str {
     match a {
         Action::Create => "+",
         Action::Delete => "-",
-        Action::Start => "~",
+        Action::Start | Action::Update => "~",
         Action::Replace => "-/+",
         Action::NoOp => " ",
     }
@@ -23,7 +23,7 @@ fn coloured(a: Action, s: &str) -> String {
     match a {
         Action::Create => s.green().to_string(),
         Action::Delete => s.red().to_string(),
-        Action::Start => s.yellow().to_string(),
+        Action::Start | Action::Update => s.yellow().to_string(),
         Action::Replace => s.magenta().to_string(),
         Action::NoOp => s.to_string(),
     }
@@ -34,6 +34,7 @@ fn verb(a: Action) -> &'static str {
         Action::Create => "will be created",
         Action::Delete => "will be destroyed",
         Action::Start => "will be started",
+        Action::Update => "will be updated in-place",
         Action::Replace => "must be replaced",
         Action::NoOp => "is unchanged",
     }
@@ -58,7 +59,8 @@ pub fn human(plan: &Plan) -> String {
 }
 
 fn resource(out: &mut String, c: &Change) {
-    let _ = writeln!(out, "  # {} {}", c.address.bold(), verb(c.action));
+    let verb = if c.keep_object { "will be forgotten (kept on Docker)" } else { verb(c.action) };
+    let _ = writeln!(out, "  # {} {verb}", c.address.bold());
     for r in &c.reasons {
         let _ = writeln!(out, "  #   {r}");
     }
@@ -78,7 +80,7 @@ fn resource(out: &mut String, c: &Change) {
         let (mark, shown): (Action, Option<(&str, Option<&str>)>) = match c.action {
             Action::Create => (Action::Create, a.map(|a| (a.as_str(), None))),
             Action::Delete => (Action::Delete, b.map(|b| (b.as_str(), None))),
-            Action::Replace | Action::Start if c.before.is_some() => match (b, a) {
+            Action::Replace | Action::Start | Action::Update if c.before.is_some() => match (b, a) {
                 (Some(b), Some(a)) if b == a => {
                     unchanged += 1;
                     continue;

@@ -39,6 +39,9 @@ pub struct Resource {
     /// Published ports as observed: "8081/tcp" → host port.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ports: BTreeMap<String, u16>,
+    /// Jobs: the last savepoint taken or restored from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savepoint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
 //! The executor: turns a plan into atomic operations (create, destroy, start), orders them along
 //! the dependency graph (creates after what they depend on, destroys before what they depend
 //! on, a replace's destroy before its create), runs them in parallel ([`graph::walk`]), waits
-//! for readiness, and writes the state after every operation.
+//! for readiness, and writes the state after every operation. Job operations live in [`job`].
+
+mod job;
 
 use crate::docker::ops::{self, Inspected};
 use crate::docker::{self, Engine};
@@ -39,11 +41,11 @@ pub struct ApplyReport {
     pub interrupted: bool,
 }
 
-struct Shared {
-    engine: Engine,
-    project: String,
-    state: Mutex<(State, StateWriter)>,
-    printer: Printer,
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) project: String,
+    pub(crate) state: Mutex<(State, StateWriter)>,
+    pub(crate) printer: Printer,
 }
 
 /// Terraform-style progress lines.
@@ -68,18 +70,30 @@ pub async fn apply(
     stop: Arc<AtomicBool>,
 ) -> (State, StateWriter, ApplyReport, Option<crate::state::StateError>) {
     // No-ops are recorded as observed: this adopts objects a crashed run created but did not record.
-    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+    for c in plan.changes.iter().filter(|c| c.action == Action::NoOp && c.kind != Kind::Job) {
         if let (Some(d), Some(id)) = (&c.desired, &c.live_id) {
             state.put(record(d, id, c.live_ports.clone()));
         }
     }
     let mut ops = Vec::new();
     for (i, c) in plan.changes.iter().enumerate() {
+        if let Some(j) = c.job_ops {
+            if j.stop {
+                ops.push(Op { kind: OpKind::Destroy, change: i });
+            }
+            if j.submit || (c.action == Action::Create && c.desired.is_some()) {
+                ops.push(Op { kind: OpKind::Create, change: i });
+            }
+            if !j.stop && !j.submit && c.action == Action::Update {
+                job::record_suspended(&mut state, c);
+            }
+            continue;
+        }
         match c.action {
             Action::Create => ops.push(Op { kind: OpKind::Create, change: i }),
             Action::Start => ops.push(Op { kind: OpKind::Start, change: i }),
             Action::Delete => ops.push(Op { kind: OpKind::Destroy, change: i }),
-            Action::Replace => {
+            Action::Replace | Action::Update => {
                 ops.push(Op { kind: OpKind::Destroy, change: i });
                 ops.push(Op { kind: OpKind::Create, change: i });
             }
@@ -113,10 +127,13 @@ pub async fn apply(
     for (op, outcome) in ops.iter().zip(outcomes) {
         let address = plan.changes[op.change].address.clone();
         match outcome {
-            Outcome::Done => match op.kind {
-                OpKind::Create => report.added += 1,
-                OpKind::Start => report.changed += 1,
-                OpKind::Destroy => report.destroyed += 1,
+            // An in-place update (a job's stop and resubmit) is one change, counted at its end.
+            Outcome::Done => match (plan.changes[op.change].action, op.kind) {
+                (Action::Update, OpKind::Destroy)
+                    if ops.iter().any(|o| o.change == op.change && o.kind != OpKind::Destroy) => {}
+                (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
+                (_, OpKind::Create) => report.added += 1,
+                (_, OpKind::Destroy) => report.destroyed += 1,
             },
             Outcome::Failed(e) => report.failed.push((address, e)),
             Outcome::Skipped(because) => report.skipped.push((address, because)),
@@ -165,7 +182,7 @@ fn op_dependencies(plan: &Plan, ops: &[Op]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource {
+pub(crate) fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource {
     Resource {
         address: d.address.clone(),
         kind: d.kind,
@@ -175,10 +192,11 @@ fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource {
         config_hash: d.config_hash.clone(),
         dependencies: d.dependencies.clone(),
         ports,
+        savepoint: None,
     }
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
@@ -186,6 +204,12 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
     let c = &plan.changes[op.change];
     let p = &shared.printer;
     let started = Instant::now();
+    if c.kind == Kind::Job {
+        return match op.kind {
+            OpKind::Destroy => job::stop(shared, c).await,
+            _ => job::submit(shared, c).await,
+        };
+    }
     match op.kind {
         OpKind::Destroy => {
             let id = c.live_id.clone();
@@ -193,8 +217,11 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
                 Some(id) => p.line(&c.address, &format!("Destroying... [id={}]", short(id))),
                 None => p.line(&c.address, "Forgetting (already gone)..."),
             }
-            if let Some(id) = &id {
+            if let Some(id) = id.as_ref().filter(|_| !c.keep_object) {
                 ops::remove(&shared.engine, c.kind, id, &c.name).await.map_err(|e| e.to_string())?;
+            }
+            if c.keep_object {
+                p.line(&c.address, "Kept on Docker (it holds savepoints); forgotten from state");
             }
             save(shared, |s| s.remove(&c.address))?;
             p.line(&c.address, &format!("Destruction complete after {}s", started.elapsed().as_secs()));
@@ -212,6 +239,7 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
                     ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?,
                     Inspected::default(),
                 ),
+                Spec::Job(_) => return Err("internal: a job reached the container path".into()),
                 Spec::Container(spec) => {
                     ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
                     let id = ops::create_container(&shared.engine, &d.name, spec, &labels)
@@ -254,7 +282,7 @@ fn labels(shared: &Shared, d: &Instance) -> BTreeMap<String, String> {
     ])
 }
 
-fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), String> {
+pub(crate) fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), String> {
     let mut guard = shared.state.lock().map_err(|_| "state lock poisoned".to_string())?;
     let (state, writer) = &mut *guard;
     f(state);
@@ -361,7 +389,7 @@ async fn wait_ready(
 }
 
 /// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).
-fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
+pub(crate) fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
     let prefix = format!("cluster.{cluster}.jobmanager[");
     let guard = match shared.state.lock() {
         Ok(g) => g,

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Compiles the example job offline against the Flink jars of the image it runs on (javac from
+# Debian's JDK; no Maven, no registry). Output: examples/jobs/stateful-counter.jar.
+# Idempotent: nothing is rebuilt when the jar is newer than its sources.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+image="${FLINK_IMAGE:-flinkform-offline/flink:2.3.0-java17}"
+jar="$here/stateful-counter.jar"
+
+if [ -f "$jar" ] && [ -z "$(find "$here/src" -newer "$jar" -type f)" ]; then
+  exit 0
+fi
+if ! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1; then
+  echo "[jobs] installing a JDK (javac)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"; docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
+cid="$(docker create "$image")"
+docker cp -q "$cid:/opt/flink/lib" "$work/lib"
+mkdir -p "$work/classes"
+javac --release 17 -nowarn -cp "$work/lib/*" -d "$work/classes" $(find "$here/src" -name '*.java')
+jar --create --file "$jar.tmp" --main-class org.flinkform.examples.StatefulCounter -C "$work/classes" .
+mv "$jar.tmp" "$jar"
+echo "[jobs] built $jar" >&2

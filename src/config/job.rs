@@ -1,0 +1,88 @@
+//! `job` blocks: a Flink job on one of the configuration's clusters. The jar's sha256 is part of
+//! the desired spec, so a rebuilt jar is an upgrade; parallelism must fit the cluster's slots.
+
+use super::cluster::{Evaluated, Fields};
+use super::diag::{ConfigError, Sources};
+use super::types::*;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub fn convert(
+    name: &str,
+    ev: &Evaluated,
+    clusters: &BTreeMap<String, Cluster>,
+    dir: &Path,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Job> {
+    let mut f = Fields::new(Some(ev), sources, errors);
+    let cluster = match f.string("cluster") {
+        Some(c) if clusters.contains_key(&c) => c,
+        Some(c) => {
+            let loc = f.loc("cluster");
+            let help = super::diag::suggest(&c, clusters.keys().map(String::as_str))
+                .map(|s| format!("did you mean `cluster.{s}.name`?"))
+                .unwrap_or_else(|| "write `cluster = cluster.<name>.name`".into());
+            f.fail(&loc, format!("job \"{name}\" names cluster \"{c}\", which is not declared"), help);
+            return None;
+        }
+        None => {
+            f.fail(&ev.loc, format!("job \"{name}\" has no `cluster`"), "add `cluster = cluster.<name>.name`".into());
+            return None;
+        }
+    };
+    let Some(jar_text) = f.string("jar") else {
+        f.fail(&ev.loc, format!("job \"{name}\" has no `jar`"), "add `jar = \"path/to/job.jar\"`".into());
+        return None;
+    };
+    let jar = dir.join(&jar_text);
+    let jar_sha256 = match std::fs::read(&jar) {
+        Ok(bytes) => hex::encode(Sha256::digest(&bytes)),
+        Err(e) => {
+            let loc = f.loc("jar");
+            f.fail(
+                &loc,
+                format!("cannot read the job jar {}: {e}", jar.display()),
+                "build the jar first, or fix the path (relative to the configuration directory)".into(),
+            );
+            return None;
+        }
+    };
+    let c = &clusters[&cluster];
+    let slots = c.taskmanager.replicas * c.taskmanager.slots;
+    let parallelism = f.whole("parallelism", 1, 10_000).unwrap_or(1) as u32;
+    if parallelism > slots {
+        let loc = f.loc("parallelism");
+        f.fail(
+            &loc,
+            format!(
+                "job \"{name}\" wants parallelism {parallelism}, but cluster \"{cluster}\" has only {slots} task slots"
+            ),
+            "lower `parallelism`, or add TaskManagers or slots to the cluster".into(),
+        );
+    }
+    let upgrade_mode = match f.choice("upgrade_mode", &["stateless", "savepoint"]).as_deref() {
+        Some("stateless") => UpgradeMode::Stateless,
+        _ => UpgradeMode::Savepoint,
+    };
+    let state = match f.choice("state", &["running", "suspended"]).as_deref() {
+        Some("suspended") => JobState::Suspended,
+        _ => JobState::Running,
+    };
+    Some(Job {
+        name: name.to_string(),
+        loc: ev.loc.clone(),
+        cluster,
+        jar,
+        jar_sha256,
+        entry_class: f.string("entry_class"),
+        args: f.string_list("args").unwrap_or_default(),
+        parallelism,
+        flink_config: f.string_map("flink_config").unwrap_or_default(),
+        upgrade_mode,
+        state,
+        allow_non_restored_state: f.boolean("allow_non_restored_state").unwrap_or(false),
+        savepoint_dir: f.string("savepoint_dir").unwrap_or_else(|| "file:///flink-data/savepoints".into()),
+    })
+}

@@ -1,0 +1,184 @@
+//! Job decisions. A job is a Flink object, not a container: its "live" view is Flink's
+//! `/jobs/overview` of its cluster. A change to the program (jar, entry class, args,
+//! parallelism, job config) upgrades it; a cluster change that restarts its JobManagers or all
+//! its TaskManagers suspends it with a savepoint first and restores it afterwards.
+
+use super::{Action, Change, JobOps};
+use crate::config::{JobState, UpgradeMode};
+use crate::docker::observe::Live;
+use crate::model::{Instance, Kind};
+use crate::state::{Resource, State};
+use std::collections::BTreeMap;
+
+/// Flink states in which a job is not running and will not run again by itself.
+pub fn is_terminal(state: &str) -> bool {
+    matches!(state, "FAILED" | "CANCELED" | "CANCELLING" | "FINISHED" | "SUSPENDED")
+}
+
+fn mechanics(mode: UpgradeMode) -> &'static str {
+    match mode {
+        UpgradeMode::Savepoint => "stop with savepoint → restart from it",
+        UpgradeMode::Stateless => "cancel → resubmit; the job's state is dropped (upgrade_mode = \"stateless\")",
+    }
+}
+
+/// Does this plan restart the job's cluster under it (JobManagers, or every TaskManager)?
+fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<String> {
+    let jm = format!("cluster.{cluster}.jobmanager[");
+    if let Some(c) =
+        changes.values().find(|c| c.address.starts_with(&jm) && matches!(c.action, Action::Replace | Action::Create))
+    {
+        return Some(format!("{} is {}", c.address, if c.action == Action::Create { "created" } else { "replaced" }));
+    }
+    let tm = format!("cluster.{cluster}.taskmanager[");
+    let tms: Vec<&Change> =
+        changes.values().filter(|c| c.address.starts_with(&tm) && c.action != Action::Delete).collect();
+    if !tms.is_empty() && tms.iter().all(|c| matches!(c.action, Action::Replace | Action::Create)) {
+        return Some("every TaskManager is replaced".into());
+    }
+    None
+}
+
+pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<String, Change>) -> Change {
+    let settings = d.job.as_ref().expect("job instances carry job settings");
+    let recorded = state.resource(&d.address);
+    let mut c = Change {
+        address: d.address.clone(),
+        kind: Kind::Job,
+        name: d.name.clone(),
+        action: Action::NoOp,
+        before: recorded.map(|r| r.attributes.clone()),
+        after: Some(d.attributes.clone()),
+        reasons: Vec::new(),
+        desired: Some(d.clone()),
+        live_id: recorded.map(|r| r.id.clone()),
+        dependencies: d.dependencies.clone(),
+        live_ports: BTreeMap::new(),
+        job_ops: None,
+        keep_object: false,
+    };
+    let want_running = settings.state == JobState::Running;
+    let savepoint = recorded.and_then(|r| r.savepoint.clone());
+    let from_savepoint = |reasons: &mut Vec<String>| match (&savepoint, settings.upgrade_mode) {
+        (Some(p), UpgradeMode::Savepoint) => reasons.push(format!("restored from the last savepoint {p}")),
+        _ => reasons.push("starts without state (no savepoint to restore)".into()),
+    };
+    let Some(r) = recorded else {
+        c.action = Action::Create;
+        c.job_ops = Some(JobOps { stop: false, submit: want_running });
+        c.reasons.push(if want_running {
+            format!("submitted to cluster \"{}\"", d.cluster)
+        } else {
+            "recorded as suspended; not submitted".into()
+        });
+        return c;
+    };
+    if r.attributes.get("state").map(String::as_str) == Some("suspended") {
+        if want_running {
+            c.action = Action::Update;
+            c.job_ops = Some(JobOps { stop: false, submit: true });
+            c.reasons.push("state: suspended → running".into());
+            from_savepoint(&mut c.reasons);
+        }
+        return c;
+    }
+    let restart = cluster_restart(&d.cluster, changes);
+    // Flink's view: Some(Some(state)), Some(None) = the cluster answers but does not know the job.
+    let status: Option<Option<String>> =
+        live.jobs.get(&d.cluster).and_then(|m| m.as_ref()).map(|m| m.get(&r.id).cloned());
+    let running = match &status {
+        Some(Some(s)) => !is_terminal(s),
+        Some(None) => false,
+        None => restart.is_none(),
+    };
+    if !running {
+        let why = match &status {
+            Some(Some(s)) => format!("job is {s} outside flinkform"),
+            Some(None) => "job is gone from its cluster (Flink does not know it)".into(),
+            None => "its cluster is being created".into(),
+        };
+        c.reasons.push(why);
+        if want_running {
+            c.action = Action::Create;
+            c.job_ops = Some(JobOps { stop: false, submit: true });
+            from_savepoint(&mut c.reasons);
+        } else {
+            c.action = Action::Update;
+            c.job_ops = Some(JobOps { stop: false, submit: false });
+            c.reasons.push("recorded as suspended".into());
+        }
+        return c;
+    }
+    if !want_running {
+        c.action = Action::Update;
+        c.job_ops = Some(JobOps { stop: true, submit: false });
+        c.reasons.push("state: running → suspended (stop with a savepoint)".into());
+        return c;
+    }
+    if r.config_hash != d.config_hash {
+        c.action = Action::Update;
+        c.job_ops = Some(JobOps { stop: true, submit: true });
+        c.reasons.extend(super::diff::attribute_changes(c.before.as_ref(), &d.attributes));
+        c.reasons.push(mechanics(settings.upgrade_mode).into());
+        return c;
+    }
+    if let Some(why) = restart {
+        c.action = Action::Update;
+        c.job_ops = Some(JobOps { stop: true, submit: true });
+        c.reasons.push(match settings.upgrade_mode {
+            UpgradeMode::Savepoint => format!("{why}: suspended with a savepoint before, restored from it after"),
+            UpgradeMode::Stateless => format!("{why}: cancelled before and resubmitted after; its state is dropped"),
+        });
+    }
+    c
+}
+
+/// A job in state but no longer configured (or destroyed): stopped, with a final savepoint in
+/// savepoint mode.
+pub fn removed(r: &Resource, destroy: bool) -> Change {
+    let savepoint_mode = r.attributes.get("upgrade_mode").map(String::as_str) != Some("stateless");
+    let suspended = r.attributes.get("state").map(String::as_str) == Some("suspended");
+    let mut reasons =
+        vec![if destroy { "destroy requested".to_string() } else { "no longer in the configuration".to_string() }];
+    if !suspended {
+        reasons.push(if savepoint_mode { "stopped with a final savepoint".into() } else { "cancelled".into() });
+    }
+    Change {
+        address: r.address.clone(),
+        kind: Kind::Job,
+        name: r.name.clone(),
+        action: Action::Delete,
+        before: Some(r.attributes.clone()),
+        after: None,
+        reasons,
+        desired: None,
+        live_id: Some(r.id.clone()),
+        dependencies: r.dependencies.clone(),
+        live_ports: BTreeMap::new(),
+        job_ops: Some(JobOps { stop: !suspended, submit: false }),
+        keep_object: false,
+    }
+}
+
+/// A data volume that will receive a final savepoint is forgotten, not removed: nothing lost.
+pub fn keep_volumes_with_final_savepoints(changes: &mut BTreeMap<String, Change>, state: &State) {
+    let keep: Vec<(String, String)> = changes
+        .values()
+        .filter(|c| c.kind == Kind::Job && c.action == Action::Delete)
+        .filter(|c| c.before.as_ref().is_some_and(|b| b.get("upgrade_mode").map(String::as_str) != Some("stateless")))
+        .filter_map(|c| {
+            let cluster = c.before.as_ref()?.get("cluster")?.clone();
+            let has_savepoint =
+                c.job_ops.is_some_and(|o| o.stop) || state.resource(&c.address).is_some_and(|r| r.savepoint.is_some());
+            has_savepoint.then(|| (format!("cluster.{cluster}.volume[\"data\"]"), c.address.clone()))
+        })
+        .collect();
+    for (volume, job) in keep {
+        if let Some(v) = changes.get_mut(&volume)
+            && v.action == Action::Delete
+        {
+            v.keep_object = true;
+            v.reasons.push(format!("kept on Docker: it holds the savepoints of {job}; a later apply adopts it again"));
+        }
+    }
+}
