@@ -63,9 +63,13 @@ pub async fn stop(shared: &Shared, c: &Change) -> Result<(), String> {
             let dir =
                 r.attributes.get("savepoint_dir").cloned().unwrap_or_else(|| "file:///flink-data/savepoints".into());
             p.line(&c.address, &format!("Stopping with a savepoint into {dir}... [id={}]", r.id));
+            // A job whose tasks are still being deployed cannot take a savepoint yet: wait for them.
+            let _ = wait_tasks_running(&rest, &r.id, Duration::from_secs(60)).await;
             let path = rest.stop_with_savepoint(&r.id, &dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
                 format!("stop-with-savepoint of job {} failed, so the job keeps running and nothing that depends on it was changed: {e}", r.id)
             })?;
+            // The savepoint completes just before the job finishes: wait until it has let go of its slots.
+            wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Savepoint complete after {}s: {path}", started.elapsed().as_secs()));
             savepoint = Some(path);
         } else {
@@ -134,11 +138,23 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), String> {
         .await?;
     match rest.job_state(&jid).await.map_err(|e| e.to_string())?.as_deref() {
         Some("RUNNING") => {
+            wait_tasks_running(&rest, &jid, RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Submission complete after {}s [id={jid}]", started.elapsed().as_secs()));
             Ok(())
         }
         other => Err(format!("job {jid} did not reach RUNNING: it is {}", other.unwrap_or("unknown to Flink"))),
     }
+}
+
+async fn wait_tasks_running(rest: &FlinkRest, jid: &str, timeout: Duration) -> Result<(), String> {
+    let start = Instant::now();
+    while !rest.all_tasks_running(jid).await.unwrap_or(false) {
+        if start.elapsed() > timeout {
+            return Err(format!("the tasks of job {jid} are not all RUNNING after {}s", timeout.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
 }
 
 async fn wait_for(

@@ -116,6 +116,14 @@ impl FlinkRest {
         }
     }
 
+    /// Whether every task of the job is RUNNING (a job is RUNNING before its tasks are deployed,
+    /// and a savepoint needs them all).
+    pub async fn all_tasks_running(&self, jid: &str) -> Result<bool, RestError> {
+        let v: serde_json::Value = self.get(&format!("/jobs/{jid}")).await?;
+        let vertices = v["vertices"].as_array().cloned().unwrap_or_default();
+        Ok(!vertices.is_empty() && vertices.iter().all(|x| x["status"] == "RUNNING"))
+    }
+
     async fn send_json(&self, req: reqwest::RequestBuilder, url: String) -> Result<serde_json::Value, RestError> {
         let resp = req.send().await.map_err(|source| RestError::Http { url: url.clone(), source })?;
         let status = resp.status();

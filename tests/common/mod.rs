@@ -159,17 +159,21 @@ pub fn docker_logs(name: &str) -> String {
 
 /// A plain HTTP GET (the tests' own client, independent of flinkform's).
 pub fn http_get(url: &str) -> Option<String> {
+    http("GET", url)
+}
+
+/// A plain HTTP request without a body; the body of a 2xx answer.
+pub fn http(method: &str, url: &str) -> Option<String> {
     let rest = url.strip_prefix("http://")?;
     let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(hostport).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").ok()?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: 0\r\n\r\n").ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     let (head, body) = buf.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200")
-        .then(|| body.to_string())
-        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+    let status = head.split_whitespace().nth(1)?;
+    status.starts_with('2').then(|| body.to_string())
 }
 
 /// Flink's `/overview`: (taskmanagers, slots-total).

@@ -1,0 +1,185 @@
+//! End to end: a stateful Flink job declared next to its cluster (issue 5). Submit, upgrade in
+//! savepoint mode (restored from the savepoint flinkform recorded, the count carries on), a
+//! job cancelled outside flinkform resubmitted from the last savepoint, suspend/resume, and
+//! destroy leaving the final savepoint on the data volume. Checked through Flink's REST API.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+const HCL: &str = r#"
+flinkform {
+  project = "PROJECT"
+}
+
+variable "parallelism" {
+  type    = number
+  default = 2
+}
+
+variable "job_state" {
+  type    = string
+  default = "running"
+}
+
+cluster "jobs" {
+  image = "flinkform-offline/flink:2.3.0-java17"
+
+  flink_config = {
+    "metrics.fetcher.update-interval" = "1000"
+  }
+
+  jobmanager {
+    memory = "1024m"
+  }
+
+  taskmanager {
+    replicas = 2
+    slots    = 2
+    memory   = "1024m"
+  }
+}
+
+job "counter" {
+  cluster      = cluster.jobs.name
+  jar          = "stateful-counter.jar"
+  entry_class  = "org.flinkform.examples.StatefulCounter"
+  args         = ["20"]
+  parallelism  = var.parallelism
+  upgrade_mode = "savepoint"
+  state        = var.job_state
+}
+"#;
+
+fn get(url: &str) -> Value {
+    serde_json::from_str(&http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))).unwrap()
+}
+
+/// (job id, savepoint) of job.counter as the state records them.
+fn recorded(p: &Project) -> (String, Option<String>, String) {
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
+    let job = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "job.counter")
+        .expect("job.counter in state")
+        .clone();
+    (
+        job["id"].as_str().unwrap().to_string(),
+        job["savepoint"].as_str().map(str::to_string),
+        job["attributes"]["state"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The largest per-key count the job reports through its `maxCount` metric.
+fn max_count(url: &str, jid: &str) -> Option<u64> {
+    let job = get(&format!("{url}/jobs/{jid}"));
+    let vid = job["vertices"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"].as_str().is_some_and(|n| n.contains("count-per-key")))?["id"]
+        .as_str()?
+        .to_string();
+    let m = get(&format!("{url}/jobs/{jid}/vertices/{vid}/subtasks/metrics?get=count-per-key.maxCount&agg=max"));
+    m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
+}
+
+fn parallelism(url: &str, jid: &str) -> u64 {
+    get(&format!("{url}/jobs/{jid}"))["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["parallelism"].as_u64().unwrap())
+        .max()
+        .unwrap()
+}
+
+fn restored_from(url: &str, jid: &str) -> Option<String> {
+    get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"].as_str().map(str::to_string)
+}
+
+#[test]
+fn stateful_job_upgrades_through_savepoints() {
+    if !require_docker() {
+        return;
+    }
+    let build = Command::new("bash").arg("examples/jobs/build.sh").status().unwrap();
+    assert!(build.success(), "examples/jobs/build.sh compiles the job");
+    let p = Project::new("fft-jobs", HCL);
+    std::fs::copy("examples/jobs/stateful-counter.jar", p.path().join("stateful-counter.jar")).unwrap();
+
+    // Submit: RUNNING with the declared parallelism.
+    p.ok(&["apply", "--auto-approve"]);
+    let url = p.rest_url("fft-jobs-jobs-jobmanager-0");
+    let (j1, _, _) = recorded(&p);
+    assert_eq!(get(&format!("{url}/jobs/{j1}"))["state"], "RUNNING");
+    assert_eq!(parallelism(&url, &j1), 2);
+    assert!(p.ok(&["plan"]).contains("No changes."));
+
+    // Upgrade in savepoint mode: the plan says how; the new job restores from the recorded savepoint.
+    let before =
+        eventually("the counter to count", Duration::from_secs(90), || max_count(&url, &j1).filter(|c| *c >= 300));
+    let plan = p.ok(&["plan", "--var", "parallelism=4"]);
+    assert!(plan.contains("# job.counter will be updated in-place"), "{plan}");
+    assert!(plan.contains("parallelism: 2 → 4"), "{plan}");
+    assert!(plan.contains("stop with savepoint → restart from it"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
+    let out = p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
+    assert!(out.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+    let (j2, savepoint, _) = recorded(&p);
+    let savepoint = savepoint.expect("the savepoint is recorded");
+    assert_ne!(j1, j2);
+    assert_eq!(get(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
+    assert_eq!(parallelism(&url, &j2), 4);
+    assert_eq!(restored_from(&url, &j2).as_deref(), Some(savepoint.as_str()), "Flink restored the recorded savepoint");
+    let after = eventually("the upgraded counter to report", Duration::from_secs(60), || {
+        max_count(&url, &j2).filter(|c| *c > 0)
+    });
+    assert!(after >= before, "the count carried on across the upgrade ({before} before, {after} right after)");
+
+    // Cancelled outside flinkform: the plan says so and apply resubmits from the last savepoint.
+    http("PATCH", &format!("{url}/jobs/{j2}?mode=cancel")).expect("cancel accepted");
+    eventually("the job to be cancelled", Duration::from_secs(60), || {
+        (get(&format!("{url}/jobs/{j2}"))["state"] == "CANCELED").then_some(())
+    });
+    let plan = p.ok(&["plan", "--var", "parallelism=4"]);
+    assert!(plan.contains("job.counter will be created"), "{plan}");
+    assert!(plan.contains("job is CANCELED outside flinkform"), "{plan}");
+    assert!(plan.contains(&format!("restored from the last savepoint {savepoint}")), "{plan}");
+    p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
+    let (j3, _, _) = recorded(&p);
+    assert_eq!(get(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
+    assert_eq!(restored_from(&url, &j3).as_deref(), Some(savepoint.as_str()));
+
+    // Suspend (stop with a savepoint), then resume from it.
+    let plan = p.ok(&["plan", "--var", "parallelism=4", "--var", "job_state=suspended"]);
+    assert!(plan.contains("state: running → suspended (stop with a savepoint)"), "{plan}");
+    p.ok(&["apply", "--auto-approve", "--var", "parallelism=4", "--var", "job_state=suspended"]);
+    let (_, suspended_at, st) = recorded(&p);
+    assert_eq!(st, "suspended");
+    let suspended_at = suspended_at.expect("suspending records a savepoint");
+    assert_ne!(suspended_at, savepoint);
+    assert_ne!(get(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
+    p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
+    let (j4, _, st) = recorded(&p);
+    assert_eq!(st, "running");
+    assert_eq!(get(&format!("{url}/jobs/{j4}"))["state"], "RUNNING");
+    assert_eq!(restored_from(&url, &j4).as_deref(), Some(suspended_at.as_str()));
+
+    // Destroy: a final savepoint, its path printed, the file kept on the data volume.
+    let out = p.ok(&["destroy", "--auto-approve", "--var", "parallelism=4"]);
+    let final_path = out
+        .lines()
+        .find_map(|l| l.split_once("final savepoint: ").map(|(_, p)| p.trim().to_string()))
+        .unwrap_or_else(|| panic!("destroy prints the final savepoint:\n{out}"));
+    let in_volume = final_path.trim_start_matches("file:").replace("/flink-data/", "/data/");
+    let ls = docker(&["run", "--rm", "-v", "fft-jobs-jobs-data:/data", "--entrypoint", "ls", FLINK_IMAGE, &in_volume]);
+    assert!(ls.contains("_metadata"), "the final savepoint {final_path} is on the volume: {ls}");
+    assert!(
+        docker(&["ps", "-aq", "--filter", "label=io.flinkform.project=fft-jobs"]).trim().is_empty(),
+        "no container remains"
+    );
+}
