@@ -240,3 +240,77 @@ fn prevent_destroy_blocks_destroy() {
         "{err}"
     );
 }
+
+/// The jobs example with a running job recorded in state and known to Flink.
+fn jobs_applied(vars: &[&str]) -> (Desired, State, Live, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = std::fs::read_to_string("examples/jobs/main.hcl").unwrap();
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
+    let load = |vars: &[&str]| {
+        let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
+        model::expand(&config::load(dir.path(), &inputs).unwrap())
+    };
+    let d = load(&[]);
+    let (mut state, mut live) = applied(&d, "jobs");
+    let mut job = state.resource("job.counter").unwrap().clone();
+    job.id = "j1".into();
+    job.savepoint = Some("file:/flink-data/savepoints/savepoint-1".into());
+    state.put(job);
+    live.objects.retain(|(kind, _), _| *kind != Kind::Job);
+    live.jobs.insert("jobs".into(), Some(BTreeMap::from([("j1".to_string(), "RUNNING".to_string())])));
+    (load(vars), state, live, "jobs".into())
+}
+
+#[test]
+fn job_upgrade_says_how_it_keeps_state() {
+    let (d, state, live, project) = jobs_applied(&["parallelism=4"]);
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    assert_eq!(p.summary_lines(), ["~ job.counter (parallelism: 2 → 4; stop with savepoint → restart from it)"]);
+    insta::assert_snapshot!("job_parallelism_update", plain(render::human(&p)));
+}
+
+#[test]
+fn replacing_the_jobmanager_suspends_and_restores_the_job() {
+    let (_, state, live, project) = jobs_applied(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = std::fs::read_to_string("examples/jobs/main.hcl").unwrap().replacen(
+        "memory = \"1024m\"",
+        "memory = \"1280m\"",
+        1,
+    );
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
+    let d = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap());
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    let lines = p.summary_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("-/+ cluster.jobs.jobmanager[0]"), "{lines:?}");
+    assert_eq!(
+        lines[1],
+        "~ job.counter (cluster.jobs.jobmanager[0] is replaced: suspended with a savepoint before, restored from it after)"
+    );
+}
+
+#[test]
+fn a_cancelled_job_is_resubmitted_from_its_last_savepoint() {
+    let (d, state, mut live, project) = jobs_applied(&[]);
+    live.jobs.insert("jobs".into(), Some(BTreeMap::from([("j1".to_string(), "CANCELED".to_string())])));
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    assert_eq!(
+        p.summary_lines(),
+        [
+            "+ job.counter (job is CANCELED outside flinkform; restored from the last savepoint file:/flink-data/savepoints/savepoint-1)"
+        ]
+    );
+}
+
+#[test]
+fn destroy_keeps_the_volume_that_receives_final_savepoints() {
+    let (d, state, live, project) = jobs_applied(&[]);
+    let p = plan::compute(&d, &state, &live, &project, true).unwrap();
+    let volume = p.changes.iter().find(|c| c.address == "cluster.jobs.volume[\"data\"]").unwrap();
+    assert!(volume.keep_object, "{:?}", volume.reasons);
+    let job = p.changes.iter().find(|c| c.address == "job.counter").unwrap();
+    assert_eq!(job.reasons, ["destroy requested", "stopped with a final savepoint"]);
+}
