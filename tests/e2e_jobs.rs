@@ -24,6 +24,11 @@ variable "job_state" {
   default = "running"
 }
 
+variable "jm_memory" {
+  type    = string
+  default = "1024m"
+}
+
 cluster "jobs" {
   image = "flinkform-offline/flink:2.3.0-java17"
 
@@ -32,7 +37,7 @@ cluster "jobs" {
   }
 
   jobmanager {
-    memory = "1024m"
+    memory = var.jm_memory
   }
 
   taskmanager {
@@ -169,8 +174,29 @@ fn stateful_job_upgrades_through_savepoints() {
     assert_eq!(get(&format!("{url}/jobs/{j4}"))["state"], "RUNNING");
     assert_eq!(restored_from(&url, &j4).as_deref(), Some(suspended_at.as_str()));
 
+    // Replacing the JobManager under the running job: suspended with a savepoint, restored after.
+    let jm = ["--var", "parallelism=4", "--var", "jm_memory=1100m"];
+    let plan = p.ok(&[&["plan"][..], &jm].concat());
+    assert!(plan.contains("cluster.jobs.jobmanager[0] must be replaced"), "{plan}");
+    assert!(
+        plan.contains(
+            "cluster.jobs.jobmanager[0] is replaced: suspended with a savepoint before, restored from it after"
+        ),
+        "{plan}"
+    );
+    let before =
+        eventually("the counter to count", Duration::from_secs(60), || max_count(&url, &j4).filter(|c| *c > 0));
+    p.ok(&[&["apply", "--auto-approve"][..], &jm].concat());
+    let url = p.rest_url("fft-jobs-jobs-jobmanager-0");
+    let (j5, restored, _) = recorded(&p);
+    assert_eq!(get(&format!("{url}/jobs/{j5}"))["state"], "RUNNING");
+    assert_eq!(restored_from(&url, &j5), restored, "the new JobManager runs the job from the savepoint taken before");
+    let after =
+        eventually("the counter to report", Duration::from_secs(60), || max_count(&url, &j5).filter(|c| *c > 0));
+    assert!(after >= before, "the count carried on across the JobManager replacement ({before} → {after})");
+
     // Destroy: a final savepoint, its path printed, the file kept on the data volume.
-    let out = p.ok(&["destroy", "--auto-approve", "--var", "parallelism=4"]);
+    let out = p.ok(&[&["destroy", "--auto-approve"][..], &jm].concat());
     let final_path = out
         .lines()
         .find_map(|l| l.split_once("final savepoint: ").map(|(_, p)| p.trim().to_string()))
