@@ -314,3 +314,48 @@ fn destroy_keeps_the_volume_that_receives_final_savepoints() {
     let job = p.changes.iter().find(|c| c.address == "job.counter").unwrap();
     assert_eq!(job.reasons, ["destroy requested", "stopped with a final savepoint"]);
 }
+
+#[test]
+fn json_and_markdown_renderings() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d4, _) = desired("quickstart", &["slots=4", "taskmanagers=3"]);
+    let p = plan::compute(&d4, &state, &live, &project, false).unwrap();
+    let json = serde_json::to_string_pretty(&plan::json::render(&p)).unwrap();
+    insta::assert_snapshot!("quickstart_slots_json", json);
+    insta::assert_snapshot!("quickstart_slots_markdown", plan::markdown::render(&p));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format_version"], "1.0");
+    let tm0 = v["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "cluster.quickstart.taskmanager[0]")
+        .unwrap();
+    assert_eq!(tm0["actions"], serde_json::json!(["delete", "create"]));
+    assert!(tm0["reasons"].as_array().unwrap().iter().any(|r| r == "slots: 2 → 4"));
+    let tm2 = v["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "cluster.quickstart.taskmanager[2]")
+        .unwrap();
+    assert_eq!(tm2["actions"], serde_json::json!(["create"]));
+    assert_eq!(tm2["before"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_rendering_is_byte_identical_for_identical_inputs() {
+    let render_all = || {
+        let (d, project) = desired("ha", &[]);
+        let (state, live) = applied(&d, &project);
+        let (d2, _) = desired("ha", &[]);
+        let mut d2 = d2;
+        for i in d2.values_mut().filter(|i| i.address.contains("taskmanager")) {
+            i.config_hash = "v1:changed".into();
+        }
+        let p = plan::compute(&d2, &state, &live, &project, false).unwrap();
+        (render::human(&p), serde_json::to_string_pretty(&plan::json::render(&p)).unwrap(), plan::markdown::render(&p))
+    };
+    assert_eq!(render_all(), render_all());
+}

@@ -3,6 +3,7 @@
 use super::{CliResult, VarArgs};
 use crate::apply::ApplyReport;
 use crate::plan::render;
+use crate::plan::saved::SavedPlan;
 use crate::state::{StateLock, StateOutput, StateWriter};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
@@ -14,6 +15,9 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `flinkform plan --out FILE`: apply exactly it, without asking again
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
     /// Skip the interactive confirmation
@@ -42,14 +46,32 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
-    let config = super::load_config(dir, &args.vars)?;
+    let saved = match &args.plan_file {
+        Some(path) if destroy => {
+            return Err(miette::miette!(
+                "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
+                path.display()
+            ));
+        }
+        Some(path) => Some(SavedPlan::read(path).map_err(|e| miette::miette!("{e}"))?),
+        None => None,
+    };
+    let destroy = destroy || saved.as_ref().is_some_and(|s| s.destroy);
+    let vars = match &saved {
+        Some(s) => VarArgs { vars: s.vars.clone(), var_files: s.var_files.iter().map(Into::into).collect() },
+        None => args.vars.clone(),
+    };
+    let config = super::load_config(dir, &vars)?;
     let operation = if destroy { "destroy" } else { "apply" };
     let _lock =
         StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
-    let (state, engine, plan) = super::plan::make_plan(&config, destroy).await?;
+    let super::plan::Planned { state, engine, live, plan } = super::plan::make_plan(&config, destroy).await?;
+    if let Some(s) = &saved {
+        s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;
+    }
     super::print(&render::human(&plan));
 
-    if plan.has_changes() && !args.auto_approve {
+    if plan.has_changes() && !args.auto_approve && saved.is_none() {
         confirm(destroy)?;
     }
 
@@ -87,6 +109,11 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         .collect();
     writer.save(&mut state).map_err(|e| miette::miette!("{e}"))?;
 
+    if let (Some(s), Some(path)) = (&saved, &args.plan_file) {
+        let mut s = s.clone();
+        s.applied = true;
+        s.write(path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
+    }
     print_report(&report, destroy);
     if report.failed.is_empty() && !report.interrupted && !destroy && !state.outputs.is_empty() {
         super::print("\nOutputs:\n\n");

@@ -36,8 +36,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Destroy everything this configuration manages
     Destroy(apply::ApplyArgs),
-    /// Show the resources recorded in the state
-    Show,
+    /// Show the resources recorded in the state, or a saved plan
+    Show(show::ShowArgs),
     /// Show output values from the state
     Output(show::OutputArgs),
 }
@@ -64,7 +64,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plan(args) => runtime.block_on(plan::run(&dir, &args)),
         Command::Apply(args) => runtime.block_on(apply::run(&dir, &args, false)),
         Command::Destroy(args) => runtime.block_on(apply::run(&dir, &args, true)),
-        Command::Show => show::show(&dir),
+        Command::Show(args) => show::show(&dir, &args),
         Command::Output(args) => show::output(&dir, &args),
     }
 }

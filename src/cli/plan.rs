@@ -1,9 +1,11 @@
-//! `flinkform plan`: desired × state × live → the changes apply would make, and why.
+//! `flinkform plan`: desired × state × live → the changes apply would make, and why; rendered
+//! for humans, as JSON (`--json`), as a pull-request comment (`--markdown`), or saved for
+//! `apply FILE` (`--out`).
 
 use super::{CliResult, VarArgs};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, saved::SavedPlan};
 use clap::Args;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -16,27 +18,91 @@ pub struct PlanArgs {
     /// Plan the destruction of everything this configuration manages
     #[arg(long)]
     pub destroy: bool,
+    /// Print the plan as JSON
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the plan as Markdown for a pull-request comment
+    #[arg(long)]
+    pub markdown: bool,
+    /// Save the plan to FILE, for `flinkform apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
-/// Loads everything and computes the plan (shared with apply and destroy).
-pub(crate) async fn make_plan(
-    config: &crate::config::Config,
-    destroy: bool,
-) -> Result<(crate::state::State, crate::docker::Engine, Plan), miette::Report> {
+/// Everything a plan was computed from, and the plan.
+pub(crate) struct Planned {
+    pub state: crate::state::State,
+    pub engine: crate::docker::Engine,
+    pub live: crate::docker::observe::Live,
+    pub plan: Plan,
+}
+
+/// Loads state, observes Docker and Flink, computes the plan (shared with apply and destroy).
+pub(crate) async fn make_plan(config: &crate::config::Config, destroy: bool) -> Result<Planned, miette::Report> {
     let desired = super::expand(config);
     let state = super::load_state(config)?;
     let engine = super::connect(config).await?;
     let live = super::observe(&engine, config, &desired).await?;
-    let plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy)
+    let mut plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy)
         .map_err(|e| miette::miette!("{e}"))?;
-    Ok((state, engine, plan))
+    if !destroy {
+        plan.outputs = output_changes(config, &state, &plan)?;
+    }
+    Ok(Planned { state, engine, live, plan })
+}
+
+/// Outputs as they will be after apply: a REST URL stays known only when its JobManager is not
+/// (re)created with an ephemeral port.
+fn output_changes(
+    config: &crate::config::Config,
+    state: &crate::state::State,
+    plan: &Plan,
+) -> Result<Vec<plan::OutputChange>, miette::Report> {
+    let recreated = |cluster: &str| {
+        let jm0 = format!("cluster.{cluster}.jobmanager[0]");
+        plan.changes
+            .iter()
+            .any(|c| c.address == jm0 && matches!(c.action, plan::Action::Create | plan::Action::Replace))
+    };
+    let values = config
+        .evaluate_outputs(&|c| if recreated(c) { None } else { super::rest_port_from(state, c) })
+        .map_err(miette::Report::new)?;
+    Ok(values
+        .into_iter()
+        .map(|(name, v)| {
+            let after = serde_json::to_value(&v.value).unwrap_or_default();
+            let after_unknown = after.to_string().contains(crate::config::KNOWN_AFTER_APPLY);
+            let before = state.outputs.get(&name).map(|o| o.value.clone());
+            plan::OutputChange { name, before, after, after_unknown, sensitive: v.sensitive }
+        })
+        .collect())
+}
+
+pub fn print_plan(plan: &Plan, json: bool, markdown: bool) {
+    if json {
+        super::print(&format!("{}\n", serde_json::to_string_pretty(&plan::json::render(plan)).unwrap_or_default()));
+    } else if markdown {
+        super::print(&plan::markdown::render(plan));
+    } else {
+        super::print(&plan::render::human(plan));
+    }
 }
 
 pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     let config = super::load_config(dir, &args.vars)?;
-    let (_state, _engine, plan) = make_plan(&config, args.destroy).await?;
-    super::print(&plan::render::human(&plan));
-    if args.detailed_exitcode && plan.has_changes() {
+    let planned = make_plan(&config, args.destroy).await?;
+    print_plan(&planned.plan, args.json, args.markdown);
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(&config, &args.vars, &planned.state, &planned.live, &planned.plan, args.destroy);
+        saved.write(out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))?;
+        if !args.json && !args.markdown {
+            super::print(&format!(
+                "\nSaved the plan to {0}. To perform exactly these actions, run: flinkform apply {0}\n",
+                out.display()
+            ));
+        }
+    }
+    if args.detailed_exitcode && planned.plan.has_changes() {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

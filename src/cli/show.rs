@@ -24,8 +24,37 @@ fn state_for(dir: &Path) -> Result<State, miette::Report> {
     super::load_state(&config)
 }
 
-pub fn show(dir: &Path) -> CliResult {
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `flinkform plan --out FILE`
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<std::path::PathBuf>,
+    /// Print as JSON
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print as Markdown (saved plans)
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
+    if let Some(path) = &args.plan_file {
+        let saved = crate::plan::saved::SavedPlan::read(path).map_err(|e| miette::miette!("{e}"))?;
+        let text = if args.json {
+            format!("{}\n", serde_json::to_string_pretty(&saved.plan).unwrap_or_default())
+        } else if args.markdown {
+            saved.markdown
+        } else {
+            saved.human
+        };
+        super::print(&text);
+        return Ok(ExitCode::SUCCESS);
+    }
     let state = state_for(dir)?;
+    if args.json {
+        super::print(&format!("{}\n", serde_json::to_string_pretty(&state).unwrap_or_default()));
+        return Ok(ExitCode::SUCCESS);
+    }
     if state.resources.is_empty() {
         super::print("The state is empty: nothing is managed yet.\n");
         return Ok(ExitCode::SUCCESS);

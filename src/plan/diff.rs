@@ -121,7 +121,7 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     if !protected.is_empty() {
         return Err(PlanError::PreventDestroy(protected));
     }
-    Ok(Plan { changes: changes.into_values().collect() })
+    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new() })
 }
 
 fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Change, String> {

@@ -5,7 +5,10 @@
 
 pub mod diff;
 mod jobs;
+pub mod json;
+pub mod markdown;
 pub mod render;
+pub mod saved;
 
 pub use diff::compute;
 pub use jobs::is_terminal as jobs_is_terminal;
@@ -64,6 +67,38 @@ pub struct Change {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub changes: Vec<Change>,
+    pub outputs: Vec<OutputChange>,
+}
+
+/// An output's value before (state) and after (configuration; unknown until apply when it
+/// depends on something only known then).
+#[derive(Debug, Clone)]
+pub struct OutputChange {
+    pub name: String,
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
+    pub after_unknown: bool,
+    pub sensitive: bool,
+}
+
+impl OutputChange {
+    pub fn action(&self) -> Action {
+        match &self.before {
+            None => Action::Create,
+            Some(_) if self.after_unknown => Action::Update,
+            Some(b) if *b == self.after => Action::NoOp,
+            Some(_) => Action::Update,
+        }
+    }
+    fn show(&self, v: &serde_json::Value) -> String {
+        if self.sensitive { "(sensitive value)".into() } else { v.to_string() }
+    }
+    pub fn shown_before(&self) -> String {
+        self.before.as_ref().map(|b| self.show(b)).unwrap_or_else(|| "(none)".into())
+    }
+    pub fn shown_after(&self) -> String {
+        if self.after_unknown { "(known after apply)".into() } else { self.show(&self.after) }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

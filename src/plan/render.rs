@@ -43,14 +43,32 @@ fn verb(a: Action) -> &'static str {
 /// The plan as Terraform users read it, ending with `Plan: …` or `No changes.`.
 pub fn human(plan: &Plan) -> String {
     let mut out = String::new();
-    if !plan.has_changes() {
+    let outputs: Vec<_> = plan.outputs.iter().filter(|o| o.action() != Action::NoOp).collect();
+    if !plan.has_changes() && outputs.is_empty() {
         out.push_str(&"No changes.".bold().to_string());
         out.push_str(" Your Flink clusters match the configuration.\n");
         return out;
     }
-    out.push_str("flinkform will perform the following actions:\n\n");
+    if plan.has_changes() {
+        out.push_str("flinkform will perform the following actions:\n\n");
+    }
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         resource(&mut out, c);
+        out.push('\n');
+    }
+    if !outputs.is_empty() {
+        out.push_str("Changes to Outputs:\n");
+        for o in &outputs {
+            let m = coloured(o.action(), symbol(if o.action() == Action::Update { Action::Start } else { o.action() }));
+            match o.action() {
+                Action::Create => {
+                    let _ = writeln!(out, "  {m} {} = {}", o.name, o.shown_after());
+                }
+                _ => {
+                    let _ = writeln!(out, "  {m} {} = {} -> {}", o.name, o.shown_before(), o.shown_after());
+                }
+            }
+        }
         out.push('\n');
     }
     let (add, change, destroy) = plan.counts();

@@ -85,7 +85,10 @@ impl State {
     pub fn load(path: &Path) -> Result<State, StateError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            // No state yet: an empty one whose lineage is fixed when it is first written.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State { lineage: String::new(), ..State::new() });
+            }
             Err(source) => return Err(StateError::Read { path: path.into(), source }),
         };
         #[derive(Deserialize)]
@@ -156,6 +159,9 @@ impl StateWriter {
             state.serial = 1;
         }
         state.flinkform_version = env!("CARGO_PKG_VERSION").into();
+        if state.lineage.is_empty() {
+            state.lineage = uuid::Uuid::new_v4().to_string();
+        }
         if !self.backed_up && self.path.exists() {
             let backup = backup_path(&self.path);
             let bytes =
