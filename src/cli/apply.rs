@@ -65,7 +65,8 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     let operation = if destroy { "destroy" } else { "apply" };
     let _lock =
         StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
-    let super::plan::Planned { state, engine, live, plan } = super::plan::make_plan(&config, destroy).await?;
+    let super::plan::Planned { state, engine, live, plan } = super::plan::make_plan(&config, destroy, true).await?;
+    let engine = engine.expect("apply always observes Docker");
     if let Some(s) = &saved {
         s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;
     }

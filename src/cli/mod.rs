@@ -5,6 +5,7 @@
 mod apply;
 mod plan;
 mod show;
+mod state;
 mod validate;
 
 use crate::config::{self, Config, VarInputs};
@@ -40,6 +41,18 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Show output values from the state
     Output(show::OutputArgs),
+    /// Inspect or edit the state: list, show, rm, mv
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Remove a lock left behind by a process that is gone
+    ForceUnlock {
+        /// The lock's ID, as the lock message shows it
+        id: String,
+    },
+    /// Update the state from what is live, changing no container
+    Refresh(VarArgs),
+    /// Print the dependency graph as DOT
+    Graph,
 }
 
 /// Variable values (Terraform's -var and -var-file).
@@ -66,6 +79,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Destroy(args) => runtime.block_on(apply::run(&dir, &args, true)),
         Command::Show(args) => show::show(&dir, &args),
         Command::Output(args) => show::output(&dir, &args),
+        Command::State(cmd) => state::run(&dir, &cmd),
+        Command::ForceUnlock { id } => state::force_unlock(&dir, &id),
+        Command::Refresh(vars) => {
+            let config = load_config(&dir, &vars)?;
+            runtime.block_on(state::refresh(&config, true))
+        }
+        Command::Graph => state::graph(&dir),
     }
 }
 

@@ -27,22 +27,38 @@ pub struct PlanArgs {
     /// Save the plan to FILE, for `flinkform apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Ask Docker and Flink what is live (default); `--refresh=false` plans from the state alone
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// Only show how the state would be updated from what is live (see `flinkform refresh`)
+    #[arg(long)]
+    pub refresh_only: bool,
 }
 
 /// Everything a plan was computed from, and the plan.
 pub(crate) struct Planned {
     pub state: crate::state::State,
-    pub engine: crate::docker::Engine,
+    /// None when planned from the state alone.
+    pub engine: Option<crate::docker::Engine>,
     pub live: crate::docker::observe::Live,
     pub plan: Plan,
 }
 
 /// Loads state, observes Docker and Flink, computes the plan (shared with apply and destroy).
-pub(crate) async fn make_plan(config: &crate::config::Config, destroy: bool) -> Result<Planned, miette::Report> {
+pub(crate) async fn make_plan(
+    config: &crate::config::Config,
+    destroy: bool,
+    refresh: bool,
+) -> Result<Planned, miette::Report> {
     let desired = super::expand(config);
     let state = super::load_state(config)?;
-    let engine = super::connect(config).await?;
-    let live = super::observe(&engine, config, &desired).await?;
+    let (engine, live) = if refresh {
+        let engine = super::connect(config).await?;
+        let live = super::observe(&engine, config, &desired).await?;
+        (Some(engine), live)
+    } else {
+        (None, crate::docker::observe::Live::from_state(&state, &config.settings.project))
+    };
     let mut plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy)
         .map_err(|e| miette::miette!("{e}"))?;
     if !destroy {
@@ -90,7 +106,10 @@ pub fn print_plan(plan: &Plan, json: bool, markdown: bool) {
 
 pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     let config = super::load_config(dir, &args.vars)?;
-    let planned = make_plan(&config, args.destroy).await?;
+    if args.refresh_only {
+        return super::state::refresh(&config, false).await;
+    }
+    let planned = make_plan(&config, args.destroy, args.refresh).await?;
     print_plan(&planned.plan, args.json, args.markdown);
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(&config, &args.vars, &planned.state, &planned.live, &planned.plan, args.destroy);

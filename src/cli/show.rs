@@ -61,7 +61,21 @@ pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
     }
     let mut out = String::new();
     for r in &state.resources {
-        out.push_str(&format!("# {}:\n{} \"{}\" {{\n", r.address, r.kind.as_str(), r.address));
+        out.push_str(&render_resource(r));
+    }
+    if !state.outputs.is_empty() {
+        out.push_str("Outputs:\n\n");
+        out.push_str(&render_outputs(&state.outputs));
+    }
+    super::print(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One resource as the state records it.
+pub fn render_resource(r: &crate::state::Resource) -> String {
+    let mut out = String::new();
+    {
+        out.push_str(&format!("# {}:\n{} \"{}\" {{\n", r.address, r.kind.as_str(), r.name));
         let mut attrs: BTreeMap<&str, String> = r.attributes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         attrs.insert("id", r.id.clone());
         for (port, host) in &r.ports {
@@ -81,12 +95,7 @@ pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
         }
         out.push_str("}\n\n");
     }
-    if !state.outputs.is_empty() {
-        out.push_str("Outputs:\n\n");
-        out.push_str(&render_outputs(&state.outputs));
-    }
-    super::print(&out);
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 pub fn render_outputs(outputs: &BTreeMap<String, StateOutput>) -> String {

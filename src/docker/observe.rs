@@ -141,3 +141,43 @@ fn regex_escape(s: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") })
         .collect()
 }
+
+impl Live {
+    /// What the state says is live, for planning without asking Docker (`--refresh=false`).
+    pub fn from_state(state: &crate::state::State, project: &str) -> Live {
+        use crate::model::Kind;
+        let mut live = Live::default();
+        for r in &state.resources {
+            if r.kind == Kind::Job {
+                let cluster = r.attributes.get("cluster").cloned().unwrap_or_default();
+                let jobs = live.jobs.entry(cluster).or_insert_with(|| Some(BTreeMap::new()));
+                if r.attributes.get("state").map(String::as_str) != Some("suspended")
+                    && let Some(j) = jobs.as_mut()
+                {
+                    j.insert(r.id.clone(), "RUNNING".into());
+                }
+                continue;
+            }
+            let labels = BTreeMap::from([
+                (LABEL_MANAGED.to_string(), "true".to_string()),
+                (LABEL_PROJECT.to_string(), project.to_string()),
+                (super::LABEL_ADDRESS.to_string(), r.address.clone()),
+                (LABEL_HASH.to_string(), r.config_hash.clone()),
+            ]);
+            live.objects.insert(
+                (r.kind, r.name.clone()),
+                LiveObject {
+                    kind: r.kind,
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    labels,
+                    running: true,
+                    state: "running".into(),
+                    image_id: None,
+                    ports: r.ports.clone(),
+                },
+            );
+        }
+        live
+    }
+}

@@ -11,6 +11,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Computes the plan. With `destroy`, everything flinkform owns is deleted (`desired` is then
 /// only consulted for `prevent_destroy`).
 pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, destroy: bool) -> Result<Plan, PlanError> {
+    // Objects removed from management with `state rm` keep their labels; flinkform ignores them.
+    let forgotten_live;
+    let live = if state.forgotten.is_empty() {
+        live
+    } else {
+        let mut l = live.clone();
+        for o in l.objects.values_mut().filter(|o| state.forgotten.contains(&o.id)) {
+            o.labels.remove(crate::docker::LABEL_MANAGED);
+        }
+        forgotten_live = l;
+        &forgotten_live
+    };
     let mut changes: BTreeMap<String, Change> = BTreeMap::new();
     let mut conflicts = Vec::new();
 
@@ -58,7 +70,8 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
             Owned { kind: r.kind, name: r.name.clone(), live: l, deps: r.dependencies.clone(), in_state: true },
         );
     }
-    for l in live.objects.values().filter(|l| l.managed_by(project)) {
+    let recorded_ids: std::collections::BTreeSet<&str> = state.resources.iter().map(|r| r.id.as_str()).collect();
+    for l in live.objects.values().filter(|l| l.managed_by(project) && !recorded_ids.contains(l.id.as_str())) {
         if let Some(a) = l.address()
             && !owned.contains_key(a)
         {
@@ -149,7 +162,9 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
         }
         return Ok(change);
     };
-    if !l.managed_by(project) || l.address() != Some(&d.address) {
+    // Ours when its labels say so, or when the state maps this address to its id (`state mv`).
+    let recorded_here = recorded.is_some_and(|r| r.id == l.id);
+    if !recorded_here && (!l.managed_by(project) || l.address() != Some(&d.address)) {
         let owner = match (l.labels.get(crate::docker::LABEL_PROJECT), l.address()) {
             (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
             _ => "it is not managed by flinkform".into(),

@@ -4,7 +4,7 @@
 
 mod lock;
 
-pub use lock::{LockInfo, StateLock};
+pub use lock::{LockInfo, StateLock, lock_path};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -23,6 +23,9 @@ pub struct State {
     pub resources: Vec<Resource>,
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
+    /// Ids of Docker objects forgotten with `state rm`: still labelled, no longer managed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgotten: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +81,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             resources: Vec::new(),
             outputs: BTreeMap::new(),
+            forgotten: Vec::new(),
         }
     }
 
