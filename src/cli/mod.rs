@@ -3,6 +3,7 @@
 //! to Docker, observe, plan).
 
 mod apply;
+mod import;
 mod plan;
 mod show;
 mod state;
@@ -53,6 +54,13 @@ pub enum Command {
     Refresh(VarArgs),
     /// Print the dependency graph as DOT
     Graph,
+    /// Adopt an existing container as ADDRESS
+    Import {
+        /// e.g. cluster.analytics.jobmanager[0]
+        address: String,
+        /// Container name or id
+        container: String,
+    },
 }
 
 /// Variable values (Terraform's -var and -var-file).
@@ -86,6 +94,7 @@ pub fn run(cli: Cli) -> CliResult {
             runtime.block_on(state::refresh(&config, true))
         }
         Command::Graph => state::graph(&dir),
+        Command::Import { address, container } => runtime.block_on(import::run(&dir, &address, &container)),
     }
 }
 

@@ -1,0 +1,67 @@
+//! End to end: `import` adopts a container made with `docker run`; the next plan shows how it
+//! differs from the configuration (issue 3).
+
+mod common;
+use common::*;
+
+const HCL: &str = r#"
+flinkform {
+  project = "PROJECT"
+}
+
+cluster "im" {
+  image = "flinkform-offline/flink:2.3.0-java17"
+
+  jobmanager {
+    memory = "1024m"
+  }
+
+  taskmanager {
+    replicas = 1
+    memory   = "1024m"
+  }
+}
+"#;
+
+struct Container(&'static str);
+impl Drop for Container {
+    fn drop(&mut self) {
+        docker(&["rm", "-f", self.0]);
+    }
+}
+
+#[test]
+fn import_round_trip() {
+    if !require_docker() {
+        return;
+    }
+    let p = Project::new("fft-imp", HCL);
+    let name = "fft-imp-im-jobmanager-0";
+    let _c = Container(name);
+    docker(&["rm", "-f", name]);
+    let id = docker(&["run", "-d", "--name", name, FLINK_IMAGE, "jobmanager"]).trim().to_string();
+    assert!(!id.is_empty());
+
+    // Before import: a name flinkform needs is taken by an unmanaged container.
+    let out = p.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("flinkform import cluster.im.jobmanager[0] {name}"))
+    );
+
+    // The role must fit.
+    let out = p.run(&["import", "cluster.im.taskmanager[0]", name]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not look like a TaskManager"));
+
+    let out = p.ok(&["import", "cluster.im.jobmanager[0]", name]);
+    assert!(out.contains("Import successful"), "{out}");
+    assert!(p.ok(&["state", "show", "cluster.im.jobmanager[0]"]).contains(&id));
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("cluster.im.jobmanager[0] must be replaced"), "{plan}");
+    assert!(plan.contains("memory: (unlimited) → 1024m"), "{plan}");
+    assert!(plan.contains("network: default → fft-imp-im"), "{plan}");
+    assert!(plan.contains("cluster.im.network will be created"), "{plan}");
+    assert_eq!(p.container_id(name), None, "the imported container carries no flinkform label yet");
+    assert_eq!(docker(&["inspect", "-f", "{{.Id}}", name]).trim(), id, "planning touched nothing");
+}
