@@ -3,6 +3,7 @@
 //! to Docker, observe, plan).
 
 mod apply;
+mod fmt;
 mod import;
 mod plan;
 mod show;
@@ -54,6 +55,8 @@ pub enum Command {
     Refresh(VarArgs),
     /// Print the dependency graph as DOT
     Graph,
+    /// Rewrite configuration files in the canonical layout
+    Fmt(fmt::FmtArgs),
     /// Adopt an existing container as ADDRESS
     Import {
         /// e.g. cluster.analytics.jobmanager[0]
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> CliResult {
             runtime.block_on(state::refresh(&config, true))
         }
         Command::Graph => state::graph(&dir),
+        Command::Fmt(args) => fmt::run(&dir, &args),
         Command::Import { address, container } => runtime.block_on(import::run(&dir, &address, &container)),
     }
 }

@@ -12,6 +12,7 @@
 pub mod cluster;
 pub mod diag;
 pub mod eval;
+pub mod format;
 pub mod functions;
 pub mod job;
 pub mod raw;
