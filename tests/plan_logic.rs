@@ -359,3 +359,21 @@ fn every_rendering_is_byte_identical_for_identical_inputs() {
     };
     assert_eq!(render_all(), render_all());
 }
+
+#[test]
+fn target_and_replace_focus_the_plan() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d3, _) = desired("quickstart", &["taskmanagers=3", "slots=4"]);
+    let mut p = plan::compute(&d3, &state, &live, &project, false).unwrap();
+    p.focus(&["cluster.quickstart.taskmanager[2]".into()], &["cluster.quickstart.jobmanager[0]".into()]).unwrap();
+    assert_eq!(
+        p.summary_lines(),
+        [
+            "-/+ cluster.quickstart.jobmanager[0] (replacement requested with --replace)",
+            "+ cluster.quickstart.taskmanager[2] ()",
+        ],
+        "the target and what it depends on; the other TaskManagers' slot change waits"
+    );
+    assert!(p.focus(&["cluster.nope".into()], &[]).is_err());
+}

@@ -20,6 +20,8 @@ pub struct ApplyArgs {
     pub plan_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub focus: super::FocusArgs,
     /// Skip the interactive confirmation
     #[arg(long)]
     pub auto_approve: bool,
@@ -65,7 +67,12 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     let operation = if destroy { "destroy" } else { "apply" };
     let _lock =
         StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
-    let super::plan::Planned { state, engine, live, plan } = super::plan::make_plan(&config, destroy, true).await?;
+    let focus = match &saved {
+        Some(s) => super::FocusArgs { targets: s.targets.clone(), replace: s.replace.clone() },
+        None => args.focus.clone(),
+    };
+    let super::plan::Planned { state, engine, live, plan } =
+        super::plan::make_plan(&config, destroy, true, &focus).await?;
     let engine = engine.expect("apply always observes Docker");
     if let Some(s) = &saved {
         s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;

@@ -77,6 +77,8 @@ pub struct VarArgs {
     pub var_files: Vec<PathBuf>,
 }
 
+pub use plan::FocusArgs;
+
 pub type CliResult = Result<ExitCode, Report>;
 
 /// Runs a parsed command line.

@@ -33,6 +33,19 @@ pub struct PlanArgs {
     /// Only show how the state would be updated from what is live (see `flinkform refresh`)
     #[arg(long)]
     pub refresh_only: bool,
+    #[command(flatten)]
+    pub focus: FocusArgs,
+}
+
+/// `--target` and `--replace`, on plan and apply.
+#[derive(Debug, Clone, Args, Default)]
+pub struct FocusArgs {
+    /// Act only on ADDRESS (and what it depends on); repeatable
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Replace ADDRESS even if nothing changed; repeatable
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
 }
 
 /// Everything a plan was computed from, and the plan.
@@ -49,6 +62,7 @@ pub(crate) async fn make_plan(
     config: &crate::config::Config,
     destroy: bool,
     refresh: bool,
+    focus: &FocusArgs,
 ) -> Result<Planned, miette::Report> {
     let desired = super::expand(config);
     let state = super::load_state(config)?;
@@ -61,6 +75,7 @@ pub(crate) async fn make_plan(
     };
     let mut plan = plan::compute(&desired, &state, &live, &config.settings.project, destroy)
         .map_err(|e| miette::miette!("{e}"))?;
+    plan.focus(&focus.targets, &focus.replace).map_err(|e| miette::miette!("{e}"))?;
     if !destroy {
         plan.outputs = output_changes(config, &state, &plan)?;
     }
@@ -109,10 +124,18 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     if args.refresh_only {
         return super::state::refresh(&config, false).await;
     }
-    let planned = make_plan(&config, args.destroy, args.refresh).await?;
+    let planned = make_plan(&config, args.destroy, args.refresh, &args.focus).await?;
     print_plan(&planned.plan, args.json, args.markdown);
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(&config, &args.vars, &planned.state, &planned.live, &planned.plan, args.destroy);
+        let saved = SavedPlan::new(
+            &config,
+            &args.vars,
+            &args.focus,
+            &planned.state,
+            &planned.live,
+            &planned.plan,
+            args.destroy,
+        );
         saved.write(out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))?;
         if !args.json && !args.markdown {
             super::print(&format!(

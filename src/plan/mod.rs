@@ -110,6 +110,56 @@ pub enum PlanError {
 }
 
 impl Plan {
+    /// `--replace ADDRESS`: replace these even though nothing changed; `--target ADDRESS`: act
+    /// only on these (an address also selects what is nested under it) and what they depend on.
+    pub fn focus(&mut self, targets: &[String], replace: &[String]) -> Result<(), String> {
+        for r in replace {
+            let c = self
+                .changes
+                .iter_mut()
+                .find(|c| &c.address == r)
+                .ok_or_else(|| format!("--replace {r}: no such resource in the configuration"))?;
+            if c.desired.is_none() || c.kind == crate::model::Kind::Job {
+                return Err(format!("--replace {r}: only configured containers, networks and volumes can be replaced"));
+            }
+            if matches!(c.action, Action::NoOp | Action::Start) {
+                c.action = Action::Replace;
+                c.reasons = vec!["replacement requested with --replace".into()];
+            }
+        }
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let selects =
+            |t: &String, a: &str| a == t || a.starts_with(&format!("{t}.")) || a.starts_with(&format!("{t}["));
+        let mut keep: std::collections::BTreeSet<String> = self
+            .changes
+            .iter()
+            .filter(|c| targets.iter().any(|t| selects(t, &c.address)))
+            .map(|c| c.address.clone())
+            .collect();
+        if keep.is_empty() {
+            return Err(format!("--target {}: matches no resource", targets.join(", ")));
+        }
+        loop {
+            let deps: Vec<String> = self
+                .changes
+                .iter()
+                .filter(|c| keep.contains(&c.address))
+                .flat_map(|c| c.dependencies.clone())
+                .filter(|d| !keep.contains(d))
+                .collect();
+            if deps.is_empty() {
+                break;
+            }
+            keep.extend(deps);
+        }
+        for c in self.changes.iter_mut().filter(|c| !keep.contains(&c.address)) {
+            c.action = Action::NoOp;
+        }
+        Ok(())
+    }
+
     /// (to add, to change, to destroy), counted as Terraform does: a replace adds and destroys.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut c = (0, 0, 0);

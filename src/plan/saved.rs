@@ -27,6 +27,10 @@ pub struct SavedPlan {
     /// same configuration at apply time (sensitive values must be given again, e.g. by env).
     pub vars: Vec<String>,
     pub var_files: Vec<String>,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub replace: Vec<String>,
     pub plan: serde_json::Value,
     pub human: String,
     pub markdown: String,
@@ -101,6 +105,7 @@ impl SavedPlan {
     pub fn new(
         config: &Config,
         vars: &crate::cli::VarArgs,
+        focus: &crate::cli::FocusArgs,
         state: &State,
         live: &Live,
         plan: &Plan,
@@ -119,6 +124,8 @@ impl SavedPlan {
             live_fingerprint: live_fingerprint(live),
             vars: vars.vars.iter().filter(|p| !sensitive(p)).cloned().collect(),
             var_files: vars.var_files.iter().map(|p| p.display().to_string()).collect(),
+            targets: focus.targets.clone(),
+            replace: focus.replace.clone(),
             plan: super::json::render(plan),
             human: strip_ansi(&super::render::human(plan)),
             markdown: super::markdown::render(plan),
