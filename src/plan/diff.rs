@@ -141,19 +141,9 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
     let recorded = state.resource(&d.address);
     let l = live.get(d.kind, &d.name);
     let mut change = Change {
-        address: d.address.clone(),
-        kind: d.kind,
-        name: d.name.clone(),
-        action: Action::NoOp,
-        before: recorded.map(|r| r.attributes.clone()),
-        after: Some(d.attributes.clone()),
-        reasons: Vec::new(),
-        desired: Some(d.clone()),
         live_id: l.map(|l| l.id.clone()),
-        dependencies: d.dependencies.clone(),
         live_ports: l.map(|l| l.ports.clone()).unwrap_or_default(),
-        job_ops: None,
-        keep_object: false,
+        ..Change::unchanged(d, recorded)
     };
     let Some(l) = l else {
         change.action = Action::Create;

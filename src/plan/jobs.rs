@@ -42,21 +42,7 @@ fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<
 pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<String, Change>) -> Change {
     let settings = d.job.as_ref().expect("job instances carry job settings");
     let recorded = state.resource(&d.address);
-    let mut c = Change {
-        address: d.address.clone(),
-        kind: Kind::Job,
-        name: d.name.clone(),
-        action: Action::NoOp,
-        before: recorded.map(|r| r.attributes.clone()),
-        after: Some(d.attributes.clone()),
-        reasons: Vec::new(),
-        desired: Some(d.clone()),
-        live_id: recorded.map(|r| r.id.clone()),
-        dependencies: d.dependencies.clone(),
-        live_ports: BTreeMap::new(),
-        job_ops: None,
-        keep_object: false,
-    };
+    let mut c = Change::unchanged(d, recorded);
     let want_running = settings.state == JobState::Running;
     let savepoint = recorded.and_then(|r| r.savepoint.clone());
     let from_savepoint = |reasons: &mut Vec<String>| match (&savepoint, settings.upgrade_mode) {

@@ -63,6 +63,27 @@ pub struct Change {
     pub keep_object: bool,
 }
 
+impl Change {
+    /// A no-op change for a desired instance, as recorded in state; deciders set the rest.
+    pub fn unchanged(d: &Instance, recorded: Option<&crate::state::Resource>) -> Change {
+        Change {
+            address: d.address.clone(),
+            kind: d.kind,
+            name: d.name.clone(),
+            action: Action::NoOp,
+            before: recorded.map(|r| r.attributes.clone()),
+            after: Some(d.attributes.clone()),
+            reasons: Vec::new(),
+            desired: Some(d.clone()),
+            live_id: recorded.map(|r| r.id.clone()),
+            dependencies: d.dependencies.clone(),
+            live_ports: BTreeMap::new(),
+            job_ops: None,
+            keep_object: false,
+        }
+    }
+}
+
 /// A full plan, sorted by address.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
