@@ -152,3 +152,20 @@ fn apply_without_a_terminal_needs_auto_approve() {
     assert_eq!(docker(&["ps", "-aq", "--filter", "label=io.flinkform.project=fft-noconfirm"]).trim(), "");
     assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
 }
+
+#[test]
+fn refresh_false_plans_from_the_state_alone_without_docker() {
+    let dir = project_with(&[(
+        "main.hcl",
+        "flinkform {\n  project = \"offline\"\n}\ncluster \"x\" {\n  taskmanager {\n    replicas = 2\n  }\n}\n",
+    )]);
+    let out = run_in(
+        dir.path(),
+        &["plan", "--refresh=false", "--json"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["add"], 5);
+    assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
+}
