@@ -69,8 +69,9 @@ fn concurrent_applies_then_drift_is_planned_and_repaired() {
     assert!(plan.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{plan}");
     p.ok(&["apply", "--auto-approve"]);
     assert!(p.container_id("fft-drift-dr-taskmanager-1").is_some());
-    let got =
-        eventually("2 TaskManagers again", std::time::Duration::from_secs(60), || overview(&url).filter(|o| o.0 == 2));
+    let got = eventually("2 TaskManagers again", std::time::Duration::from_secs(60), || {
+        overview(&url).filter(|o| *o == (2, 4))
+    });
     assert_eq!(got, (2, 4));
 
     // A TaskManager stopped outside flinkform is started again, not recreated.

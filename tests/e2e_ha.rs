@@ -71,7 +71,7 @@ fn ha_cluster_survives_the_leader_being_killed() {
     let got = eventually(
         "the REST API to answer with 2 TaskManagers after the leader was killed",
         Duration::from_secs(150),
-        || overview(&other_url).filter(|o| o.0 == 2),
+        || overview(&other_url).filter(|o| *o == (2, 4)), // re-registered, slots reported
     );
     assert_eq!(got, (2, 4));
 

@@ -57,8 +57,16 @@ impl StateLock {
                 continue;
             }
             if start.elapsed() >= timeout {
+                // The holder writes its info just after taking the lock: give it a moment.
                 let mut text = String::new();
-                let _ = (&file).read_to_string(&mut text);
+                for _ in 0..20 {
+                    text.clear();
+                    let _ = std::fs::File::open(&path).and_then(|mut f| f.read_to_string(&mut text));
+                    if serde_json::from_str::<LockInfo>(&text).is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
                 let holder = serde_json::from_str::<LockInfo>(&text)
                     .map(|i| format!("ID {}, {} by {} (pid {}) since {}", i.id, i.operation, i.who, i.pid, i.created))
                     .unwrap_or_else(|_| "another flinkform process".into());
