@@ -16,6 +16,12 @@ pub fn volume(project: &str, cluster: &str, volume: &str) -> String {
     format!("{project}-{cluster}-{volume}")
 }
 
+/// The URL of a port published on `bind`: a wildcard bind is reached through loopback.
+pub fn rest_url(bind: &str, port: u16) -> String {
+    let host = if bind == "0.0.0.0" || bind == "::" || bind.is_empty() { "127.0.0.1" } else { bind };
+    format!("http://{host}:{port}")
+}
+
 /// Docker's rule for container, network and volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 pub fn is_valid(name: &str) -> bool {
     let mut chars = name.chars();
@@ -44,5 +50,7 @@ mod tests {
         assert!(!is_valid("-a"));
         assert!(!is_valid("a b"));
         assert_eq!(sanitize("My Project"), "my-project");
+        assert_eq!(rest_url("0.0.0.0", 8081), "http://127.0.0.1:8081");
+        assert_eq!(rest_url("127.0.0.2", 1), "http://127.0.0.2:1");
     }
 }

@@ -289,11 +289,6 @@ pub(crate) fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), St
     writer.save(state).map_err(|e| e.to_string())
 }
 
-/// The host to reach a published port on: a wildcard bind is reached through loopback.
-fn reach_host(bind: &str) -> &str {
-    if bind == "0.0.0.0" || bind == "::" || bind.is_empty() { "127.0.0.1" } else { bind }
-}
-
 async fn wait_ready(
     shared: &Shared,
     d: &Instance,
@@ -325,7 +320,7 @@ async fn wait_ready(
             .is_ok_and(|o| o.contains("Mode:")),
             Readiness::FlinkRest => match (at_start.ports.get("8081/tcp"), spec.ports.first()) {
                 (Some(port), Some(p)) => {
-                    FlinkRest::new(format!("http://{}:{port}", reach_host(&p.host_ip))).overview().await.is_ok()
+                    FlinkRest::new(crate::names::rest_url(&p.host_ip, *port)).overview().await.is_ok()
                 }
                 _ => return Err(format!("{}: the JobManager publishes no REST port", d.address)),
             },
@@ -403,7 +398,7 @@ pub(crate) fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
         .filter_map(|r| {
             let port = r.ports.get("8081/tcp")?;
             let bind = r.attributes.get("port.8081").and_then(|v| v.split(':').next()).unwrap_or("127.0.0.1");
-            Some(format!("http://{}:{port}", reach_host(bind)))
+            Some(crate::names::rest_url(bind, *port))
         })
         .collect()
 }

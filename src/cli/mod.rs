@@ -131,25 +131,8 @@ pub(crate) async fn observe(engine: &Engine, config: &Config, desired: &Desired)
     let mut live = docker::observe::observe(engine, &config.settings.project, &images)
         .await
         .map_err(|e| miette::miette!("{e}"))?;
-    // Flink's view of jobs: one /jobs/overview call per cluster that has jobs configured or recorded.
-    let mut clusters: Vec<&String> = config.jobs.values().map(|j| &j.cluster).collect();
-    clusters.sort();
-    clusters.dedup();
-    for cluster in clusters {
-        let mut jobs = None;
-        for jm in desired.values().filter(|d| d.cluster == *cluster && d.role == model::Role::JobManager) {
-            let (Some(l), Spec::Container(spec)) = (live.get(model::Kind::Container, &jm.name), &jm.spec) else {
-                continue;
-            };
-            let (Some(port), Some(p)) = (l.ports.get("8081/tcp"), spec.ports.first()) else { continue };
-            let host = if p.host_ip == "0.0.0.0" { "127.0.0.1" } else { p.host_ip.as_str() };
-            if let Ok(list) = crate::flink::rest::FlinkRest::new(format!("http://{host}:{port}")).jobs().await {
-                jobs = Some(list.into_iter().map(|j| (j.jid, j.state)).collect());
-                break;
-            }
-        }
-        live.jobs.insert(cluster.clone(), jobs);
-    }
+    let clusters: Vec<&str> = config.jobs.values().map(|j| j.cluster.as_str()).collect();
+    live.jobs = crate::flink::observe_jobs(&clusters, desired, &live).await;
     Ok(live)
 }
 

@@ -266,7 +266,6 @@ fn object(map: &BTreeMap<String, Value>) -> Value {
 /// What `cluster.<name>` evaluates to.
 pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Value {
     let port = c.jobmanager.rest_port.or(live_port);
-    let host = if c.jobmanager.rest_bind == "0.0.0.0" { "127.0.0.1" } else { &c.jobmanager.rest_bind };
     let mut o = hcl::Map::new();
     o.insert("name".into(), c.name.clone().into());
     o.insert("network".into(), crate::names::network(project, &c.name).into());
@@ -276,7 +275,7 @@ pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Val
     match port {
         Some(p) => {
             o.insert("rest_port".into(), Value::from(u64::from(p)));
-            o.insert("rest_url".into(), format!("http://{host}:{p}").into());
+            o.insert("rest_url".into(), crate::names::rest_url(&c.jobmanager.rest_bind, p).into());
         }
         None => {
             o.insert("rest_port".into(), KNOWN_AFTER_APPLY.into());
