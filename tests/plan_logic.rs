@@ -13,7 +13,7 @@ use std::path::Path;
 fn desired(example: &str, vars: &[&str]) -> (Desired, String) {
     let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
     let cfg = config::load(Path::new(&format!("examples/{example}")), &inputs).expect("the example is valid");
-    (model::expand(&cfg), cfg.settings.project.clone())
+    (model::expand(&cfg, "salt"), cfg.settings.project.clone())
 }
 
 /// State and live objects as if `d` had been applied.
@@ -166,7 +166,7 @@ fn jobmanager_only_setting_replaces_only_jobmanagers() {
     );
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
-    let d2 = model::expand(&cfg);
+    let d2 = model::expand(&cfg, "salt");
     let p = plan::compute(&d2, &state, &live, &project, false).unwrap();
     assert_eq!(p.summary_lines().len(), 1, "{:?}", p.summary_lines());
     let line = &p.summary_lines()[0];
@@ -232,7 +232,7 @@ fn prevent_destroy_blocks_destroy() {
     let hcl = "flinkform {\n  project = \"p\"\n}\ncluster \"c\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n";
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
-    let d = model::expand(&cfg);
+    let d = model::expand(&cfg, "salt");
     let (state, live) = applied(&d, "p");
     let err = plan::compute(&d, &state, &live, "p", true).unwrap_err().to_string();
     assert!(
@@ -249,7 +249,7 @@ fn jobs_applied(vars: &[&str]) -> (Desired, State, Live, String) {
     std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
     let load = |vars: &[&str]| {
         let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
-        model::expand(&config::load(dir.path(), &inputs).unwrap())
+        model::expand(&config::load(dir.path(), &inputs).unwrap(), "salt")
     };
     let d = load(&[]);
     let (mut state, mut live) = applied(&d, "jobs");
@@ -258,7 +258,7 @@ fn jobs_applied(vars: &[&str]) -> (Desired, State, Live, String) {
     job.savepoint = Some("file:/flink-data/savepoints/savepoint-1".into());
     state.put(job);
     live.objects.retain(|(kind, _), _| *kind != Kind::Job);
-    live.jobs.insert("jobs".into(), Some(BTreeMap::from([("j1".to_string(), "RUNNING".to_string())])));
+    live.jobs.insert("cluster.jobs".into(), Some(BTreeMap::from([("j1".to_string(), "RUNNING".to_string())])));
     (load(vars), state, live, "jobs".into())
 }
 
@@ -281,7 +281,7 @@ fn replacing_the_jobmanager_suspends_and_restores_the_job() {
     );
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
     std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
-    let d = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap());
+    let d = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt");
     let p = plan::compute(&d, &state, &live, &project, false).unwrap();
     let lines = p.summary_lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -295,7 +295,7 @@ fn replacing_the_jobmanager_suspends_and_restores_the_job() {
 #[test]
 fn a_cancelled_job_is_resubmitted_from_its_last_savepoint() {
     let (d, state, mut live, project) = jobs_applied(&[]);
-    live.jobs.insert("jobs".into(), Some(BTreeMap::from([("j1".to_string(), "CANCELED".to_string())])));
+    live.jobs.insert("cluster.jobs".into(), Some(BTreeMap::from([("j1".to_string(), "CANCELED".to_string())])));
     let p = plan::compute(&d, &state, &live, &project, false).unwrap();
     assert_eq!(
         p.summary_lines(),
@@ -376,4 +376,40 @@ fn target_and_replace_focus_the_plan() {
         "the target and what it depends on; the other TaskManagers' slot change waits"
     );
     assert!(p.focus(&["cluster.nope".into()], &[]).is_err());
+}
+
+fn load_hcl(hcl: &str) -> Desired {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt")
+}
+
+#[test]
+fn prevent_destroy_blocks_a_replace_with_a_clear_error() {
+    let before = "flinkform {\n  project = \"p\"\n}\ncontainer \"db\" {\n  image = \"db:1\"\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n";
+    let (state, live) = applied(&load_hcl(before), "p");
+    let d = load_hcl(&before.replace("db:1", "db:2"));
+    let err = plan::compute(&d, &state, &live, "p", false).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "container.db has lifecycle.prevent_destroy = true and would be replaced; remove that setting to allow it"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn ignore_changes_suppresses_a_diff_but_not_other_changes() {
+    let before = "flinkform {\n  project = \"p\"\n}\ncontainer \"gen\" {\n  image = \"gen:1\"\n  env = { RATE = \"10\" }\n  lifecycle {\n    ignore_changes = [env]\n  }\n}\n";
+    let (state, live) = applied(&load_hcl(before), "p");
+    let d = load_hcl(&before.replace("\"10\"", "\"99\""));
+    let p = plan::compute(&d, &state, &live, "p", false).unwrap();
+    assert!(!p.has_changes(), "{:?}", p.summary_lines());
+    // The state keeps what exists, so the next plan is still empty.
+    let kept = p.changes[0].desired.as_ref().unwrap();
+    assert_eq!(kept.config_hash, state.resource("container.gen").unwrap().config_hash);
+    let d = load_hcl(&before.replace("gen:1", "gen:2"));
+    let p = plan::compute(&d, &state, &live, "p", false).unwrap();
+    assert_eq!(p.summary_lines().len(), 1, "{:?}", p.summary_lines());
+    assert!(p.summary_lines()[0].starts_with("-/+ container.gen (image: gen:1 → gen:2"), "{:?}", p.summary_lines());
 }

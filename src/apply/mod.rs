@@ -231,12 +231,12 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             p.line(&c.address, "Creating...");
             let labels = labels(shared, d);
             let (id, inspected) = match &d.spec {
-                Spec::Network { .. } => (
-                    ops::create_network(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?,
+                Spec::Network { driver } => (
+                    ops::create_network(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
                     Inspected::default(),
                 ),
-                Spec::Volume { .. } => (
-                    ops::create_volume(&shared.engine, &d.name, &labels).await.map_err(|e| e.to_string())?,
+                Spec::Volume { driver } => (
+                    ops::create_volume(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
                     Inspected::default(),
                 ),
                 Spec::Job(_) => return Err("internal: a job reached the container path".into()),
@@ -304,6 +304,7 @@ async fn wait_ready(
         Readiness::TaskManagerRegistered => {
             (Duration::from_secs(180), "the TaskManager to register with the JobManager")
         }
+        Readiness::Healthy => (Duration::from_secs(300), "its healthcheck to report healthy"),
     };
     let Spec::Container(spec) = &d.spec else { return Ok(()) };
     let wait_start = Instant::now();
@@ -343,6 +344,9 @@ async fn wait_ready(
                     }
                 }
                 found
+            }
+            Readiness::Healthy => {
+                ops::inspect(&shared.engine, id).await.is_ok_and(|i| i.health.as_deref() == Some("healthy"))
             }
             Readiness::None => true,
         };
@@ -385,7 +389,7 @@ async fn wait_ready(
 
 /// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).
 pub(crate) fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
-    let prefix = format!("cluster.{cluster}.jobmanager[");
+    let prefix = format!("{cluster}.jobmanager[");
     let guard = match shared.state.lock() {
         Ok(g) => g,
         Err(_) => return Vec::new(),

@@ -55,7 +55,7 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
                 path.display()
             ));
         }
-        Some(path) => Some(SavedPlan::read(path).map_err(|e| miette::miette!("{e}"))?),
+        Some(path) => Some(SavedPlan::read(&dir.join(path)).map_err(|e| miette::miette!("{e}"))?),
         None => None,
     };
     let destroy = destroy || saved.as_ref().is_some_and(|s| s.destroy);
@@ -110,17 +110,16 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     state.outputs = outputs
         .iter()
         .map(|(k, v)| {
-            let value =
-                if v.sensitive { serde_json::Value::Null } else { serde_json::to_value(&v.value).unwrap_or_default() };
+            let value = super::plan::output_value(&v.value, v.sensitive, &state.salt);
             (k.clone(), StateOutput { value, sensitive: v.sensitive })
         })
         .collect();
     writer.save(&mut state).map_err(|e| miette::miette!("{e}"))?;
 
-    if let (Some(s), Some(path)) = (&saved, &args.plan_file) {
+    if let (Some(s), Some(path)) = (&saved, args.plan_file.as_ref().map(|p| dir.join(p))) {
         let mut s = s.clone();
         s.applied = true;
-        s.write(path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
+        s.write(&path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
     }
     print_report(&report, destroy);
     if report.failed.is_empty() && !report.interrupted && !destroy && !state.outputs.is_empty() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub async fn run(dir: &Path, address: &str, container: &str) -> CliResult {
     let config = super::load_config(dir, &Default::default())?;
-    let desired = super::expand(&config);
+    let desired = crate::model::expand(&config, "");
     let d = desired.get(address).ok_or_else(|| {
         let hint = crate::config::diag::suggest(address, desired.keys().map(String::as_str))
             .map(|s| format!(" Did you mean {s}?"))

@@ -136,13 +136,13 @@ pub(crate) async fn observe(engine: &Engine, config: &Config, desired: &Desired)
     Ok(live)
 }
 
-pub(crate) fn expand(config: &Config) -> Desired {
-    model::expand(config)
+pub(crate) fn expand(config: &Config, state: &State) -> Desired {
+    model::expand(config, &state.salt)
 }
 
-/// REST host port of a cluster's first JobManager, as recorded in state.
+/// REST host port of a cluster's first JobManager (by cluster address), as recorded in state.
 pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
-    state.resource(&format!("cluster.{cluster}.jobmanager[0]")).and_then(|r| r.ports.get("8081/tcp").copied())
+    state.resource(&format!("{cluster}.jobmanager[0]")).and_then(|r| r.ports.get("8081/tcp").copied())
 }
 
 /// Prints text that may carry colour codes: stripped off a terminal and with NO_COLOR.

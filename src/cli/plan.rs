@@ -64,8 +64,8 @@ pub(crate) async fn make_plan(
     refresh: bool,
     focus: &FocusArgs,
 ) -> Result<Planned, miette::Report> {
-    let desired = super::expand(config);
     let state = super::load_state(config)?;
+    let desired = super::expand(config, &state);
     let (engine, live) = if refresh {
         let engine = super::connect(config).await?;
         let live = super::observe(&engine, config, &desired).await?;
@@ -90,7 +90,7 @@ fn output_changes(
     plan: &Plan,
 ) -> Result<Vec<plan::OutputChange>, miette::Report> {
     let recreated = |cluster: &str| {
-        let jm0 = format!("cluster.{cluster}.jobmanager[0]");
+        let jm0 = format!("{cluster}.jobmanager[0]");
         plan.changes
             .iter()
             .any(|c| c.address == jm0 && matches!(c.action, plan::Action::Create | plan::Action::Replace))
@@ -101,12 +101,19 @@ fn output_changes(
     Ok(values
         .into_iter()
         .map(|(name, v)| {
-            let after = serde_json::to_value(&v.value).unwrap_or_default();
-            let after_unknown = after.to_string().contains(crate::config::KNOWN_AFTER_APPLY);
+            let after_unknown =
+                serde_json::to_string(&v.value).unwrap_or_default().contains(crate::config::KNOWN_AFTER_APPLY);
+            let after = output_value(&v.value, v.sensitive, &state.salt);
             let before = state.outputs.get(&name).map(|o| o.value.clone());
             plan::OutputChange { name, before, after, after_unknown, sensitive: v.sensitive }
         })
         .collect())
+}
+
+/// An output's value as state keeps it: a sensitive one only as its salted hash.
+pub(crate) fn output_value(value: &hcl::Value, sensitive: bool, salt: &str) -> serde_json::Value {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    if sensitive { crate::model::sensitive::mask(salt, &json.to_string()).into() } else { json }
 }
 
 pub fn print_plan(plan: &Plan, json: bool, markdown: bool) {
@@ -126,7 +133,9 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     }
     let planned = make_plan(&config, args.destroy, args.refresh, &args.focus).await?;
     print_plan(&planned.plan, args.json, args.markdown);
-    if let Some(out) = &args.out {
+    // Like Terraform's -chdir, a relative plan file is in the configuration directory.
+    if let Some(given) = &args.out {
+        let out = dir.join(given);
         let saved = SavedPlan::new(
             &config,
             &args.vars,
@@ -136,11 +145,11 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
             &planned.plan,
             args.destroy,
         );
-        saved.write(out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))?;
+        saved.write(&out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))?;
         if !args.json && !args.markdown {
             super::print(&format!(
                 "\nSaved the plan to {0}. To perform exactly these actions, run: flinkform apply {0}\n",
-                out.display()
+                given.display()
             ));
         }
     }

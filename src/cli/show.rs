@@ -39,7 +39,7 @@ pub struct ShowArgs {
 
 pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
     if let Some(path) = &args.plan_file {
-        let saved = crate::plan::saved::SavedPlan::read(path).map_err(|e| miette::miette!("{e}"))?;
+        let saved = crate::plan::saved::SavedPlan::read(&dir.join(path)).map_err(|e| miette::miette!("{e}"))?;
         let text = if args.json {
             format!("{}\n", serde_json::to_string_pretty(&saved.plan).unwrap_or_default())
         } else if args.markdown {
@@ -76,7 +76,8 @@ pub fn render_resource(r: &crate::state::Resource) -> String {
     let mut out = String::new();
     {
         out.push_str(&format!("# {}:\n{} \"{}\" {{\n", r.address, r.kind.as_str(), r.name));
-        let mut attrs: BTreeMap<&str, String> = r.attributes.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let mut attrs: BTreeMap<&str, String> =
+            r.attributes.iter().map(|(k, v)| (k.as_str(), crate::model::sensitive::display(v))).collect();
         attrs.insert("id", r.id.clone());
         for (port, host) in &r.ports {
             attrs.insert("published", format!("{port} -> {host}"));
@@ -116,7 +117,9 @@ pub fn output(dir: &Path, args: &OutputArgs) -> CliResult {
             let o = state.outputs.get(name).ok_or_else(|| {
                 miette::miette!("no output named \"{name}\" in the state; run `flinkform apply` first, or check the name (have: {})", state.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
             })?;
-            let text = if args.json {
+            let text = if args.json && o.sensitive {
+                "null".to_string()
+            } else if args.json {
                 serde_json::to_string(&o.value).unwrap_or_default()
             } else if args.raw {
                 match &o.value {

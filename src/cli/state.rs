@@ -115,7 +115,7 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
     let mut state = super::load_state(config)?;
     let mut writer = StateWriter::new(&path, &state);
     let engine = super::connect(config).await?;
-    let desired = super::expand(config);
+    let desired = super::expand(config, &state);
     let live = super::observe(&engine, config, &desired).await?;
     let mut notes = Vec::new();
     for r in state.resources.clone() {
@@ -152,7 +152,7 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
 /// The dependency graph as DOT (`flinkform graph | dot -Tsvg`).
 pub fn graph(dir: &Path) -> CliResult {
     let config = super::load_config(dir, &Default::default())?;
-    let desired = super::expand(&config);
+    let desired = crate::model::expand(&config, "");
     let mut out = String::from("digraph flinkform {\n  rankdir = \"LR\";\n");
     for d in desired.values() {
         out.push_str(&format!(

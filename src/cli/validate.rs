@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 pub fn run(dir: &Path, vars: &VarArgs) -> CliResult {
     let config = load_config(dir, vars)?;
-    let desired = super::expand(&config);
+    let desired = crate::model::expand(&config, "");
     super::print(&format!(
         "Success! The configuration is valid: {} cluster(s), {} resource instance(s).\n",
         config.clusters.len(),

@@ -7,7 +7,7 @@ use super::raw::RawBlock;
 use super::types::*;
 use hcl::Value;
 use hcl::eval::Context;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const DEFAULT_FLINK_IMAGE: &str = "apache/flink:2.3.0-java17";
 pub const DEFAULT_ZOOKEEPER_IMAGE: &str = "zookeeper:3.8";
@@ -17,20 +17,114 @@ pub struct Evaluated {
     pub values: BTreeMap<String, (Value, Loc)>,
     pub children: BTreeMap<String, Evaluated>,
     pub loc: Loc,
+    /// Sensitive attributes (`env`) or keys of map attributes (`env.PASSWORD`).
+    pub sensitive: BTreeSet<String>,
 }
 
+/// Attributes that steer evaluation rather than describe the resource.
+const META: &[&str] = &["count", "for_each", "depends_on"];
+
 pub fn evaluate_block(ctx: &Context, raw: &RawBlock, sources: &Sources, errors: &mut Vec<ConfigError>) -> Evaluated {
+    evaluate_block_with(ctx, raw, sources, errors, &BTreeSet::new())
+}
+
+/// Evaluates a block's attributes one by one (so an error points at its attribute), noting
+/// which attributes, or which keys of a map written `{ K = … }`, derive from sensitive names.
+pub fn evaluate_block_with(
+    ctx: &Context,
+    raw: &RawBlock,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+    sensitive_names: &BTreeSet<String>,
+) -> Evaluated {
     let mut values = BTreeMap::new();
-    for (name, attr) in &raw.attrs {
+    let mut sensitive = BTreeSet::new();
+    for (name, attr) in raw.attrs.iter().filter(|(n, _)| !META.contains(&n.as_str())) {
+        if eval::is_sensitive(&attr.expr, sensitive_names) {
+            match &attr.expr {
+                hcl::edit::expr::Expression::Object(o) => {
+                    for (k, v) in o.iter() {
+                        if eval::is_sensitive(v.expr(), sensitive_names) {
+                            sensitive.insert(format!("{name}.{}", object_key(k)));
+                        }
+                    }
+                    if o.iter().all(|(k, _)| !object_key(k).is_empty()) {
+                        // Only keys are known to be sensitive, unless a key is computed.
+                    } else {
+                        sensitive.insert(name.clone());
+                    }
+                }
+                _ => {
+                    sensitive.insert(name.clone());
+                }
+            }
+        }
         match eval::eval_attr(ctx, attr, sources) {
             Ok(v) => {
                 values.insert(name.clone(), (v, attr.value_loc.clone()));
             }
+            Err(_) if sensitive.iter().any(|s| s == name || s.starts_with(&format!("{name}."))) => {
+                errors.push(sources.error(
+                    &attr.value_loc,
+                    format!("cannot evaluate `{name}`: it involves a sensitive value, so the details are hidden"),
+                    "evaluation failed here",
+                    Some("check the types of the values used here".into()),
+                ));
+            }
             Err(e) => errors.push(e),
         }
     }
-    let children = raw.blocks.iter().map(|b| (b.ident.clone(), evaluate_block(ctx, b, sources, errors))).collect();
-    Evaluated { values, children, loc: raw.loc.clone() }
+    let children = raw
+        .blocks
+        .iter()
+        .filter(|b| b.ident != "lifecycle")
+        .map(|b| (b.ident.clone(), evaluate_block_with(ctx, b, sources, errors, sensitive_names)))
+        .collect();
+    Evaluated { values, children, loc: raw.loc.clone(), sensitive }
+}
+
+fn object_key(k: &hcl::edit::expr::ObjectKey) -> String {
+    match k {
+        hcl::edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+        hcl::edit::expr::ObjectKey::Expression(hcl::edit::expr::Expression::String(s)) => s.as_str().to_string(),
+        hcl::edit::expr::ObjectKey::Expression(_) => String::new(),
+    }
+}
+
+impl Evaluated {
+    /// Whether attribute `name` (or, with `key`, that key of a map attribute) is sensitive.
+    pub fn is_sensitive(&self, name: &str, key: Option<&str>) -> bool {
+        self.sensitive.contains(name) || key.is_some_and(|k| self.sensitive.contains(&format!("{name}.{k}")))
+    }
+
+    /// The keys of map attribute `name` that are sensitive (all of them when the whole is).
+    pub fn sensitive_keys(&self, name: &str, keys: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+        keys.into_iter().filter(|k| self.is_sensitive(name, Some(k))).collect()
+    }
+
+    /// A sensitive value anywhere but in `allowed` attributes is an error: it would be shown or
+    /// stored where flinkform cannot mask it (an image name, a label, a port).
+    pub fn reject_sensitive(&self, allowed: &[&str], sources: &Sources, errors: &mut Vec<ConfigError>) {
+        for s in &self.sensitive {
+            let attr = s.split('.').next().unwrap_or(s);
+            if allowed.contains(&attr) {
+                continue;
+            }
+            let loc = self.values.get(attr).map(|(_, l)| l.clone()).unwrap_or_else(|| self.loc.clone());
+            errors.push(sources.error(
+                &loc,
+                format!("`{attr}` cannot hold a sensitive value"),
+                "sensitive value here",
+                Some(format!(
+                    "sensitive values may only flow into {}; flinkform would otherwise show or store it",
+                    allowed.join(", ")
+                )),
+            ));
+        }
+        for c in self.children.values() {
+            c.reject_sensitive(&[], sources, errors);
+        }
+    }
 }
 
 /// Typed reads of evaluated attributes; each mistake becomes an error naming the fix.
@@ -54,6 +148,17 @@ impl<'a> Fields<'a> {
         (!v.is_null()).then(|| (v, l.clone()))
     }
 
+    /// A value for a message, unless it is sensitive.
+    fn describe(&self, name: &str, v: &Value) -> String {
+        if self.ev.is_some_and(|e| {
+            e.is_sensitive(name, None) || e.sensitive.iter().any(|s| s.starts_with(&format!("{name}.")))
+        }) {
+            crate::model::sensitive::SHOWN.to_string()
+        } else {
+            eval::describe(v)
+        }
+    }
+
     pub fn fail(&mut self, loc: &Loc, message: String, help: String) {
         self.errors.push(self.sources.error(loc, message, "invalid value", Some(help)));
     }
@@ -66,7 +171,7 @@ impl<'a> Fields<'a> {
             other => {
                 self.fail(
                     &loc,
-                    format!("`{name}` must be a string, got {}", eval::describe(other)),
+                    format!("`{name}` must be a string, got {}", self.describe(name, other)),
                     format!("write `{name} = \"…\"`"),
                 );
                 None
@@ -87,7 +192,7 @@ impl<'a> Fields<'a> {
                 let range = if max == u64::MAX { format!("≥ {min}") } else { format!("between {min} and {max}") };
                 self.fail(
                     &loc,
-                    format!("`{name}` must be a whole number {range}, got {}", eval::describe(v)),
+                    format!("`{name}` must be a whole number {range}, got {}", self.describe(name, v)),
                     format!("write e.g. `{name} = {}`", min.max(1)),
                 );
                 None
@@ -102,7 +207,7 @@ impl<'a> Fields<'a> {
             other => {
                 self.fail(
                     &loc,
-                    format!("`{name}` must be true or false, got {}", eval::describe(other)),
+                    format!("`{name}` must be true or false, got {}", self.describe(name, other)),
                     format!("write `{name} = true`"),
                 );
                 None
@@ -132,7 +237,7 @@ impl<'a> Fields<'a> {
             other => {
                 self.fail(
                     &loc,
-                    format!("`{name}` must be a list of strings, got {}", eval::describe(other)),
+                    format!("`{name}` must be a list of strings, got {}", self.describe(name, other)),
                     format!("write `{name} = [\"a\", \"b\"]`"),
                 );
                 return None;
@@ -147,7 +252,7 @@ impl<'a> Fields<'a> {
                 other => {
                     self.fail(
                         &loc,
-                        format!("`{name}` items must be strings, got {}", eval::describe(other)),
+                        format!("`{name}` items must be strings, got {}", self.describe(name, other)),
                         "quote each item".into(),
                     );
                     return None;
@@ -155,6 +260,27 @@ impl<'a> Fields<'a> {
             }
         }
         Some(out)
+    }
+
+    /// A list of strings, each parsed by `parse`; one that does not parse is an error showing
+    /// the expected `form` and an `example`.
+    pub fn parsed_list<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, form: &str, example: &str) -> Vec<T> {
+        let items = self.string_list(name).unwrap_or_default();
+        let mut out = Vec::new();
+        for item in items {
+            match parse(&item) {
+                Some(v) => out.push(v),
+                None => {
+                    let loc = self.loc(name);
+                    self.fail(
+                        &loc,
+                        format!("\"{item}\" in `{name}` is not of the form {form}"),
+                        format!("write e.g. {example}"),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// One of a fixed set of words.
@@ -178,7 +304,7 @@ impl<'a> Fields<'a> {
         let Value::Object(o) = v else {
             self.fail(
                 &loc,
-                format!("`{name}` must be a map, got {}", eval::describe(v)),
+                format!("`{name}` must be a map, got {}", self.describe(name, v)),
                 format!("write `{name} = {{ \"key\" = \"value\" }}`"),
             );
             return None;
@@ -192,7 +318,10 @@ impl<'a> Fields<'a> {
                 other => {
                     self.fail(
                         &loc,
-                        format!("`{name}`.\"{k}\" must be a string, number or bool, got {}", eval::describe(other)),
+                        format!(
+                            "`{name}`.\"{k}\" must be a string, number or bool, got {}",
+                            self.describe(name, other)
+                        ),
                         "Flink settings are flat `key = value` pairs".into(),
                     );
                     continue;
@@ -215,7 +344,15 @@ pub fn version_from_image(image: &str) -> Option<String> {
 }
 
 /// Converts and validates one cluster.
-pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<ConfigError>) -> Cluster {
+pub fn convert(
+    address: &str,
+    name: &str,
+    ev: &Evaluated,
+    meta: &Meta,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Cluster {
+    ev.reject_sensitive(&["flink_config"], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
     let image = f.string("image").unwrap_or_else(|| DEFAULT_FLINK_IMAGE.to_string());
     let flink_version = match f.string("flink_version").or_else(|| version_from_image(&image)) {
@@ -318,10 +455,10 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
         None
     };
 
-    let mut f = Fields::new(ev.children.get("lifecycle"), sources, errors);
-    let prevent_destroy = f.boolean("prevent_destroy").unwrap_or(false);
-
     Cluster {
+        address: address.to_string(),
+        sensitive_config: ev.sensitive_keys("flink_config", flink_config.keys().cloned()),
+        meta: meta.clone(),
         name: name.to_string(),
         loc: ev.loc.clone(),
         image,
@@ -331,7 +468,6 @@ pub fn convert(name: &str, ev: &Evaluated, sources: &Sources, errors: &mut Vec<C
         jobmanager,
         taskmanager,
         high_availability,
-        prevent_destroy,
     }
 }
 

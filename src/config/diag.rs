@@ -108,8 +108,11 @@ pub struct ConfigErrors {
 /// Drops secondary errors that contain a primary error's location (one mistake, one message).
 pub fn dedupe(errors: Vec<ConfigError>) -> Vec<ConfigError> {
     let primaries: Vec<Loc> = errors.iter().filter(|e| !e.secondary).map(|e| e.loc.clone()).collect();
+    // A repeated block (count, for_each, a module called twice) reports one mistake once.
+    let mut seen = std::collections::BTreeSet::new();
     errors
         .into_iter()
+        .filter(|e| seen.insert(e.message.clone()))
         .filter(|e| {
             !e.secondary
                 || !primaries.iter().any(|p| {

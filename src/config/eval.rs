@@ -23,7 +23,8 @@ pub struct Reference {
 }
 
 /// The namespaces flinkform resolves; any other root (a `for` variable) is left alone.
-pub const NAMESPACES: &[&str] = &["var", "local", "cluster"];
+pub const NAMESPACES: &[&str] =
+    &["var", "local", "cluster", "container", "network", "volume", "job", "module", "count", "each", "path"];
 
 struct Collector(Vec<Reference>);
 
@@ -47,6 +48,12 @@ impl Visit for Collector {
         }
         visit::visit_traversal(self, node);
     }
+
+    // hcl-edit's default walk skips the collection of a `%{ for … in COLLECTION }` directive.
+    fn visit_for_template_expr(&mut self, node: &hcl::edit::template::ForTemplateExpr) {
+        self.visit_expr(&node.collection_expr);
+        visit::visit_for_template_expr(self, node);
+    }
 }
 
 /// Every `var.*`, `local.*` and `cluster.*` reference in an expression.
@@ -54,6 +61,16 @@ pub fn references(expr: &Expression) -> Vec<Reference> {
     let mut c = Collector(Vec::new());
     c.visit_expr(expr);
     c.0
+}
+
+/// Whether an expression refers to a sensitive name (`var.x`, `local.y` or `module.m.out`).
+pub fn is_sensitive(expr: &Expression, sensitive: &std::collections::BTreeSet<String>) -> bool {
+    !sensitive.is_empty()
+        && references(expr).iter().any(|r| {
+            let base = format!("{}.{}", r.namespace, r.name);
+            sensitive.contains(&base)
+                || r.attribute.as_ref().is_some_and(|a| sensitive.contains(&format!("{base}.{a}")))
+        })
 }
 
 /// A context with the built-in functions and the given namespaces declared.
@@ -102,6 +119,7 @@ pub fn describe(value: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("bool {b}"),
         Value::Number(n) => format!("number {n}"),
+        Value::String(s) if s.chars().count() > 60 => format!("a string of {} characters", s.chars().count()),
         Value::String(s) => format!("string \"{s}\""),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "an object".into(),

@@ -33,7 +33,9 @@ pub const NAMES: &[&str] = &[
     "merge",
     "min",
     "split",
+    "templatefile",
     "tonumber",
+    "toset",
     "tostring",
     "upper",
     "values",
@@ -89,6 +91,25 @@ pub fn declare(ctx: &mut Context) {
         }),
     );
     ctx.declare_func("file", f(vec![String], None, file));
+    ctx.declare_func("templatefile", f(vec![String, Object(Box::new(any()))], None, templatefile));
+    ctx.declare_func(
+        "toset",
+        f(vec![Array(Box::new(any()))], None, |a| {
+            let mut out: Vec<Value> = Vec::new();
+            for v in a[0].as_array().into_iter().flatten() {
+                if !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                    return Err(format!(
+                        "toset: elements must be strings, numbers or bools, got {}",
+                        super::eval::describe(v)
+                    ));
+                }
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+            Ok(Value::Array(out))
+        }),
+    );
     ctx.declare_func(
         "jsonencode",
         f(vec![any()], None, |a| serde_json::to_string(&a[0]).map(Value::from).map_err(|e| format!("jsonencode: {e}"))),
@@ -233,6 +254,24 @@ fn file(a: FuncArgs) -> Result<Value, String> {
     std::fs::read_to_string(&path).map(Value::from).map_err(|e| format!("file: cannot read {}: {e}", path.display()))
 }
 
+/// `templatefile(path, vars)`: the file is an HCL template (`${…}`, `%{ if }`, `%{ for }`)
+/// evaluated with `vars` as its only variables, and the built-in functions.
+fn templatefile(a: FuncArgs) -> Result<Value, String> {
+    use hcl::eval::Evaluate;
+    let rel = a[0].as_str().unwrap_or_default();
+    let path = BASE_DIR.with(|d| d.borrow().join(rel));
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("templatefile: cannot read {}: {e}", path.display()))?;
+    let template: hcl::Template =
+        text.parse().map_err(|e| format!("templatefile: {} is not a valid template: {e}", path.display()))?;
+    let mut ctx = hcl::eval::Context::new();
+    declare(&mut ctx);
+    for (k, v) in a[1].as_object().into_iter().flatten() {
+        ctx.declare_var(k.as_str(), v.clone());
+    }
+    template.evaluate(&ctx).map(Value::from).map_err(|e| format!("templatefile: in {}: {}", path.display(), e.kind()))
+}
+
 fn extreme(a: &FuncArgs, name: &str, better: fn(f64, f64) -> bool) -> Result<Value, String> {
     let mut best: Option<&Value> = None;
     for v in a.iter() {
@@ -267,6 +306,74 @@ mod tests {
         assert_eq!(eval(r#"jsonencode({a = 1})"#).unwrap(), Value::from(r#"{"a":1}"#));
         assert_eq!(eval(r#"lookup({a = 1}, "b", 7)"#).unwrap(), Value::from(7));
         assert_eq!(eval(r#"length(concat([1], [2, 3]))"#).unwrap(), Value::from(3u64));
+    }
+
+    /// Every function, once with good and once with bad input; a bad call names the function.
+    #[test]
+    fn every_function_with_good_and_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.txt"), "hello").unwrap();
+        std::fs::write(
+            dir.path().join("t.tpl"),
+            "%{ for n in names ~}\n${upper(n)}:${port}\n%{ endfor ~}\n%{ if port > 80 }high%{ else }low%{ endif }",
+        )
+        .unwrap();
+        set_base_dir(dir.path().to_path_buf());
+        let good: &[(&str, Value)] = &[
+            (r#"join(",", ["a", "b"])"#, "a,b".into()),
+            (r#"split(",", "a,b")"#, Value::Array(vec!["a".into(), "b".into()])),
+            (r#"format("%s=%d %%", "x", 2)"#, "x=2 %".into()),
+            (r#"lower("AB")"#, "ab".into()),
+            (r#"upper("ab")"#, "AB".into()),
+            (r#"length("héllo")"#, Value::from(5u64)),
+            (r#"merge({a = 1}, {a = 2, b = 3})"#, hcl::value!({ a = 2, b = 3 })),
+            ("concat([1], [2])", Value::Array(vec![1.into(), 2.into()])),
+            (r#"contains(["a", "b"], "b")"#, true.into()),
+            (r#"lookup({a = "x"}, "a")"#, "x".into()),
+            (r#"keys({b = 1, a = 2})"#, Value::Array(vec!["a".into(), "b".into()])),
+            (r#"values({b = 1, a = 2})"#, Value::Array(vec![2.into(), 1.into()])),
+            (r#"file("x.txt")"#, "hello".into()),
+            (r#"templatefile("t.tpl", { names = ["a", "b"], port = 81 })"#, "A:81\nB:81\nhigh".into()),
+            (r#"jsonencode(["a", 1])"#, r#"["a",1]"#.into()),
+            (r#"jsondecode("{\"a\": [1]}")"#, hcl::value!({ a = [1] })),
+            ("tostring(12)", "12".into()),
+            (r#"tonumber("2.5")"#, Value::from(2.5)),
+            ("min(3, 1, 2)", 1.into()),
+            ("max(3, 1, 2)", 3.into()),
+            (r#"coalesce(null, "", "x")"#, "x".into()),
+            (r#"toset(["a", "a", "b"])"#, Value::Array(vec!["a".into(), "b".into()])),
+        ];
+        for (src, want) in good {
+            assert_eq!(&eval(src).unwrap_or_else(|e| panic!("{src}: {e}")), want, "{src}");
+        }
+        let bad: &[(&str, &str)] = &[
+            (r#"join(",", [[1]])"#, "join: expected a string"),
+            (r#"split("", "a")"#, "split: the separator must not be empty"),
+            (r#"format("%s %s", "x")"#, "format: not enough arguments"),
+            ("lower(1)", "lower"),
+            ("upper([])", "upper"),
+            ("length(1)", "length: needs a string, list or map"),
+            ("merge(1)", "merge"),
+            ("concat(1)", "concat"),
+            ("contains(1, 1)", "contains"),
+            (r#"lookup({}, "k")"#, "lookup: no key \"k\""),
+            ("keys(1)", "keys"),
+            ("values(1)", "values"),
+            (r#"file("missing.txt")"#, "file: cannot read"),
+            (r#"templatefile("t.tpl", {})"#, "templatefile: in"),
+            (r#"jsondecode("{")"#, "jsondecode: invalid JSON"),
+            ("tostring([])", "tostring: only a string, number or bool"),
+            (r#"tonumber("x")"#, "tonumber: \"x\" is not a number"),
+            ("min()", "min: needs at least one number"),
+            (r#"max("a")"#, "max"),
+            ("coalesce(null)", "coalesce: every argument is null or empty"),
+            ("toset([[1]])", "toset: elements must be"),
+            ("jsonencode()", "jsonencode"),
+        ];
+        for (src, want) in bad {
+            let err = eval(src).expect_err(src);
+            assert!(err.contains(want), "{src}: {err}");
+        }
     }
 
     #[test]

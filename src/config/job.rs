@@ -8,20 +8,25 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+#[allow(clippy::too_many_arguments)]
 pub fn convert(
+    address: &str,
     name: &str,
     ev: &Evaluated,
+    meta: &Meta,
     clusters: &BTreeMap<String, Cluster>,
     dir: &Path,
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
 ) -> Option<Job> {
+    ev.reject_sensitive(&["flink_config", "args"], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
+    let by_name = |n: &str| clusters.values().find(|c| c.name == n || c.address == n);
     let cluster = match f.string("cluster") {
-        Some(c) if clusters.contains_key(&c) => c,
+        Some(c) if by_name(&c).is_some() => by_name(&c).map(|c| c.address.clone()).unwrap_or_default(),
         Some(c) => {
             let loc = f.loc("cluster");
-            let help = super::diag::suggest(&c, clusters.keys().map(String::as_str))
+            let help = super::diag::suggest(&c, clusters.values().map(|c| c.name.as_str()))
                 .map(|s| format!("did you mean `cluster.{s}.name`?"))
                 .unwrap_or_else(|| "write `cluster = cluster.<name>.name`".into());
             f.fail(&loc, format!("job \"{name}\" names cluster \"{c}\", which is not declared"), help);
@@ -70,7 +75,12 @@ pub fn convert(
         Some("suspended") => JobState::Suspended,
         _ => JobState::Running,
     };
+    let flink_config = f.string_map("flink_config").unwrap_or_default();
     Some(Job {
+        address: address.to_string(),
+        sensitive_config: ev.sensitive_keys("flink_config", flink_config.keys().cloned()),
+        sensitive_args: ev.is_sensitive("args", None),
+        meta: meta.clone(),
         name: name.to_string(),
         loc: ev.loc.clone(),
         cluster,
@@ -79,7 +89,7 @@ pub fn convert(
         entry_class: f.string("entry_class"),
         args: f.string_list("args").unwrap_or_default(),
         parallelism,
-        flink_config: f.string_map("flink_config").unwrap_or_default(),
+        flink_config,
         upgrade_mode,
         state,
         allow_non_restored_state: f.boolean("allow_non_restored_state").unwrap_or(false),

@@ -57,24 +57,58 @@ const fn single(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
     Schema { ident, labels: 0, attrs: Some(attrs), blocks: &[], repeatable: false }
 }
 
+const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_changes"]);
+
 /// The top-level language (DESIGN §1).
 pub static TOP_LEVEL: &[Schema] = &[
     single("flinkform", &["project", "state_path", "docker_host"]),
-    block("variable", 1, &["type", "default", "description", "sensitive"], &[]),
+    block(
+        "variable",
+        1,
+        &["type", "default", "description", "sensitive", "nullable"],
+        &[block("validation", 0, &["condition", "error_message"], &[])],
+    ),
     Schema { ident: "locals", labels: 0, attrs: None, blocks: &[], repeatable: true },
     block(
         "cluster",
         1,
-        &["image", "flink_version", "flink_config"],
+        &["image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
         &[
             single("zookeeper", &["replicas", "image", "memory"]),
             single("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
             single("taskmanager", &["replicas", "slots", "memory"]),
             single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
-            single("lifecycle", &["prevent_destroy"]),
+            LIFECYCLE,
         ],
     ),
-    block("output", 1, &["value", "description", "sensitive"], &[]),
+    block(
+        "container",
+        1,
+        &[
+            "name",
+            "image",
+            "command",
+            "entrypoint",
+            "env",
+            "ports",
+            "volumes",
+            "network",
+            "networks",
+            "restart",
+            "memory",
+            "user",
+            "hostname",
+            "labels",
+            "count",
+            "for_each",
+            "depends_on",
+        ],
+        &[single("healthcheck", &["test", "interval", "timeout", "retries", "start_period"]), LIFECYCLE],
+    ),
+    block("network", 1, &["name", "driver", "labels", "count", "for_each", "depends_on"], &[LIFECYCLE]),
+    block("volume", 1, &["name", "driver", "labels", "count", "for_each", "depends_on"], &[LIFECYCLE]),
+    Schema { ident: "module", labels: 1, attrs: None, blocks: &[], repeatable: true },
+    block("output", 1, &["value", "description", "sensitive", "depends_on"], &[]),
     block(
         "job",
         1,
@@ -89,8 +123,11 @@ pub static TOP_LEVEL: &[Schema] = &[
             "state",
             "allow_non_restored_state",
             "savepoint_dir",
+            "count",
+            "for_each",
+            "depends_on",
         ],
-        &[],
+        &[LIFECYCLE],
     ),
 ];
 

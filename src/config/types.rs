@@ -3,7 +3,7 @@
 
 use super::diag::Loc;
 use hcl::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Placeholder for a value only known after apply (an ephemeral port, a container id).
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -46,12 +46,25 @@ pub struct Settings {
     pub docker_host: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A variable's declared type, as Terraform writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VarType {
     Any,
     String,
     Number,
     Bool,
+    List(Box<VarType>),
+    Set(Box<VarType>),
+    Map(Box<VarType>),
+    Object(BTreeMap<String, VarType>),
+}
+
+/// A `validation { condition, error_message }` block of a variable.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub condition: hcl::edit::expr::Expression,
+    pub error_message: String,
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone)]
@@ -61,11 +74,27 @@ pub struct Variable {
     pub default: Option<Value>,
     pub description: Option<String>,
     pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
     pub loc: Loc,
+}
+
+/// What every resource block may carry beside its own attributes: `depends_on`, `lifecycle`,
+/// and the blocks its expressions refer to (each becomes a dependency edge).
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// Address prefixes of blocks this one depends on (`cluster.a`, `module.m.`, `container.x`).
+    pub depends_on: Vec<String>,
+    pub prevent_destroy: bool,
+    /// Attribute names whose differences are ignored once the resource exists.
+    pub ignore_changes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
+    /// `cluster.analytics`, `cluster.x[0]`, `module.staging.cluster.x["eu"]`.
+    pub address: String,
+    /// The stem of its Docker names (`analytics`, `x-0`, `staging-x-eu`).
     pub name: String,
     pub loc: Loc,
     pub image: String,
@@ -75,7 +104,9 @@ pub struct Cluster {
     pub jobmanager: JobManager,
     pub taskmanager: TaskManager,
     pub high_availability: Option<HighAvailability>,
-    pub prevent_destroy: bool,
+    /// `flink_config` keys whose values are sensitive.
+    pub sensitive_config: BTreeSet<String>,
+    pub meta: Meta,
 }
 
 #[derive(Debug, Clone)]
@@ -126,8 +157,12 @@ pub enum JobState {
 /// A Flink job on a session cluster.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// `job.wordcount`, `job.x["eu"]`, `module.m.job.y`.
+    pub address: String,
+    /// The Flink job name (`wordcount`, `x-eu`, `m-y`).
     pub name: String,
     pub loc: Loc,
+    /// The address of the cluster it runs on.
     pub cluster: String,
     /// Absolute path of the jar, and its sha256 (part of the desired spec).
     pub jar: std::path::PathBuf,
@@ -140,16 +175,72 @@ pub struct Job {
     pub state: JobState,
     pub allow_non_restored_state: bool,
     pub savepoint_dir: String,
+    pub sensitive_config: BTreeSet<String>,
+    pub sensitive_args: bool,
+    pub meta: Meta,
 }
 
-/// An output: evaluated after apply, when every value is known.
+/// A published port, as written in `ports = ["127.0.0.1:9000:9000"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub host_ip: String,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+/// A mount, as written in `volumes = ["data:/data", "/host/dir:/etc/x:ro"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// A volume name, or an absolute host path (a bind mount).
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    pub test: Vec<String>,
+    pub interval_s: u64,
+    pub timeout_s: u64,
+    pub retries: u64,
+    pub start_period_s: u64,
+}
+
+/// A supporting container (`container` block): anything beside Flink.
 #[derive(Debug, Clone)]
-pub struct Output {
+pub struct Container {
+    pub address: String,
+    /// The Docker container name.
     pub name: String,
-    pub expr: hcl::edit::expr::Expression,
     pub loc: Loc,
-    pub description: Option<String>,
-    pub sensitive: bool,
+    pub image: String,
+    pub command: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    pub sensitive_env: BTreeSet<String>,
+    pub sensitive_command: bool,
+    pub ports: Vec<Port>,
+    pub mounts: Vec<Mount>,
+    pub networks: Vec<String>,
+    pub restart: String,
+    pub healthcheck: Option<Healthcheck>,
+    pub memory: Option<Memory>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub meta: Meta,
+}
+
+/// A `network` or `volume` block.
+#[derive(Debug, Clone)]
+pub struct Infra {
+    pub address: String,
+    pub name: String,
+    pub loc: Loc,
+    pub driver: String,
+    pub labels: BTreeMap<String, String>,
+    pub meta: Meta,
 }
 
 /// An evaluated output value.

@@ -5,8 +5,8 @@
 use super::{DockerError, Engine};
 use crate::model::{ContainerSpec, Kind};
 use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, HealthConfig, HostConfig, Mount, MountType, NetworkConnectRequest, NetworkCreateRequest,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -22,11 +22,12 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
 pub async fn create_network(
     engine: &Engine,
     name: &str,
+    driver: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
     let req = NetworkCreateRequest {
         name: name.to_string(),
-        driver: Some("bridge".into()),
+        driver: Some(driver.into()),
         labels: Some(labels.clone().into_iter().collect()),
         ..Default::default()
     };
@@ -37,11 +38,12 @@ pub async fn create_network(
 pub async fn create_volume(
     engine: &Engine,
     name: &str,
+    driver: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
     let req = VolumeCreateRequest {
         name: Some(name.to_string()),
-        driver: Some("local".into()),
+        driver: Some(driver.into()),
         labels: Some(labels.clone().into_iter().collect()),
         ..Default::default()
     };
@@ -79,7 +81,7 @@ pub async fn create_container(
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
         port_bindings.insert(
-            format!("{}/tcp", p.container_port),
+            format!("{}/{}", p.container_port, p.protocol),
             Some(vec![PortBinding {
                 host_ip: Some(p.host_ip.clone()),
                 host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
@@ -92,7 +94,8 @@ pub async fn create_container(
         .map(|m| Mount {
             target: Some(m.target.clone()),
             source: Some(m.volume.clone()),
-            typ: Some(MountType::VOLUME),
+            typ: Some(if m.bind { MountType::BIND } else { MountType::VOLUME }),
+            read_only: m.read_only.then_some(true),
             ..Default::default()
         })
         .collect();
@@ -102,18 +105,33 @@ pub async fn create_container(
         "no" => RestartPolicyNameEnum::NO,
         _ => RestartPolicyNameEnum::UNLESS_STOPPED,
     };
+    let secs = |s: u64| (s as i64) * 1_000_000_000;
+    let healthcheck = spec.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: Some(secs(h.interval_s)),
+        timeout: Some(secs(h.timeout_s)),
+        retries: Some(h.retries as i64),
+        start_period: Some(secs(h.start_period_s)),
+        ..Default::default()
+    });
+    // The user's labels, then flinkform's (which win).
+    let mut all_labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    all_labels.extend(labels.clone());
     let body = ContainerCreateBody {
         hostname: Some(spec.hostname.clone()),
         image: Some(spec.image.clone()),
         cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
+        entrypoint: spec.entrypoint.clone(),
+        user: spec.user.clone(),
+        healthcheck,
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        exposed_ports: Some(spec.ports.iter().map(|p| format!("{}/tcp", p.container_port)).collect()),
-        labels: Some(labels.clone().into_iter().collect()),
+        exposed_ports: Some(spec.ports.iter().map(|p| format!("{}/{}", p.container_port, p.protocol)).collect()),
+        labels: Some(all_labels),
         host_config: Some(HostConfig {
-            network_mode: Some(spec.network.clone()),
+            network_mode: (!spec.network.is_empty()).then(|| spec.network.clone()),
             port_bindings: Some(port_bindings),
             mounts: Some(mounts),
-            memory: Some((spec.memory_mib as i64) * 1024 * 1024),
+            memory: (spec.memory_mib > 0).then_some((spec.memory_mib as i64) * 1024 * 1024),
             restart_policy: Some(RestartPolicy { name: Some(restart), maximum_retry_count: None }),
             ..Default::default()
         }),
@@ -125,6 +143,14 @@ pub async fn create_container(
         .create_container(Some(opts), body)
         .await
         .map_err(DockerError::api(format!("creating container {name}")))?;
+    for network in &spec.extra_networks {
+        let req = NetworkConnectRequest { container: created.id.clone(), ..Default::default() };
+        engine
+            .docker
+            .connect_network(network, req)
+            .await
+            .map_err(DockerError::api(format!("connecting container {name} to network {network}")))?;
+    }
     start(engine, name).await?;
     Ok(created.id)
 }
@@ -143,6 +169,8 @@ pub struct Inspected {
     pub restarts: i64,
     /// IP addresses on its networks.
     pub ips: Vec<String>,
+    /// Its healthcheck's status (`starting`, `healthy`, `unhealthy`), when it has one.
+    pub health: Option<String>,
 }
 
 /// Inspects one container (only containers apply has just created or started).
@@ -153,6 +181,7 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
         .await
         .map_err(DockerError::api(format!("inspecting container {name}")))?;
     let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    let health = info.state.as_ref().and_then(|s| s.health.as_ref()).and_then(|h| h.status).map(|s| s.to_string());
     let restarts = info.restart_count.unwrap_or(0);
     let settings = info.network_settings.unwrap_or_default();
     let ips = settings
@@ -169,7 +198,7 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
             out.insert(port, p);
         }
     }
-    Ok(Inspected { ports: out, running, restarts, ips })
+    Ok(Inspected { ports: out, running, restarts, ips, health })
 }
 
 /// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.

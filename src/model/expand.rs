@@ -13,31 +13,110 @@ use crate::names;
 const RESTART: &str = "unless-stopped";
 const DATA_DIR: &str = "/flink-data";
 
-/// Every desired instance of a configuration.
-pub fn expand(config: &Config) -> Desired {
+/// Every desired instance of a configuration. `salt` is the state's: sensitive values are
+/// hashed with it wherever they would be shown, stored or labelled.
+pub fn expand(config: &Config, salt: &str) -> Desired {
     let project = &config.settings.project;
     let mut out = Desired::new();
+    // Block-level dependencies (`depends_on`, references), resolved to instances at the end.
+    let mut block_deps: Vec<(String, Vec<String>)> = Vec::new();
     for c in config.clusters.values() {
-        for i in cluster_instances(project, c) {
+        for i in cluster_instances(project, c, salt) {
+            block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
             out.insert(i.address.clone(), i);
         }
     }
-    for j in config.jobs.values() {
-        let i = job_instance(j, &out);
+    for (kind, infra) in [(Kind::Network, &config.networks), (Kind::Volume, &config.volumes)] {
+        for n in infra.values() {
+            let i = super::generic::infra(kind, n);
+            block_deps.push((i.address.clone(), n.meta.depends_on.clone()));
+            out.insert(i.address.clone(), i);
+        }
+    }
+    for c in config.containers.values() {
+        let i = super::generic::container(c, salt, &out);
+        block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
         out.insert(i.address.clone(), i);
+    }
+    for j in config.jobs.values() {
+        let i = job_instance(j, &out, salt);
+        block_deps.push((i.address.clone(), j.meta.depends_on.clone()));
+        out.insert(i.address.clone(), i);
+    }
+    let addresses: Vec<String> = out.keys().cloned().collect();
+    for (address, prefixes) in block_deps {
+        if prefixes.is_empty() {
+            continue;
+        }
+        let own_block = block_of(&address).to_string();
+        let extra: Vec<String> = addresses
+            .iter()
+            .filter(|a| prefixes.iter().any(|p| under(a, p)) && block_of(a) != own_block)
+            .cloned()
+            .collect();
+        if let Some(i) = out.get_mut(&address) {
+            for e in extra {
+                if !i.dependencies.contains(&e) {
+                    i.dependencies.push(e);
+                }
+            }
+            i.dependencies.sort();
+        }
     }
     out
 }
 
+/// Whether `address` is, or is inside, the block or module at `prefix`.
+fn under(address: &str, prefix: &str) -> bool {
+    if prefix.ends_with('.') {
+        return address.starts_with(prefix);
+    }
+    address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// The block an instance belongs to: `module.m.cluster.x` for `module.m.cluster.x[0].jobmanager[1]`.
+fn block_of(address: &str) -> &str {
+    let mut offset = 0;
+    let mut skip_next = false;
+    for seg in address.split('.') {
+        offset += seg.len() + 1;
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if seg == "module" {
+            skip_next = true;
+            continue;
+        }
+        if ["cluster", "container", "job", "network", "volume"].contains(&seg) {
+            let rest = address.get(offset..).unwrap_or("");
+            let name_len = rest.find(['.', '[']).unwrap_or(rest.len());
+            let key_len = if rest[name_len..].starts_with('[') {
+                rest[name_len..].find(']').map(|e| e + 1).unwrap_or(0)
+            } else {
+                0
+            };
+            return &address[..offset + name_len + key_len];
+        }
+    }
+    address
+}
+
 /// A job depends on every JobManager and TaskManager of its cluster: it is submitted after
 /// they are ready, and stopped (with a savepoint) before any of them is removed.
-fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance {
-    let prefix = format!("cluster.{}.", j.cluster);
+fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, salt: &str) -> Instance {
     let dependencies = cluster_instances
         .values()
-        .filter(|i| i.address.starts_with(&prefix) && matches!(i.role, Role::JobManager | Role::TaskManager))
+        .filter(|i| i.cluster == j.cluster && matches!(i.role, Role::JobManager | Role::TaskManager))
         .map(|i| i.address.clone())
         .collect();
+    let masked_config: BTreeMap<String, String> = j
+        .flink_config
+        .iter()
+        .map(|(k, v)| (k.clone(), if j.sensitive_config.contains(k) { sensitive::mask(salt, v) } else { v.clone() }))
+        .collect();
+    let masked_args: Vec<String> =
+        if j.sensitive_args { j.args.iter().map(|a| sensitive::mask(salt, a)).collect() } else { j.args.clone() };
     let spec = JobSpec {
         jar_sha256: j.jar_sha256.clone(),
         entry_class: j.entry_class.clone(),
@@ -45,6 +124,7 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance
         parallelism: j.parallelism,
         flink_config: j.flink_config.clone(),
     };
+    let hashed = Spec::Job(JobSpec { args: masked_args.clone(), flink_config: masked_config.clone(), ..spec.clone() });
     let mut a = BTreeMap::new();
     a.insert("cluster".to_string(), j.cluster.clone());
     a.insert("jar".to_string(), j.jar.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
@@ -52,9 +132,9 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance
     if let Some(e) = &j.entry_class {
         a.insert("entry_class".to_string(), e.clone());
     }
-    a.insert("args".to_string(), format!("{:?}", j.args));
+    a.insert("args".to_string(), format!("{masked_args:?}"));
     a.insert("parallelism".to_string(), j.parallelism.to_string());
-    for (k, v) in &j.flink_config {
+    for (k, v) in &masked_config {
         a.insert(format!("flink_config.{k}"), v.clone());
     }
     a.insert(
@@ -68,17 +148,18 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance
     );
     let spec = Spec::Job(spec);
     Instance {
-        address: format!("job.{}", j.name),
+        address: j.address.clone(),
         kind: Kind::Job,
         role: Role::Job,
         cluster: j.cluster.clone(),
         name: j.name.clone(),
-        config_hash: config_hash(&spec),
+        config_hash: config_hash(&hashed),
         spec,
         attributes: a,
         dependencies,
         readiness: Readiness::None,
-        prevent_destroy: false,
+        prevent_destroy: j.meta.prevent_destroy,
+        ignore_changes: j.meta.ignore_changes.clone(),
         job: Some(JobSettings {
             jar: j.jar.clone(),
             upgrade_mode: j.upgrade_mode,
@@ -90,15 +171,38 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired) -> Instance
 }
 
 fn addr(c: &Cluster, role: &str, index: u32) -> String {
-    format!("cluster.{}.{role}[{index}]", c.name)
+    format!("{}.{role}[{index}]", c.address)
 }
 
-fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
-    let network_addr = format!("cluster.{}.network", c.name);
-    let volume_addr = format!("cluster.{}.volume[\"data\"]", c.name);
+fn cluster_instances(project: &str, c: &Cluster, salt: &str) -> Vec<Instance> {
+    let network_addr = format!("{}.network", c.address);
+    let volume_addr = format!("{}.volume[\"data\"]", c.address);
     let network = names::network(project, &c.name);
     let volume = names::volume(project, &c.name, "data");
     let mut out = Vec::new();
+    // Sensitive `flink_config` values reach Flink through FLINK_PROPERTIES, but the hash and
+    // the attributes see them masked.
+    let mask_props = |rendered: &str| -> String {
+        if c.sensitive_config.is_empty() {
+            return rendered.to_string();
+        }
+        rendered
+            .lines()
+            .map(|l| match l.split_once(": ") {
+                Some((k, v)) if c.sensitive_config.contains(k) => format!("{k}: {}\n", sensitive::mask(salt, v)),
+                _ => format!("{l}\n"),
+            })
+            .collect()
+    };
+    let masked_spec = |spec: &Spec| -> Spec {
+        let mut spec = spec.clone();
+        if let Spec::Container(cs) = &mut spec
+            && let Some(p) = cs.env.get_mut("FLINK_PROPERTIES")
+        {
+            *p = mask_props(p);
+        }
+        spec
+    };
 
     let mut base = |address: String,
                     kind: Kind,
@@ -109,17 +213,18 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
                     dependencies: Vec<String>,
                     readiness: Readiness| {
         out.push(Instance {
-            config_hash: config_hash(&spec),
+            config_hash: config_hash(&masked_spec(&spec)),
             address,
             kind,
             role,
-            cluster: c.name.clone(),
+            cluster: c.address.clone(),
             name,
             spec,
             attributes,
             dependencies,
             readiness,
-            prevent_destroy: c.prevent_destroy,
+            prevent_destroy: c.meta.prevent_destroy,
+            ignore_changes: c.meta.ignore_changes.clone(),
             job: None,
         });
     };
@@ -164,6 +269,11 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
         mounts,
         memory_mib,
         restart: RESTART.into(),
+        entrypoint: None,
+        extra_networks: Vec::new(),
+        user: None,
+        healthcheck: None,
+        labels: BTreeMap::new(),
     };
     let common_attrs = |spec: &ContainerSpec, name: &str| -> BTreeMap<String, String> {
         let mut a = BTreeMap::new();
@@ -218,7 +328,7 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
         }
     }
 
-    let data_mount = vec![MountSpec { volume: volume.clone(), target: DATA_DIR.into() }];
+    let data_mount = vec![MountSpec { volume: volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false }];
     let mut jm_addrs = Vec::new();
     for i in 0..c.jobmanager.replicas {
         let name = names::container(project, &c.name, "jobmanager", i);
@@ -230,6 +340,7 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             container_port: 8081,
             host_ip: c.jobmanager.rest_bind.clone(),
             host_port: c.jobmanager.rest_port.map(|p| p + i as u16),
+            protocol: "tcp".into(),
         };
         let spec = container(
             &name,
@@ -241,7 +352,7 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             c.jobmanager.memory.mib,
         );
         let mut a = common_attrs(&spec, &name);
-        a.insert("flink_config".into(), render(&props));
+        a.insert("flink_config".into(), mask_props(&render(&props)));
         let mut deps = vec![network_addr.clone(), volume_addr.clone()];
         deps.extend(zk_addrs.iter().cloned());
         let address = addr(c, "jobmanager", i);
@@ -265,7 +376,7 @@ fn cluster_instances(project: &str, c: &Cluster) -> Vec<Instance> {
             c.taskmanager.memory.mib,
         );
         let mut a = common_attrs(&spec, &name);
-        a.insert("flink_config".into(), render(&props));
+        a.insert("flink_config".into(), mask_props(&render(&props)));
         a.insert("slots".into(), c.taskmanager.slots.to_string());
         let mut deps = vec![network_addr.clone(), volume_addr.clone()];
         deps.extend(jm_addrs.iter().cloned());

@@ -3,7 +3,9 @@
 //! dependencies and its readiness check. The config-hash of an instance is computed here, once.
 
 mod expand;
+mod generic;
 pub mod hash;
+pub mod sensitive;
 
 pub use expand::expand;
 
@@ -41,6 +43,8 @@ pub enum Role {
     JobManager,
     TaskManager,
     Job,
+    /// A supporting container (`container` block).
+    Service,
 }
 
 /// A published port: container port → host ip and port (None = ephemeral).
@@ -49,12 +53,39 @@ pub struct PortSpec {
     pub container_port: u16,
     pub host_ip: String,
     pub host_port: Option<u16>,
+    #[serde(default = "tcp", skip_serializing_if = "is_tcp")]
+    pub protocol: String,
 }
 
+/// A mount of a named volume or (when `bind`) a host path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
     pub volume: String,
     pub target: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bind: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+}
+
+/// Docker's healthcheck; readiness waits for `healthy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthSpec {
+    pub test: Vec<String>,
+    pub interval_s: u64,
+    pub timeout_s: u64,
+    pub retries: u64,
+    pub start_period_s: u64,
+}
+
+fn tcp() -> String {
+    "tcp".into()
+}
+fn is_tcp(p: &String) -> bool {
+    p == "tcp"
+}
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Exactly what flinkform asks Docker to create. Its canonical form is hashed.
@@ -67,12 +98,29 @@ pub struct ContainerSpec {
     pub ports: Vec<PortSpec>,
     pub network: String,
     pub mounts: Vec<MountSpec>,
+    /// 0: no limit.
     pub memory_mib: u64,
     pub restart: String,
+    // Fields below are absent from the canonical form when unset, so cluster containers keep
+    // their v1 hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Networks joined besides `network`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_networks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthSpec>,
+    /// The user's own labels (flinkform's are added at create).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+// Few specs exist at a time and they are plain data: boxing the container variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Spec {
     Network { driver: String },
     Volume { driver: String },
@@ -111,6 +159,8 @@ pub enum Readiness {
     FlinkRest,
     /// The TaskManager (id = container name) is registered with the cluster's JobManager.
     TaskManagerRegistered,
+    /// Docker reports the container's healthcheck as `healthy`.
+    Healthy,
 }
 
 /// One resource instance, e.g. `cluster.analytics.taskmanager[1]`.
@@ -119,6 +169,7 @@ pub struct Instance {
     pub address: String,
     pub kind: Kind,
     pub role: Role,
+    /// The address of the cluster it belongs to (`cluster.analytics`), empty for others.
     pub cluster: String,
     /// The Docker object name.
     pub name: String,
@@ -129,6 +180,8 @@ pub struct Instance {
     pub dependencies: Vec<String>,
     pub readiness: Readiness,
     pub prevent_destroy: bool,
+    /// Attributes whose differences are ignored once the resource exists.
+    pub ignore_changes: Vec<String>,
     /// Jobs only.
     pub job: Option<JobSettings>,
 }

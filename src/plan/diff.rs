@@ -170,8 +170,21 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
         ));
     }
     if l.config_hash() != Some(d.config_hash.as_str()) {
-        change.action = Action::Replace;
         let recorded_hash = recorded.map(|r| r.config_hash.as_str());
+        // lifecycle.ignore_changes: differences only in ignored attributes keep what exists.
+        if let Some(r) = recorded
+            && !d.ignore_changes.is_empty()
+            && l.config_hash() == recorded_hash
+            && changed_keys(&r.attributes, &d.attributes).iter().all(|k| ignored(k, &d.ignore_changes))
+        {
+            let mut kept = d.clone();
+            kept.config_hash = r.config_hash.clone();
+            kept.attributes = r.attributes.clone();
+            change.after = Some(r.attributes.clone());
+            change.desired = Some(kept);
+            return Ok(change);
+        }
+        change.action = Action::Replace;
         if recorded_hash == Some(d.config_hash.as_str()) {
             change
                 .reasons
@@ -216,8 +229,19 @@ fn why_replace(role: Role) -> &'static str {
         Role::TaskManager => "forces replacement: a TaskManager reads its configuration only at start",
         Role::JobManager => "forces replacement: a JobManager reads its configuration only at start",
         Role::Zookeeper => "forces replacement: ZooKeeper reads its configuration only at start",
+        Role::Service => "forces replacement: a container's configuration is fixed at its creation",
         Role::Network | Role::Volume | Role::Job => "forces replacement",
     }
+}
+
+fn changed_keys(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter().filter(|k| before.get(*k) != after.get(*k)).cloned().collect()
+}
+
+/// `env` covers `env.KEY`; `port` covers `port.80/tcp`.
+fn ignored(key: &str, ignore: &[String]) -> bool {
+    ignore.iter().any(|i| key == i || key.strip_prefix(i.as_str()).is_some_and(|rest| rest.starts_with('.')))
 }
 
 /// `slots: 2 → 4`, one per changed attribute; multi-line values list the keys that changed.
@@ -238,7 +262,7 @@ pub fn attribute_changes(before: Option<&BTreeMap<String, String>>, after: &BTre
                 bl.symmetric_difference(&al).map(|l| l.split(':').next().unwrap_or(l).trim()).collect();
             out.push(format!("{k} changed ({})", changed.into_iter().collect::<Vec<_>>().join(", ")));
         } else {
-            out.push(format!("{k}: {bs} → {as_}"));
+            out.push(crate::model::sensitive::display(&format!("{k}: {bs} → {as_}")));
         }
     }
     out
@@ -268,9 +292,11 @@ fn infer_dependencies(address: &str, kind: Kind) -> Vec<String> {
     if kind != Kind::Container {
         return Vec::new();
     }
-    let mut parts = address.splitn(3, '.');
-    match (parts.next(), parts.next()) {
-        (Some("cluster"), Some(c)) => vec![format!("cluster.{c}.network"), format!("cluster.{c}.volume[\"data\"]")],
-        _ => Vec::new(),
+    for role in [".zookeeper[", ".jobmanager[", ".taskmanager["] {
+        if let Some(i) = address.rfind(role) {
+            let cluster = &address[..i];
+            return vec![format!("{cluster}.network"), format!("{cluster}.volume[\"data\"]")];
+        }
     }
+    Vec::new()
 }

@@ -24,13 +24,13 @@ fn mechanics(mode: UpgradeMode) -> &'static str {
 
 /// Does this plan restart the job's cluster under it (JobManagers, or every TaskManager)?
 fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<String> {
-    let jm = format!("cluster.{cluster}.jobmanager[");
+    let jm = format!("{cluster}.jobmanager[");
     if let Some(c) =
         changes.values().find(|c| c.address.starts_with(&jm) && matches!(c.action, Action::Replace | Action::Create))
     {
         return Some(format!("{} is {}", c.address, if c.action == Action::Create { "created" } else { "replaced" }));
     }
-    let tm = format!("cluster.{cluster}.taskmanager[");
+    let tm = format!("{cluster}.taskmanager[");
     let tms: Vec<&Change> =
         changes.values().filter(|c| c.address.starts_with(&tm) && c.action != Action::Delete).collect();
     if !tms.is_empty() && tms.iter().all(|c| matches!(c.action, Action::Replace | Action::Create)) {
@@ -156,7 +156,7 @@ pub fn keep_volumes_with_final_savepoints(changes: &mut BTreeMap<String, Change>
             let cluster = c.before.as_ref()?.get("cluster")?.clone();
             let has_savepoint =
                 c.job_ops.is_some_and(|o| o.stop) || state.resource(&c.address).is_some_and(|r| r.savepoint.is_some());
-            has_savepoint.then(|| (format!("cluster.{cluster}.volume[\"data\"]"), c.address.clone()))
+            has_savepoint.then(|| (format!("{cluster}.volume[\"data\"]"), c.address.clone()))
         })
         .collect();
     for (volume, job) in keep {

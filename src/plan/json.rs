@@ -29,8 +29,8 @@ pub fn render(plan: &Plan) -> Value {
                 "type": c.kind.as_str(),
                 "name": c.name,
                 "actions": actions(c.action),
-                "before": c.before,
-                "after": c.after,
+                "before": c.before.as_ref().map(crate::model::sensitive::display_map),
+                "after": c.after.as_ref().map(crate::model::sensitive::display_map),
                 "reasons": c.reasons,
             })
         })

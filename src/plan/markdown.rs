@@ -34,8 +34,10 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "<details><summary><code>{}</code>: {}</summary>\n", c.address, word(c.action));
         out.push_str("```diff\n");
         let empty = Default::default();
-        let before = c.before.as_ref().unwrap_or(&empty);
-        let after = c.after.as_ref().unwrap_or(&empty);
+        let shown_before = c.before.as_ref().map(crate::model::sensitive::display_map);
+        let shown_after = c.after.as_ref().map(crate::model::sensitive::display_map);
+        let before = shown_before.as_ref().unwrap_or(&empty);
+        let after = shown_after.as_ref().unwrap_or(&empty);
         let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
         keys.sort();
         keys.dedup();

@@ -85,8 +85,11 @@ fn resource(out: &mut String, c: &Change) {
     let sym = format!("{:>3}", symbol(c.action));
     let _ = writeln!(out, "{} {} \"{}\" {{", coloured(c.action, &sym), c.kind.as_str(), c.name);
     let empty = Default::default();
-    let before = c.before.as_ref().unwrap_or(&empty);
-    let after = c.after.as_ref().unwrap_or(&empty);
+    let shown =
+        |m: &Option<std::collections::BTreeMap<String, String>>| m.as_ref().map(crate::model::sensitive::display_map);
+    let (shown_before, shown_after) = (shown(&c.before), shown(&c.after));
+    let before = shown_before.as_ref().unwrap_or(&empty);
+    let after = shown_after.as_ref().unwrap_or(&empty);
     let keys: BTreeSet<&String> = match c.action {
         Action::Delete => before.keys().collect(),
         _ => after.keys().chain(if c.action == Action::Replace { before.keys() } else { after.keys() }).collect(),

@@ -20,6 +20,9 @@ pub struct State {
     pub flinkform_version: String,
     pub serial: u64,
     pub lineage: String,
+    /// Random, per state: the salt of the hashes that stand for sensitive values.
+    #[serde(default)]
+    pub salt: String,
     pub resources: Vec<Resource>,
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
@@ -79,6 +82,7 @@ impl State {
             flinkform_version: env!("CARGO_PKG_VERSION").into(),
             serial: 0,
             lineage: uuid::Uuid::new_v4().to_string(),
+            salt: new_salt(),
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             forgotten: Vec::new(),
@@ -104,7 +108,13 @@ impl State {
         if head.version > SCHEMA_VERSION {
             return Err(StateError::TooNew { path: path.into(), found: head.version });
         }
-        serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })
+        let mut state: State =
+            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
+        if state.salt.is_empty() {
+            // A state from before sensitive values were hashed: it gets its salt now.
+            state.salt = new_salt();
+        }
+        Ok(state)
     }
 
     pub fn resource(&self, address: &str) -> Option<&Resource> {
@@ -128,6 +138,10 @@ impl State {
         b.push(b'\n');
         b
     }
+}
+
+fn new_salt() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 impl Default for State {

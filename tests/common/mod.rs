@@ -35,11 +35,13 @@ pub fn require_docker() -> bool {
 pub struct Project {
     pub name: String,
     pub dir: tempfile::TempDir,
+    /// Environment for every flinkform run of this project (also the cleanup destroy).
+    pub env: Vec<(String, String)>,
 }
 
 impl Project {
     pub fn new(name: &str, hcl: &str) -> Project {
-        let p = Project { name: name.to_string(), dir: tempfile::tempdir().unwrap() };
+        let p = Project { name: name.to_string(), dir: tempfile::tempdir().unwrap(), env: Vec::new() };
         p.remove_labelled();
         p.write("main.hcl", &hcl.replace("PROJECT", name));
         p
@@ -58,7 +60,8 @@ impl Project {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        run_in(self.dir.path(), args, &[])
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_in(self.dir.path(), args, &env)
     }
 
     /// Runs and asserts success, returning stdout.
@@ -128,7 +131,7 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let _ = run_in(self.dir.path(), &["destroy", "--auto-approve"], &[]);
+        let _ = self.run(&["destroy", "--auto-approve"]);
         self.remove_labelled();
     }
 }

@@ -1,0 +1,229 @@
+//! `module` blocks: a call loads the module's directory, binds the call's attributes to the
+//! module's variables (typed, validated, sensitive when the expression is), and evaluates the
+//! module under its address prefix.
+
+use super::diag::{self, Loc, SourceFile};
+use super::module::{Env, Inputs, Loader, MAX_DEPTH, Scope};
+use super::raw::{self, RawBlock};
+use super::types::OutputValue;
+use super::{eval, vars};
+use hcl::Value;
+use hcl::eval::Context;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+impl Loader<'_> {
+    /// A `module` block: loads its source, binds inputs to its variables, evaluates it.
+    pub(super) fn call(
+        &mut self,
+        scope: &Scope,
+        b: &RawBlock,
+        ctx: &Context,
+        env: &Env,
+        deps: Vec<String>,
+    ) -> BTreeMap<String, OutputValue> {
+        let name = b.label();
+        let Some(source) = b.attrs.get("source") else {
+            self.error(
+                &b.loc,
+                format!("module \"{name}\" has no `source`"),
+                "missing source",
+                "add `source = \"./modules/flink-session\"` (a directory relative to this file's module)".into(),
+            );
+            return BTreeMap::new();
+        };
+        let Ok(Value::String(rel)) = eval::eval_attr(&eval::context(&[]), source, &self.sources) else {
+            self.error(
+                &source.value_loc,
+                "a module `source` must be a literal string",
+                "not a literal string",
+                "write `source = \"./path/to/module\"`".into(),
+            );
+            return BTreeMap::new();
+        };
+        let dir = scope.dir.join(&rel);
+        if scope.depth >= MAX_DEPTH {
+            self.error(
+                &source.value_loc,
+                format!("modules nest deeper than {MAX_DEPTH} levels: does \"{rel}\" call itself?"),
+                "too deep",
+                "a module must not call itself, directly or through others".into(),
+            );
+            return BTreeMap::new();
+        }
+        for meta in ["count", "for_each"] {
+            if let Some(a) = b.attrs.get(meta) {
+                self.error(
+                    &a.key_loc,
+                    format!("`{meta}` on a module is not supported"),
+                    "not supported",
+                    "declare several module blocks, or use count/for_each on the resources inside".into(),
+                );
+            }
+        }
+        let Some(blocks) = self.read_module(&dir, &source.value_loc, &rel) else { return BTreeMap::new() };
+
+        let mut variables = BTreeMap::new();
+        for v in blocks.iter().filter(|v| v.ident == "variable") {
+            let decl = vars::declare(v, &self.sources, &mut self.errors);
+            variables.insert(decl.name.clone(), decl);
+        }
+        let mut values = BTreeMap::new();
+        let mut sensitive = BTreeSet::new();
+        for (input, attr) in &b.attrs {
+            if matches!(input.as_str(), "source" | "depends_on" | "count" | "for_each") {
+                continue;
+            }
+            let Some(decl) = variables.get(input) else {
+                let help = diag::suggest(input, variables.keys().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!("the module's variables: {}", variables.keys().cloned().collect::<Vec<_>>().join(", "))
+                    });
+                self.error(
+                    &attr.key_loc,
+                    format!("module \"{name}\" ({rel}) has no variable `{input}`"),
+                    "unknown input",
+                    help,
+                );
+                continue;
+            };
+            let value = match eval::eval_attr(ctx, attr, &self.sources) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.errors.push(e);
+                    continue;
+                }
+            };
+            if decl.sensitive || eval::is_sensitive(&attr.expr, &env.sensitive) {
+                sensitive.insert(input.clone());
+            }
+            match vars::finalize(decl, Some(value), &attr.value_loc, &self.sources, sensitive.contains(input)) {
+                Ok(v) => {
+                    values.insert(input.clone(), v);
+                }
+                Err(e) => self.errors.extend(e),
+            }
+        }
+        let mut missing = Vec::new();
+        for (vname, decl) in &variables {
+            if decl.sensitive {
+                sensitive.insert(vname.clone());
+            }
+            if values.contains_key(vname) {
+                continue;
+            }
+            match vars::finalize(decl, None, &b.loc, &self.sources, decl.sensitive) {
+                Ok(v) => {
+                    values.insert(vname.clone(), v);
+                }
+                Err(_) => missing.push(vname.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            self.error(
+                &b.loc,
+                format!("module \"{name}\" ({rel}) needs a value for: {}", missing.join(", ")),
+                "required inputs missing",
+                format!(
+                    "set them in the module block: {}",
+                    missing.iter().map(|m| format!("{m} = …")).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        let inputs = Inputs { variables, values, sensitive };
+        self.validate(&inputs);
+        let child = Scope {
+            prefix: format!("{}module.{name}.", scope.prefix),
+            stem: format!("{}{name}-", scope.stem),
+            dir,
+            inherited: deps,
+            depth: scope.depth + 1,
+        };
+        self.module(&child, &blocks, &inputs)
+    }
+
+    /// Checks every variable's `validation` blocks against its value.
+    pub fn validate(&mut self, inputs: &Inputs) {
+        for (name, decl) in &inputs.variables {
+            let Some(value) = inputs.values.get(name) else { continue };
+            for v in &decl.validations {
+                let ctx =
+                    eval::context(&[("var", Value::Object([(name.clone(), value.clone())].into_iter().collect()))]);
+                let loc = v.loc.clone();
+                match eval::eval_expr(&ctx, &v.condition, &loc, &self.sources) {
+                    Ok(Value::Bool(true)) => {}
+                    Ok(Value::Bool(false)) => self.errors.push(self.sources.error(
+                        &loc,
+                        format!("invalid value for variable `{name}`: {}", v.error_message),
+                        "validation failed",
+                        Some(format!("this validation of `{name}` failed; give a value it accepts")),
+                    )),
+                    Ok(other) => self.errors.push(self.sources.error(
+                        &loc,
+                        format!(
+                            "the validation condition of `{name}` must be true or false, got {}",
+                            if inputs.sensitive.contains(name) {
+                                "(sensitive value)".into()
+                            } else {
+                                eval::describe(&other)
+                            }
+                        ),
+                        "not a bool",
+                        Some("write a condition such as `var.x > 0`".into()),
+                    )),
+                    Err(e) => self.errors.push(e),
+                }
+            }
+        }
+    }
+
+    fn read_module(&mut self, dir: &Path, at: &Loc, rel: &str) -> Option<Vec<RawBlock>> {
+        let mut paths: Vec<PathBuf> =
+            std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && p.is_file());
+        paths.sort();
+        if paths.is_empty() {
+            self.error(
+                at,
+                format!("module source \"{rel}\" has no configuration files (*.hcl) at {}", dir.display()),
+                "no module here",
+                "the path is relative to the directory of the file that calls the module".into(),
+            );
+            return None;
+        }
+        let mut blocks = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let name =
+                path.strip_prefix(&self.root).map(|p| p.display().to_string()).unwrap_or(path.display().to_string());
+            // A module called twice is read once: its file keeps one index for all diagnostics.
+            let file = match self.sources.files.iter().position(|f| f.path == path) {
+                Some(i) => i,
+                None => {
+                    self.sources.files.push(SourceFile { name, path: path.clone(), text });
+                    self.sources.files.len() - 1
+                }
+            };
+            let mut errors = Vec::new();
+            match raw::parse_file(&self.sources, file) {
+                Ok(body) => blocks.extend(raw::collect(&self.sources, file, &body, raw::TOP_LEVEL, &mut errors)),
+                Err(e) => errors.push(e),
+            }
+            if let Some(f) = blocks.iter().find(|b| b.ident == "flinkform") {
+                errors.push(self.sources.error(
+                    &f.loc,
+                    "a `flinkform` settings block belongs in the root configuration, not in a module",
+                    "in a module",
+                    Some("move it to the root configuration".into()),
+                ));
+            }
+            for e in errors {
+                if !self.errors.iter().any(|x| x.message == e.message) {
+                    self.errors.push(e);
+                }
+            }
+        }
+        Some(blocks)
+    }
+}

@@ -1,0 +1,147 @@
+//! Expansion of `container`, `network` and `volume` blocks: one instance each, with the spec
+//! Docker gets and the attributes a reviewer reads (sensitive env values masked). A container
+//! depends on the flinkform networks and volumes it names.
+
+use super::hash::config_hash;
+use super::*;
+use crate::config::{Container, Infra};
+
+pub fn infra(kind: Kind, n: &Infra) -> Instance {
+    let spec = match kind {
+        Kind::Network => Spec::Network { driver: n.driver.clone() },
+        _ => Spec::Volume { driver: n.driver.clone() },
+    };
+    let mut attributes = BTreeMap::from([("name".to_string(), n.name.clone()), ("driver".into(), n.driver.clone())]);
+    attributes.extend(n.labels.iter().map(|(k, v)| (format!("label.{k}"), v.clone())));
+    Instance {
+        address: n.address.clone(),
+        kind,
+        role: if kind == Kind::Network { Role::Network } else { Role::Volume },
+        cluster: String::new(),
+        name: n.name.clone(),
+        config_hash: config_hash(&spec),
+        spec,
+        attributes,
+        dependencies: Vec::new(),
+        readiness: Readiness::None,
+        prevent_destroy: n.meta.prevent_destroy,
+        ignore_changes: n.meta.ignore_changes.clone(),
+        job: None,
+    }
+}
+
+pub fn container(c: &Container, salt: &str, others: &Desired) -> Instance {
+    let network = c.networks.first().cloned().unwrap_or_default();
+    let spec = ContainerSpec {
+        image: c.image.clone(),
+        command: c.command.clone(),
+        hostname: c.hostname.clone().unwrap_or_else(|| c.name.clone()),
+        env: c.env.clone(),
+        ports: c
+            .ports
+            .iter()
+            .map(|p| PortSpec {
+                container_port: p.container_port,
+                host_ip: p.host_ip.clone(),
+                host_port: p.host_port,
+                protocol: p.protocol.clone(),
+            })
+            .collect(),
+        network,
+        mounts: c
+            .mounts
+            .iter()
+            .map(|m| MountSpec {
+                volume: m.source.clone(),
+                target: m.target.clone(),
+                bind: m.source.starts_with('/'),
+                read_only: m.read_only,
+            })
+            .collect(),
+        memory_mib: c.memory.map(|m| m.mib).unwrap_or(0),
+        restart: c.restart.clone(),
+        entrypoint: c.entrypoint.clone(),
+        extra_networks: c.networks.iter().skip(1).cloned().collect(),
+        user: c.user.clone(),
+        healthcheck: c.healthcheck.as_ref().map(|h| HealthSpec {
+            test: h.test.clone(),
+            interval_s: h.interval_s,
+            timeout_s: h.timeout_s,
+            retries: h.retries,
+            start_period_s: h.start_period_s,
+        }),
+        labels: c.labels.clone(),
+    };
+    let mut hashed = spec.clone();
+    for (k, v) in hashed.env.iter_mut() {
+        if c.sensitive_env.contains(k) {
+            *v = sensitive::mask(salt, v);
+        }
+    }
+    if c.sensitive_command {
+        hashed.command = hashed.command.iter().map(|a| sensitive::mask(salt, a)).collect();
+    }
+
+    let mut a = BTreeMap::new();
+    a.insert("name".to_string(), c.name.clone());
+    a.insert("image".to_string(), spec.image.clone());
+    a.insert("restart".to_string(), spec.restart.clone());
+    if spec.memory_mib > 0 {
+        a.insert("memory".to_string(), format!("{}m", spec.memory_mib));
+    }
+    if !hashed.command.is_empty() {
+        a.insert("command".to_string(), format!("{:?}", hashed.command));
+    }
+    if let Some(e) = &spec.entrypoint {
+        a.insert("entrypoint".to_string(), format!("{e:?}"));
+    }
+    if let Some(u) = &spec.user {
+        a.insert("user".to_string(), u.clone());
+    }
+    if !c.networks.is_empty() {
+        a.insert("networks".to_string(), c.networks.join(", "));
+    }
+    for (k, v) in &hashed.env {
+        a.insert(format!("env.{k}"), v.clone());
+    }
+    for p in &spec.ports {
+        let host = p.host_port.map(|h| h.to_string()).unwrap_or_else(|| "(ephemeral)".into());
+        a.insert(format!("port.{}/{}", p.container_port, p.protocol), format!("{}:{host}", p.host_ip));
+    }
+    for m in &spec.mounts {
+        a.insert(format!("mount.{}", m.target), format!("{}{}", m.volume, if m.read_only { " (ro)" } else { "" }));
+    }
+    for (k, v) in &spec.labels {
+        a.insert(format!("label.{k}"), v.clone());
+    }
+    if let Some(h) = &spec.healthcheck {
+        a.insert("healthcheck".to_string(), format!("{:?} every {}s", h.test, h.interval_s));
+    }
+
+    // The flinkform networks and volumes it names come first.
+    let mut dependencies: Vec<String> = others
+        .values()
+        .filter(|o| match o.kind {
+            Kind::Network => c.networks.contains(&o.name),
+            Kind::Volume => spec.mounts.iter().any(|m| !m.bind && m.volume == o.name),
+            _ => false,
+        })
+        .map(|o| o.address.clone())
+        .collect();
+    dependencies.sort();
+    Instance {
+        address: c.address.clone(),
+        kind: Kind::Container,
+        role: Role::Service,
+        cluster: String::new(),
+        name: c.name.clone(),
+        config_hash: config_hash(&Spec::Container(hashed)),
+        spec: Spec::Container(spec),
+        attributes: a,
+        dependencies,
+        readiness: if c.healthcheck.is_some() { Readiness::Healthy } else { Readiness::None },
+        prevent_destroy: c.meta.prevent_destroy,
+        ignore_changes: c.meta.ignore_changes.clone(),
+        job: None,
+    }
+}

@@ -1,0 +1,295 @@
+//! The configuration language without Docker: modules (inputs, outputs, nesting, addresses),
+//! count/for_each, expressions, typed variables with validation and precedence, sensitivity.
+//! Each test writes a small configuration and checks what a user would read: addresses, Docker
+//! names, values, error messages.
+
+use flinkform::config::{self, Config, VarInputs};
+use flinkform::model;
+use std::path::Path;
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn load(files: &[(&str, &str)], vars: &[&str]) -> Result<(Config, tempfile::TempDir), String> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), files);
+    let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
+    match config::load(dir.path(), &inputs) {
+        Ok(c) => Ok((c, dir)),
+        Err(e) => Err(e.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("\n")),
+    }
+}
+
+fn addresses(c: &Config) -> Vec<String> {
+    model::expand(c, "salt").keys().cloned().collect()
+}
+
+const SESSION: &str = r#"
+variable "taskmanagers" {
+  type    = number
+  default = 1
+}
+variable "label" {
+  type = string
+}
+cluster "flink" {
+  taskmanager {
+    replicas = var.taskmanagers
+  }
+}
+output "name" {
+  value = cluster.flink.name
+}
+output "greeting" {
+  value = "hello ${var.label}"
+}
+"#;
+
+#[test]
+fn module_inputs_outputs_nesting_and_addresses() {
+    let files = [
+        (
+            "main.hcl",
+            "flinkform {\n  project = \"p\"\n}\nmodule \"outer\" {\n  source = \"./modules/outer\"\n  tms = 2\n}\noutput \"inner_name\" {\n  value = module.outer.inner_name\n}\noutput \"greeting\" {\n  value = module.outer.greeting\n}\n",
+        ),
+        (
+            "modules/outer/main.hcl",
+            "variable \"tms\" {\n  type = number\n}\nmodule \"inner\" {\n  source = \"../session\"\n  taskmanagers = var.tms\n  label = \"from outer\"\n}\noutput \"inner_name\" {\n  value = module.inner.name\n}\noutput \"greeting\" {\n  value = module.inner.greeting\n}\n",
+        ),
+        ("modules/session/main.hcl", SESSION),
+    ];
+    let (c, _dir) = load(&files, &[]).unwrap();
+    let a = addresses(&c);
+    assert!(a.contains(&"module.outer.module.inner.cluster.flink.jobmanager[0]".to_string()), "{a:?}");
+    assert!(a.contains(&"module.outer.module.inner.cluster.flink.taskmanager[1]".to_string()), "{a:?}");
+    assert!(!a.iter().any(|x| x.contains("taskmanager[2]")), "{a:?}");
+    let d = model::expand(&c, "salt");
+    assert_eq!(d["module.outer.module.inner.cluster.flink.jobmanager[0]"].name, "p-outer-inner-flink-jobmanager-0");
+    assert_eq!(c.outputs["inner_name"].value, hcl::Value::from("outer-inner-flink"));
+    assert_eq!(c.outputs["greeting"].value, hcl::Value::from("hello from outer"));
+}
+
+#[test]
+fn module_input_mistakes_are_named() {
+    let files = [("main.hcl", "module \"s\" {\n  source = \"./m\"\n  taskmanager = 2\n}\n"), ("m/main.hcl", SESSION)];
+    let err = load(&files, &[]).unwrap_err();
+    assert!(err.contains("module \"s\" (./m) has no variable `taskmanager`"), "{err}");
+    assert!(err.contains("module \"s\" (./m) needs a value for: label"), "{err}");
+    let err = load(&[("main.hcl", "module \"s\" {\n  source = \"./nowhere\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("module source \"./nowhere\" has no configuration files"), "{err}");
+}
+
+#[test]
+fn count_and_for_each_give_indexed_addresses_and_names() {
+    let hcl = r#"
+flinkform {
+  project = "p"
+}
+variable "regions" {
+  type    = map(number)
+  default = { eu = 2, us = 1 }
+}
+cluster "r" {
+  for_each = var.regions
+  taskmanager {
+    replicas = each.value
+  }
+  flink_config = { "pipeline.name" = "region-${each.key}" }
+}
+container "gen" {
+  count   = 2
+  image   = "busybox"
+  command = ["echo", "gen-${count.index}"]
+  network = cluster.r["eu"].network
+}
+job "j" {
+  for_each    = toset(["a"])
+  cluster     = cluster.r["us"].name
+  jar         = "job.jar"
+  parallelism = 1
+}
+"#;
+    let (c, _dir) = load(&[("main.hcl", hcl), ("job.jar", "jar")], &[]).unwrap();
+    let d = model::expand(&c, "salt");
+    assert!(d.contains_key("cluster.r[\"eu\"].taskmanager[1]"));
+    assert!(d.contains_key("cluster.r[\"us\"].taskmanager[0]"));
+    assert!(!d.contains_key("cluster.r[\"us\"].taskmanager[1]"));
+    assert_eq!(d["cluster.r[\"eu\"].jobmanager[0]"].name, "p-r-eu-jobmanager-0");
+    assert_eq!(d["container.gen[1]"].name, "p-gen-1");
+    assert_eq!(d["container.gen[1]"].attributes["command"], "[\"echo\", \"gen-1\"]");
+    assert_eq!(d["container.gen[0]"].attributes["networks"], "p-r-eu");
+    assert!(d["container.gen[0]"].dependencies.contains(&"cluster.r[\"eu\"].network".to_string()));
+    assert_eq!(d["job.j[\"a\"]"].cluster, "cluster.r[\"us\"]");
+    assert!(d["job.j[\"a\"]"].dependencies.contains(&"cluster.r[\"us\"].jobmanager[0]".to_string()));
+}
+
+#[test]
+fn count_index_outside_count_is_an_error() {
+    let err = load(&[("main.hcl", "container \"c\" {\n  image = \"x-${count.index}\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("`count.index` is only available in a block with `count`"), "{err}");
+    let err = load(&[("main.hcl", "container \"c\" {\n  count = -1\n  image = \"x\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("`count` must be a whole number ≥ 0"), "{err}");
+    let err = load(&[("main.hcl", "container \"c\" {\n  for_each = 3\n  image = \"x\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("`for_each` must be a map or a set of strings"), "{err}");
+}
+
+#[test]
+fn conditionals_for_splat_and_template_directives() {
+    let hcl = r#"
+flinkform {
+  project = "p"
+}
+variable "big" {
+  type    = bool
+  default = true
+}
+locals {
+  sizes   = [for n in ["a", "b", "c"] : upper(n) if n != "b"]
+  objects = [{ port = 1 }, { port = 2 }]
+  ports   = local.objects[*].port
+  names   = { for i, n in local.sizes : n => i }
+  text    = "%{ for s in local.sizes }size ${s};%{ endfor }%{ if var.big }big%{ else }small%{ endif }"
+}
+container "c" {
+  image = var.big ? "big:1" : "small:1"
+  env = {
+    SIZES = join(",", local.sizes)
+    PORTS = jsonencode(local.ports)
+    NAMES = jsonencode(local.names)
+    TEXT  = local.text
+  }
+}
+"#;
+    let (c, _dir) = load(&[("main.hcl", hcl)], &[]).unwrap();
+    let ctr = &c.containers["container.c"];
+    assert_eq!(ctr.image, "big:1");
+    assert_eq!(ctr.env["SIZES"], "A,C");
+    assert_eq!(ctr.env["PORTS"], "[1,2]");
+    assert_eq!(ctr.env["NAMES"], r#"{"A":0,"C":1}"#);
+    assert_eq!(ctr.env["TEXT"], "size A;size C;big");
+    let (c, _dir) = load(&[("main.hcl", hcl)], &["big=false"]).unwrap();
+    assert_eq!(c.containers["container.c"].image, "small:1");
+}
+
+const TYPED: &str = r#"
+variable "ports" {
+  type    = list(number)
+  default = [1]
+}
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
+variable "tm" {
+  type    = object({ replicas = number, memory = string })
+  default = { replicas = 1, memory = "1g" }
+}
+variable "name" {
+  type     = string
+  default  = "dflt"
+  nullable = false
+}
+variable "slots" {
+  type    = number
+  default = 2
+  validation {
+    condition     = var.slots >= 1 && var.slots <= 8
+    error_message = "slots must be between 1 and 8."
+  }
+}
+"#;
+
+#[test]
+fn typed_variables_from_every_source_in_terraform_precedence() {
+    let (c, _d) = load(&[("main.hcl", TYPED)], &["ports=[2, 3]", "tags={ team = \"data\" }"]).unwrap();
+    assert_eq!(c.var_values["ports"], hcl::value!([2, 3]));
+    assert_eq!(c.var_values["tags"], hcl::value!({ team = "data" }));
+    assert_eq!(c.var_values["tm"], hcl::value!({ memory = "1g", replicas = 1 }));
+    // default < flinkform.vars < *.auto.vars < --var
+    let files =
+        [("main.hcl", TYPED), ("flinkform.vars", "slots = 3\nname = \"from-vars\"\n"), ("b.auto.vars", "slots = 4\n")];
+    let (c, _d) = load(&files, &[]).unwrap();
+    assert_eq!(c.var_values["slots"], hcl::Value::from(4));
+    assert_eq!(c.var_values["name"], hcl::Value::from("from-vars"));
+    let (c, _d) = load(&files, &["slots=5"]).unwrap();
+    assert_eq!(c.var_values["slots"], hcl::Value::from(5));
+    // null for a non-nullable variable takes its default
+    let (c, _d) = load(&[("main.hcl", TYPED), ("x.auto.vars", "name = null\n")], &[]).unwrap();
+    assert_eq!(c.var_values["name"], hcl::Value::from("dflt"));
+}
+
+#[test]
+fn type_and_validation_errors_name_the_variable() {
+    let err = load(&[("main.hcl", TYPED)], &["slots=9"]).unwrap_err();
+    assert!(err.contains("invalid value for variable `slots`: slots must be between 1 and 8."), "{err}");
+    let err = load(&[("main.hcl", TYPED)], &["ports=[\"x\"]"]).unwrap_err();
+    assert!(err.contains("value of variable `ports` element 0 must be a number"), "{err}");
+    let err = load(&[("main.hcl", TYPED), ("x.auto.vars", "tm = { replicas = 1, memory = \"1g\", cpu = 2 }\n")], &[])
+        .unwrap_err();
+    assert!(err.contains("has attribute `cpu`, which the type does not declare"), "{err}");
+    let err = load(&[("main.hcl", "variable \"a\" {}\nvariable \"b\" {}\nvariable \"c\" {\n  default = 1\n}\n")], &[])
+        .unwrap_err();
+    assert!(err.contains("no value for required variable `a` (missing: a, b)"), "{err}");
+    assert!(err.contains("no value for required variable `b` (missing: a, b)"), "{err}");
+}
+
+#[test]
+fn sensitive_values_flow_and_stay_masked() {
+    let hcl = r#"
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+locals {
+  dsn = "postgres://app:${var.secret}@db"
+}
+container "app" {
+  image = "app:1"
+  env   = { DSN = local.dsn, PLAIN = "x" }
+}
+cluster "c" {
+  flink_config = { "s3.secret-key" = var.secret, "parallelism.default" = "2" }
+}
+output "dsn" {
+  value = local.dsn
+}
+"#;
+    let (c, _d) = load(&[("main.hcl", hcl)], &["secret=hunter2"]).unwrap();
+    assert!(c.outputs["dsn"].sensitive, "an output derived from a sensitive value is sensitive");
+    let d = model::expand(&c, "salt");
+    let app = &d["container.app"];
+    assert_eq!(app.attributes["env.PLAIN"], "x");
+    assert!(app.attributes["env.DSN"].starts_with("sensitive:v1:"));
+    let tm = &d["cluster.c.taskmanager[0]"];
+    let shown = format!("{:?}{:?}", tm.attributes, app.attributes);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    // The container still gets the real value.
+    let model::Spec::Container(spec) = &app.spec else { panic!() };
+    assert_eq!(spec.env["DSN"], "postgres://app:hunter2@db");
+    // The hash changes with the secret.
+    let (c2, _d) = load(&[("main.hcl", hcl)], &["secret=other"]).unwrap();
+    assert_ne!(model::expand(&c2, "salt")["container.app"].config_hash, app.config_hash);
+    // A sensitive value where flinkform cannot mask it is refused.
+    let bad = hcl.replace("image = \"app:1\"", "image = var.secret");
+    let err = load(&[("main.hcl", &bad)], &["secret=hunter2"]).unwrap_err();
+    assert!(err.contains("`image` cannot hold a sensitive value"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn the_module_examples_load_with_module_prefixed_addresses() {
+    let c = config::load(Path::new("examples/platform"), &VarInputs::default()).unwrap();
+    let d = model::expand(&c, "salt");
+    assert!(d.contains_key("module.analytics.cluster.flink.taskmanager[1]"));
+    assert_eq!(d["container.probe[0]"].readiness, model::Readiness::Healthy);
+    assert!(d["container.probe[0]"].dependencies.contains(&"module.analytics.cluster.flink.jobmanager[0]".into()));
+    let c = config::load(Path::new("examples/ha-module"), &VarInputs::default()).unwrap();
+    let d = model::expand(&c, "salt");
+    assert!(d.contains_key("module.critical.cluster.flink.zookeeper[0]"));
+    assert!(d.contains_key("module.critical.cluster.flink.jobmanager[1]"));
+}
