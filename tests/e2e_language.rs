@@ -53,6 +53,20 @@ container "probe" {
   }
 }
 
+network "side" {
+  name = "fflangside"
+}
+
+# Its own Docker name (outside the project prefix), on two networks, started after the probes.
+container "named" {
+  name       = "fflangnamed"
+  image      = "flinkform-offline/base:java17"
+  command    = ["sleep", "infinity"]
+  networks   = [module.analytics.network, network.side.name]
+  user       = "65534"
+  depends_on = [container.probe]
+}
+
 output "rest_url" {
   value = module.analytics.rest_url
 }
@@ -110,6 +124,9 @@ fn modules_count_for_each_and_a_sensitive_value_on_the_real_engine() {
         let mounts = docker(&["inspect", "-f", "{{json .Mounts}}", &name]);
         assert!(mounts.contains("fflang-scratch-eu"), "{mounts}");
     }
+    let nets = docker(&["inspect", "-f", "{{json .NetworkSettings.Networks}}", "fflangnamed"]);
+    assert!(nets.contains("fflang-analytics-flink") && nets.contains("fflangside"), "{nets}");
+    assert_eq!(docker(&["inspect", "-f", "{{.Config.User}}", "fflangnamed"]).trim(), "65534");
     let jm = "fflang-analytics-flink-jobmanager-0";
     let props = docker(&["inspect", "-f", "{{json .Config.Env}}", jm]);
     assert!(props.contains(&format!("s3.secret-key: {SECRET}")), "Flink needs the real value: {props}");
@@ -136,11 +153,11 @@ fn modules_count_for_each_and_a_sensitive_value_on_the_real_engine() {
     assert!(!changed.contains("another-value-0815"), "{changed}");
 
     // Removing one count index and one for_each key destroys only those.
-    let keep: Vec<(String, String)> =
-        p.containers().into_iter().filter(|(n, _)| n != "fflang-probe-1").collect::<Vec<_>>();
+    let keep: Vec<(String, String)> = p.containers().into_iter().filter(|(n, _)| n != "fflang-probe-1").collect();
     let vars = ["--var", "probes=1", "--var", "regions=[\"eu\"]"];
     let plan = p.ok(&[&["plan"][..], &vars].concat());
     assert!(plan.contains("Plan: 0 to add, 0 to change, 2 to destroy."), "{plan}");
+    assert!(!plan.contains("fflangnamed"), "a container outside the prefix is seen and kept: {plan}");
     assert!(plan.contains("# container.probe[1] will be destroyed"), "{plan}");
     assert!(plan.contains("# volume.scratch[\"us\"] will be destroyed"), "{plan}");
     p.ok(&[&["apply", "--auto-approve"][..], &vars].concat());

@@ -293,3 +293,51 @@ fn the_module_examples_load_with_module_prefixed_addresses() {
     assert!(d.contains_key("module.critical.cluster.flink.zookeeper[0]"));
     assert!(d.contains_key("module.critical.cluster.flink.jobmanager[1]"));
 }
+
+#[test]
+fn depends_on_and_references_become_dependencies() {
+    let hcl = r#"
+flinkform {
+  project = "p"
+}
+volume "data" {}
+container "db" {
+  image   = "db:1"
+  volumes = ["${volume.data.name}:/data"]
+}
+container "app" {
+  image      = "app:1"
+  depends_on = [container.db]
+}
+module "m" {
+  source = "./m"
+}
+container "after_module" {
+  image      = "x:1"
+  depends_on = [module.m]
+}
+"#;
+    let m = "cluster \"c\" {}\n";
+    let (c, _d) = load(&[("main.hcl", hcl), ("m/main.hcl", m)], &[]).unwrap();
+    let d = model::expand(&c, "salt");
+    assert_eq!(d["container.db"].dependencies, ["volume.data"]);
+    assert_eq!(d["container.app"].dependencies, ["container.db"]);
+    let deps = &d["container.after_module"].dependencies;
+    assert!(deps.contains(&"module.m.cluster.c.jobmanager[0]".to_string()), "{deps:?}");
+    let err =
+        load(&[("main.hcl", "container \"a\" {\n  image = \"x\"\n  depends_on = [var.x]\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("`depends_on` lists blocks"), "{err}");
+}
+
+#[test]
+fn environment_variables_sit_between_defaults_and_files() {
+    // nextest runs each test in its own process, so this variable is seen by this test only.
+    unsafe { std::env::set_var("FLINKFORM_VAR_slots", "6") };
+    let (c, _d) = load(&[("main.hcl", TYPED)], &[]).unwrap();
+    assert_eq!(c.var_values["slots"], hcl::Value::from(6));
+    let (c, _d) = load(&[("main.hcl", TYPED), ("flinkform.vars", "slots = 7\n")], &[]).unwrap();
+    assert_eq!(c.var_values["slots"], hcl::Value::from(7));
+    unsafe { std::env::set_var("FLINKFORM_VAR_ports", "[8, 9]") };
+    let (c, _d) = load(&[("main.hcl", TYPED)], &[]).unwrap();
+    assert_eq!(c.var_values["ports"], hcl::value!([8, 9]));
+}

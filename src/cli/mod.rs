@@ -118,7 +118,12 @@ pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
 }
 
 /// One observation of everything the plan needs from Docker.
-pub(crate) async fn observe(engine: &Engine, config: &Config, desired: &Desired) -> Result<Live, Report> {
+pub(crate) async fn observe(
+    engine: &Engine,
+    config: &Config,
+    desired: &Desired,
+    state: &State,
+) -> Result<Live, Report> {
     let mut images: Vec<String> = desired
         .values()
         .filter_map(|d| match &d.spec {
@@ -128,7 +133,11 @@ pub(crate) async fn observe(engine: &Engine, config: &Config, desired: &Desired)
         .collect();
     images.sort();
     images.dedup();
-    let mut live = docker::observe::observe(engine, &config.settings.project, &images)
+    // Names outside `<project>-…` that the configuration wants or the state records.
+    let mut names: Vec<String> =
+        desired.values().filter(|d| d.kind != model::Kind::Job).map(|d| d.name.clone()).collect();
+    names.extend(state.resources.iter().filter(|r| r.kind != model::Kind::Job).map(|r| r.name.clone()));
+    let mut live = docker::observe::observe(engine, &config.settings.project, &names, &images)
         .await
         .map_err(|e| miette::miette!("{e}"))?;
     let clusters: Vec<&str> = config.jobs.values().map(|j| j.cluster.as_str()).collect();

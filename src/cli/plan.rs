@@ -68,7 +68,7 @@ pub(crate) async fn make_plan(
     let desired = super::expand(config, &state);
     let (engine, live) = if refresh {
         let engine = super::connect(config).await?;
-        let live = super::observe(&engine, config, &desired).await?;
+        let live = super::observe(&engine, config, &desired, &state).await?;
         (Some(engine), live)
     } else {
         (None, crate::docker::observe::Live::from_state(&state, &config.settings.project))

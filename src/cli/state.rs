@@ -116,7 +116,7 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
     let mut writer = StateWriter::new(&path, &state);
     let engine = super::connect(config).await?;
     let desired = super::expand(config, &state);
-    let live = super::observe(&engine, config, &desired).await?;
+    let live = super::observe(&engine, config, &desired, &state).await?;
     let mut notes = Vec::new();
     for r in state.resources.clone() {
         if r.kind == Kind::Job {

@@ -50,12 +50,16 @@ impl Live {
     }
 }
 
-/// Observes the project's objects: those carrying its label, and any object whose name starts
-/// with `<project>-` (a conflict with a name flinkform needs).
-pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Result<Live, DockerError> {
+/// Observes the project's objects: any object whose name starts with `<project>-`, or is one of
+/// `names` (objects the configuration names itself), so a conflict with a wanted name is seen.
+pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &[String]) -> Result<Live, DockerError> {
     use crate::model::Kind;
     let d = &engine.docker;
-    let name_filter = HashMap::from([("name", vec![format!("^/?{}-", regex_escape(project))])]);
+    let prefix = format!("{project}-");
+    let mut patterns = vec![format!("^/?{}-", regex_escape(project))];
+    patterns.extend(names.iter().filter(|n| !n.starts_with(&prefix)).map(|n| format!("^/?{}$", regex_escape(n))));
+    let wanted = |name: &str| name.starts_with(&prefix) || names.iter().any(|n| n == name);
+    let name_filter = HashMap::from([("name", patterns)]);
     let mut live = Live::default();
 
     let containers = d
@@ -70,7 +74,10 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
             .ports
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|p| p.public_port.map(|pp| (format!("{}/tcp", p.private_port), pp)))
+            .filter_map(|p| {
+                let proto = p.typ.map(|t| t.to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| "tcp".into());
+                p.public_port.map(|pp| (format!("{}/{proto}", p.private_port), pp))
+            })
             .collect();
         live.objects.insert(
             (Kind::Container, name.clone()),
@@ -93,7 +100,7 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
         .map_err(DockerError::api("listing networks"))?;
     for n in networks {
         let name = n.name.unwrap_or_default();
-        if !name.starts_with(&format!("{project}-")) {
+        if !wanted(&name) {
             continue;
         }
         live.objects.insert(
@@ -107,7 +114,7 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
         .await
         .map_err(DockerError::api("listing volumes"))?;
     for v in volumes.volumes.unwrap_or_default() {
-        if !v.name.starts_with(&format!("{project}-")) {
+        if !wanted(&v.name) {
             continue;
         }
         live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
