@@ -119,7 +119,15 @@ fn missing_required_variable_is_listed() {
 #[test]
 fn unreachable_docker_is_one_clear_line_and_changes_nothing() {
     let dir = project_with(&[("main.hcl", "cluster \"x\" {\n}\n")]);
-    for cmd in [&["plan"][..], &["apply", "--auto-approve"], &["destroy", "--auto-approve"]] {
+    let every = [
+        &["plan"][..],
+        &["plan", "--refresh-only"],
+        &["apply", "--auto-approve"],
+        &["destroy", "--auto-approve"],
+        &["refresh"],
+        &["import", "cluster.x.jobmanager[0]", "some-container"],
+    ];
+    for cmd in every {
         let out = run_in(dir.path(), cmd, &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
@@ -168,4 +176,44 @@ fn refresh_false_plans_from_the_state_alone_without_docker() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["add"], 5);
     assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
+}
+
+/// A damaged state file is refused by every command that reads it, never overwritten, and the
+/// message points at the backup; one from a newer schema asks for a newer flinkform.
+#[test]
+fn corrupt_truncated_or_newer_state_is_refused_and_left_alone() {
+    let truncated = &STATE[..STATE.len() / 2];
+    let newer = STATE.replace("\"version\": 1", "\"version\": 99");
+    let cases: [(&str, &[&str]); 3] = [
+        (truncated, &["is not valid", "it was left untouched", "flinkform.state.json.backup"]),
+        ("not json at all", &["is not valid", "flinkform.state.json.backup"]),
+        (&newer, &["written by a newer flinkform (schema 99", "upgrade flinkform"]),
+    ];
+    for (bytes, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), "container \"x\" {\n  image = \"x\"\n}\n").unwrap();
+        let path = dir.path().join("flinkform.state.json");
+        std::fs::write(&path, bytes).unwrap();
+        let cmds = [
+            &["plan", "--refresh=false"][..],
+            &["plan"],
+            &["apply", "--auto-approve"],
+            &["destroy", "--auto-approve"],
+            &["show"],
+            &["output"],
+            &["state", "list"],
+            &["state", "rm", "container.x"],
+            &["refresh"],
+        ];
+        for cmd in cmds {
+            let out = run_in(dir.path(), cmd, &[]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{cmd:?} must exit 1:\n{err}");
+            for e in expected {
+                assert!(err.contains(e), "{cmd:?}: expected `{e}` in:\n{err}");
+            }
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), bytes, "{cmd:?} left the state's bytes alone");
+            assert!(!dir.path().join("flinkform.state.json.backup").exists(), "{cmd:?} wrote no backup over it");
+        }
+    }
 }

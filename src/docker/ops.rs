@@ -138,21 +138,78 @@ pub async fn create_container(
         ..Default::default()
     };
     let opts = CreateContainerOptionsBuilder::new().name(name).build();
-    let created = engine
-        .docker
-        .create_container(Some(opts), body)
-        .await
-        .map_err(DockerError::api(format!("creating container {name}")))?;
-    for network in &spec.extra_networks {
-        let req = NetworkConnectRequest { container: created.id.clone(), ..Default::default() };
-        engine
-            .docker
-            .connect_network(network, req)
-            .await
-            .map_err(DockerError::api(format!("connecting container {name} to network {network}")))?;
+    let failed = |e| DockerError::api(format!("creating container {name}"))(e);
+    let mut attempts = 0;
+    let created = loop {
+        match engine.docker.create_container(Some(opts.clone()), body.clone()).await {
+            Ok(c) => break c,
+            Err(e) if is_conflict(&e) => match adopt(engine, name, labels).await {
+                Taken::Ours(result) => return result,
+                // The name is reserved by a create still running in the engine (sent by a run
+                // that was killed): wait for it to finish, then adopt it or create again.
+                Taken::NotYetVisible if attempts < 40 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                _ => return Err(failed(e)),
+            },
+            Err(e) => return Err(failed(e)),
+        }
+    };
+    let started = async {
+        for network in &spec.extra_networks {
+            let req = NetworkConnectRequest { container: created.id.clone(), ..Default::default() };
+            engine
+                .docker
+                .connect_network(network, req)
+                .await
+                .map_err(DockerError::api(format!("connecting container {name} to network {network}")))?;
+        }
+        start(engine, name).await
+    };
+    if let Err(e) = started.await {
+        // A container that cannot start (a host port taken, a missing network) is removed, so
+        // the next apply creates it afresh instead of finding a half-made one.
+        let _ = remove(engine, Kind::Container, &created.id, name).await;
+        return Err(e);
     }
-    start(engine, name).await?;
     Ok(created.id)
+}
+
+fn is_conflict(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
+}
+
+enum Taken {
+    /// Exactly this container (see [`adopt`]): used.
+    Ours(Result<String, DockerError>),
+    /// Someone else's, or ours with another configuration: the conflict stands.
+    Foreign,
+    /// The name is reserved but no container answers to it yet.
+    NotYetVisible,
+}
+
+/// The name is taken. When the container there is exactly this one (same project, address and
+/// config-hash labels: created by a run that was killed before it could record it, and not yet
+/// visible when this run looked), it is used, started if needed.
+async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -> Taken {
+    let info = match engine.docker.inspect_container(name, None).await {
+        Ok(info) => info,
+        Err(e) if is_not_found(&e) => return Taken::NotYetVisible,
+        Err(_) => return Taken::Foreign,
+    };
+    let have = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
+    let same = [super::LABEL_PROJECT, super::LABEL_ADDRESS, super::LABEL_HASH]
+        .iter()
+        .all(|k| have.get(*k).is_some() && have.get(*k) == labels.get(*k));
+    if !same {
+        return Taken::Foreign;
+    }
+    let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    if !running && let Err(e) = start(engine, name).await {
+        return Taken::Ours(Err(e));
+    }
+    Taken::Ours(Ok(info.id.unwrap_or_default()))
 }
 
 pub async fn start(engine: &Engine, name: &str) -> Result<(), DockerError> {
