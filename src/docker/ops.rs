@@ -201,7 +201,7 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
     let have = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
     let same = [super::LABEL_PROJECT, super::LABEL_ADDRESS, super::LABEL_HASH]
         .iter()
-        .all(|k| have.get(*k).is_some() && have.get(*k) == labels.get(*k));
+        .all(|k| have.contains_key(*k) && have.get(*k) == labels.get(*k));
     if !same {
         return Taken::Foreign;
     }
