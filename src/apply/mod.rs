@@ -9,7 +9,7 @@ use crate::docker::ops::{self, Inspected};
 use crate::docker::{self, Engine};
 use crate::flink::rest::FlinkRest;
 use crate::graph::{self, Outcome};
-use crate::model::{Instance, Kind, Readiness, Spec};
+use crate::model::{Instance, Kind, Readiness, Role, Spec};
 use crate::plan::{Action, Plan};
 use crate::state::{Resource, State, StateWriter};
 use std::collections::BTreeMap;
@@ -17,11 +17,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum OpKind {
     Create,
     Destroy,
     Start,
+    /// Waits for a created or started container to be ready (its own node, so that what only
+    /// needs the container running, such as TaskManagers on their JobManager, starts sooner).
+    Ready,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +102,11 @@ pub async fn apply(
             }
             Action::NoOp => {}
         }
+        if matches!(c.action, Action::Create | Action::Start | Action::Replace | Action::Update)
+            && c.desired.as_ref().is_some_and(|d| d.readiness != Readiness::None)
+        {
+            ops.push(Op { kind: OpKind::Ready, change: i });
+        }
     }
     let deps = op_dependencies(plan, &ops);
     let labels: Vec<String> = ops.iter().map(|o| plan.changes[o.change].address.clone()).collect();
@@ -131,6 +139,7 @@ pub async fn apply(
             Outcome::Done => match (plan.changes[op.change].action, op.kind) {
                 (Action::Update, OpKind::Destroy)
                     if ops.iter().any(|o| o.change == op.change && o.kind != OpKind::Destroy) => {}
+                (_, OpKind::Ready) => {}
                 (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
                 (_, OpKind::Create) => report.added += 1,
                 (_, OpKind::Destroy) => report.destroyed += 1,
@@ -145,13 +154,20 @@ pub async fn apply(
     (state, writer, report, None)
 }
 
-/// Creates/starts wait for the creates/starts of what they depend on; destroys wait for the
-/// destroys of what depends on them; a replace's create waits for its destroy.
+/// Creates/starts wait for what they depend on to be ready (created, and through its readiness
+/// check); a TaskManager only for its JobManager to be running, since its own readiness
+/// (registered with that JobManager) already includes the JobManager's. A readiness wait follows
+/// its create/start; destroys wait for the destroys of what depends on them; a replace's create
+/// waits for its destroy.
 fn op_dependencies(plan: &Plan, ops: &[Op]) -> Vec<Vec<usize>> {
-    let mut index: BTreeMap<(String, bool), usize> = BTreeMap::new();
+    let mut index: BTreeMap<(String, OpKind), usize> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
-        index.insert((plan.changes[op.change].address.clone(), op.kind == OpKind::Destroy), i);
+        let class = if op.kind == OpKind::Start { OpKind::Create } else { op.kind };
+        index.insert((plan.changes[op.change].address.clone(), class), i);
     }
+    let role = |address: &str| {
+        plan.changes.iter().find(|c| c.address == address).and_then(|c| c.desired.as_ref()).map(|d| d.role)
+    };
     ops.iter()
         .enumerate()
         .map(|(i, op)| {
@@ -159,15 +175,19 @@ fn op_dependencies(plan: &Plan, ops: &[Op]) -> Vec<Vec<usize>> {
             let mut deps = Vec::new();
             match op.kind {
                 OpKind::Create | OpKind::Start => {
+                    let early = c.desired.as_ref().is_some_and(|d| d.role == Role::TaskManager);
                     for d in &c.dependencies {
-                        if let Some(&j) = index.get(&(d.clone(), false)) {
+                        let running_is_enough = early && role(d) == Some(Role::JobManager);
+                        let ready = index.get(&(d.clone(), OpKind::Ready)).filter(|_| !running_is_enough);
+                        if let Some(&j) = ready.or(index.get(&(d.clone(), OpKind::Create))) {
                             deps.push(j);
                         }
                     }
-                    if let Some(&j) = index.get(&(c.address.clone(), true)) {
+                    if let Some(&j) = index.get(&(c.address.clone(), OpKind::Destroy)) {
                         deps.push(j);
                     }
                 }
+                OpKind::Ready => deps.extend(index.get(&(c.address.clone(), OpKind::Create))),
                 OpKind::Destroy => {
                     for (j, other) in ops.iter().enumerate() {
                         let oc = &plan.changes[other.change];
@@ -249,13 +269,12 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
                     (id, inspected)
                 }
             };
-            // Recorded before waiting: a crash during the wait leaves it owned, not orphaned.
+            // Recorded before the readiness wait (its own operation): a crash during the wait
+            // leaves it owned, not orphaned.
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
-            wait_ready(shared, d, &id, &inspected, started, "creating").await?;
-            p.line(
-                &c.address,
-                &format!("Creation complete after {}s [id={}]", started.elapsed().as_secs(), short(&id)),
-            );
+            let done =
+                if d.readiness == Readiness::None { "Creation complete" } else { "Created, waiting until ready" };
+            p.line(&c.address, &format!("{done} after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
         }
         OpKind::Start => {
             let d = c.desired.as_ref().ok_or("internal: start without a desired instance")?;
@@ -264,8 +283,23 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             ops::start(&shared.engine, &id).await.map_err(|e| e.to_string())?;
             let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
-            wait_ready(shared, d, &id, &inspected, started, "starting").await?;
-            p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
+            if d.readiness == Readiness::None {
+                p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
+            }
+        }
+        OpKind::Ready => {
+            let d = c.desired.as_ref().ok_or("internal: readiness without a desired instance")?;
+            let id = shared
+                .state
+                .lock()
+                .ok()
+                .and_then(|s| s.0.resource(&c.address).map(|r| r.id.clone()))
+                .unwrap_or_else(|| d.name.clone());
+            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            let verb = if c.action == Action::Start { "starting" } else { "creating" };
+            wait_ready(shared, d, &id, &inspected, started, verb).await?;
+            let done = if c.action == Action::Start { "Start complete" } else { "Creation complete" };
+            p.line(&c.address, &format!("{done} after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
         }
     }
     Ok(())

@@ -1,0 +1,338 @@
+//! flinkform against docker-compose and the raw Docker API, on this machine's real engine
+//! (issue 6). Run with `cargo bench --bench compare` (see BENCHMARKS.md); `-- --quick` uses small
+//! sizes to check the program itself. Every competitor runs in the same process run, several
+//! repetitions each; the report gives median, min, max and the ratios.
+//!
+//! - P1 no-op: `flinkform plan` / `apply` with N running containers vs `docker-compose up -d`
+//!   on as many (its own) vs one filtered list call through the API (the floor).
+//! - P2 cold apply of N light containers: flinkform vs parallel create+start through the API
+//!   at the same parallelism vs docker-compose.
+//! - P3 offline plan (`plan --refresh=false`, empty state) of 10,000 instances: time and peak memory.
+//! - P4 the quickstart cluster to every TaskManager registered vs a lone JobManager serving REST.
+//!
+//! Only objects this program creates are removed: by its labels, its compose project, or by
+//! the flinkform projects it applies.
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "flinkform-offline/busybox:static";
+const CMD: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
+const RAW_LABEL: &str = "io.flinkform.bench";
+const PARALLELISM: usize = 10;
+
+fn flinkform() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_flinkform"))
+}
+
+fn run(cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    let out = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().expect("runs");
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+fn ff(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(flinkform());
+    c.arg("--chdir").arg(dir).args(args).env("NO_COLOR", "1");
+    c
+}
+
+fn compose(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("docker-compose");
+    c.arg("--project-directory").arg(dir).arg("-p").arg("ffbenchcompose").args(args);
+    c.env("COMPOSE_PARALLEL_LIMIT", "64");
+    c
+}
+
+/// A flinkform project of `n` light containers.
+fn flinkform_project(name: &str, n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = format!(
+        "flinkform {{\n  project = \"{name}\"\n}}\n\ncontainer \"c\" {{\n  count   = {n}\n  image   = \"{IMAGE}\"\n  command = [\"sh\", \"-c\", \"{CMD}\"]\n  memory  = \"16m\"\n  restart = \"no\"\n}}\n"
+    );
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    dir
+}
+
+/// The same containers as a compose file.
+fn compose_project(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut y = String::from("version: \"2.4\"\nservices:\n");
+    for i in 0..n {
+        y += &format!(
+            "  c{i}:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{CMD}\"]\n    mem_limit: 16m\n    restart: \"no\"\n"
+        );
+    }
+    std::fs::write(dir.path().join("docker-compose.yml"), y).unwrap();
+    dir
+}
+
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stats(mut xs: Vec<Duration>) -> Stats {
+    xs.sort();
+    let s = |d: Duration| d.as_secs_f64();
+    Stats { median: s(xs[xs.len() / 2]), min: s(xs[0]), max: s(xs[xs.len() - 1]) }
+}
+
+struct Report {
+    rows: Vec<String>,
+}
+
+impl Report {
+    fn row(&mut self, case: &str, what: &str, st: &Stats, note: &str) {
+        let line = format!("| {case} | {what} | {:.3} | {:.3} | {:.3} | {note} |", st.median, st.min, st.max);
+        println!("{line}");
+        self.rows.push(line);
+    }
+}
+
+async fn raw_list(docker: &Docker, project: &str) -> usize {
+    let filters = HashMap::from([("label", vec![format!("io.flinkform.project={project}")])]);
+    let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    docker.list_containers(Some(opts)).await.unwrap().len()
+}
+
+async fn raw_create(docker: &Docker, n: usize) {
+    futures_util::stream::iter(0..n)
+        .map(|i| {
+            let docker = docker.clone();
+            async move {
+                let body = ContainerCreateBody {
+                    image: Some(IMAGE.into()),
+                    cmd: Some(vec!["sh".into(), "-c".into(), CMD.into()]),
+                    labels: Some(HashMap::from([(RAW_LABEL.to_string(), "raw".to_string())])),
+                    host_config: Some(HostConfig { memory: Some(16 << 20), ..Default::default() }),
+                    ..Default::default()
+                };
+                let name = format!("ffbenchraw-{i}");
+                let opts = CreateContainerOptionsBuilder::new().name(&name).build();
+                docker.create_container(Some(opts), body).await.unwrap();
+                docker.start_container(&name, None).await.unwrap();
+            }
+        })
+        .buffer_unordered(PARALLELISM)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+async fn raw_remove_all(docker: &Docker) {
+    let filters = HashMap::from([("label", vec![format!("{RAW_LABEL}=raw")])]);
+    let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    let ids: Vec<String> = docker.list_containers(Some(opts)).await.unwrap().into_iter().filter_map(|c| c.id).collect();
+    futures_util::stream::iter(ids)
+        .map(|id| {
+            let docker = docker.clone();
+            async move {
+                let o = RemoveContainerOptionsBuilder::new().force(true).build();
+                let _ = docker.remove_container(&id, Some(o)).await;
+            }
+        })
+        .buffer_unordered(PARALLELISM)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+/// Peak resident memory (MiB) and wall time of one command.
+fn measure_peak(cmd: &mut Command) -> (Duration, f64) {
+    let start = Instant::now();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child and fills a zeroed rusage.
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = start.elapsed();
+    let _ = child.try_wait();
+    (took, usage.ru_maxrss as f64 / 1024.0)
+}
+
+fn median_of(reps: usize, mut f: impl FnMut() -> Duration) -> Stats {
+    stats((0..reps).map(|_| f()).collect())
+}
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let reps: usize = if quick { 2 } else { 3 };
+    let (p1_sizes, p2_sizes, p3_size) =
+        if quick { (vec![20], vec![20], 1000) } else { (vec![100, 1000], vec![100, 200], 10_000) };
+    let only: Vec<String> = std::env::args().filter(|a| a.starts_with('P')).collect();
+    let want = |p: &str| only.is_empty() || only.iter().any(|o| o == p);
+    let docker = Docker::connect_with_local_defaults().unwrap();
+    let version = docker.version().await.unwrap();
+    println!(
+        "engine {} (API {}), {} CPUs, flinkform {}",
+        version.version.unwrap_or_default(),
+        version.api_version.unwrap_or_default(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(
+        Command::new("docker").args(["image", "inspect", IMAGE]).output().unwrap().status.success(),
+        "run ./images/busybox.sh first"
+    );
+    if Command::new("docker-compose").arg("version").output().is_err() {
+        eprintln!("installing Debian's docker-compose");
+        assert!(Command::new("apt-get").args(["install", "-y", "-qq", "docker-compose"]).status().unwrap().success());
+    }
+    let mut report = Report { rows: Vec::new() };
+    println!("| case | what | median s | min s | max s | note |\n|---|---|---|---|---|---|");
+    let start_cost = median_of(5, || run(Command::new(flinkform()).arg("--version")));
+    report.row("-", "flinkform process start (--version)", &start_cost, "");
+
+    if want("P1") {
+        for &n in &p1_sizes {
+            let ffdir = flinkform_project("ffbenchp1", n);
+            run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", "10"]));
+            let cdir = compose_project(n);
+            run(&mut compose(cdir.path(), &["up", "-d"]));
+            let plan = median_of(reps, || run(&mut ff(ffdir.path(), &["plan"])));
+            let apply = median_of(reps, || run(&mut ff(ffdir.path(), &["apply", "--auto-approve"])));
+            let up = median_of(reps, || run(&mut compose(cdir.path(), &["up", "-d"])));
+            let mut floors = Vec::new();
+            for _ in 0..reps {
+                let t = Instant::now();
+                assert_eq!(raw_list(&docker, "ffbenchp1").await, n);
+                floors.push(t.elapsed());
+            }
+            let floor = stats(floors);
+            let budget = floor.median + start_cost.median;
+            report.row(
+                &format!("P1 N={n}"),
+                "flinkform plan (no changes)",
+                &plan,
+                &format!(
+                    "{:.1}x faster than compose; {:.2}x of floor+start",
+                    up.median / plan.median,
+                    plan.median / budget
+                ),
+            );
+            report.row(
+                &format!("P1 N={n}"),
+                "flinkform apply (no changes)",
+                &apply,
+                &format!("{:.1}x faster than compose", up.median / apply.median),
+            );
+            report.row(&format!("P1 N={n}"), "docker-compose up -d (no changes)", &up, "");
+            report.row(&format!("P1 N={n}"), "raw filtered list call (floor)", &floor, "");
+            run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", "10"]));
+            run(&mut compose(cdir.path(), &["down", "-t", "1"]));
+        }
+    }
+
+    if want("P2") {
+        for &n in &p2_sizes {
+            let ffdir = flinkform_project("ffbenchp2", n);
+            let cdir = compose_project(n);
+            let mut ffs = Vec::new();
+            let mut raws = Vec::new();
+            let mut ups = Vec::new();
+            for _ in 0..reps {
+                ffs.push(run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", "10"])));
+                run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", "10"]));
+                let t = Instant::now();
+                raw_create(&docker, n).await;
+                raws.push(t.elapsed());
+                raw_remove_all(&docker).await;
+                ups.push(run(&mut compose(cdir.path(), &["up", "-d"])));
+                run(&mut compose(cdir.path(), &["down", "-t", "1"]));
+            }
+            let (f, r, u) = (stats(ffs), stats(raws), stats(ups));
+            report.row(
+                &format!("P2 N={n}"),
+                "flinkform apply (cold)",
+                &f,
+                &format!("{:.2}x of raw; {:.1}x faster than compose", f.median / r.median, u.median / f.median),
+            );
+            report.row(&format!("P2 N={n}"), "raw create+start, parallelism 10", &r, "");
+            report.row(&format!("P2 N={n}"), "docker-compose up -d (cold)", &u, "");
+        }
+    }
+
+    if want("P3") {
+        let dir = tempfile::tempdir().unwrap();
+        let per = p3_size / 10;
+        let mut hcl = String::from("flinkform {\n  project = \"ffbenchp3\"\n}\n");
+        for b in 0..10 {
+            hcl += &format!(
+                "container \"c{b}\" {{\n  count   = {per}\n  image   = \"{IMAGE}\"\n  command = [\"sleep\", \"${{count.index}}\"]\n  env     = {{ INDEX = count.index, BLOCK = \"{b}\" }}\n}}\n"
+            );
+        }
+        std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+        let mut times = Vec::new();
+        let mut peak: f64 = 0.0;
+        for _ in 0..reps {
+            let (t, m) = measure_peak(&mut ff(dir.path(), &["plan", "--refresh=false"]));
+            times.push(t);
+            peak = peak.max(m);
+        }
+        report.row(
+            &format!("P3 {p3_size} instances"),
+            "plan --refresh=false",
+            &stats(times),
+            &format!("peak RSS {peak:.0} MiB"),
+        );
+    }
+
+    if want("P4") {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let qs = tempfile::tempdir().unwrap();
+        let hcl = std::fs::read_to_string(repo.join("examples/quickstart/main.hcl")).unwrap();
+        let hcl = hcl.replacen("project = \"quickstart\"", "project = \"ffbenchp4\"", 1);
+        std::fs::write(qs.path().join("main.hcl"), hcl).unwrap();
+        let mut ffs = Vec::new();
+        let mut lones = Vec::new();
+        for _ in 0..reps {
+            ffs.push(run(&mut ff(qs.path(), &["apply", "--auto-approve"])));
+            run(&mut ff(qs.path(), &["destroy", "--auto-approve"]));
+            let t = Instant::now();
+            let out = Command::new("docker")
+                .args(["run", "-d", "--label", &format!("{RAW_LABEL}=raw"), "-p", "127.0.0.1::8081"])
+                .args(["flinkform-offline/flink:2.3.0-java17", "jobmanager"])
+                .output()
+                .unwrap();
+            let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let port =
+                String::from_utf8_lossy(&Command::new("docker").args(["port", &id, "8081"]).output().unwrap().stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            let url = format!("http://{port}/overview");
+            while reqwest::get(&url).await.map(|r| !r.status().is_success()).unwrap_or(true) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            lones.push(t.elapsed());
+            raw_remove_all(&docker).await;
+        }
+        let (f, l) = (stats(ffs), stats(lones));
+        report.row(
+            "P4 quickstart",
+            "flinkform apply until every TaskManager is registered",
+            &f,
+            &format!("{:.2}x of a lone JobManager", f.median / l.median),
+        );
+        report.row("P4 quickstart", "docker run of one JobManager until REST answers", &l, "");
+    }
+    println!("\n{}", report.rows.join("\n"));
+}
