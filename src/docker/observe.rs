@@ -62,10 +62,22 @@ pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &
     let name_filter = HashMap::from([("name", patterns)]);
     let mut live = Live::default();
 
-    let containers = d
-        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&name_filter).build()))
-        .await
-        .map_err(DockerError::api("listing containers"))?;
+    // The three list calls and the image lookups go out together: the snapshot costs one round
+    // trip of the slowest, not their sum.
+    let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&name_filter).build();
+    let network_opts = ListNetworksOptionsBuilder::new().filters(&name_filter).build();
+    let volume_opts = ListVolumesOptionsBuilder::new().filters(&name_filter).build();
+    let image_ids = futures_util::future::join_all(images.iter().map(|image| async move {
+        let id = d.inspect_image(image).await.ok().and_then(|i| i.id);
+        (image.clone(), id)
+    }));
+    let (containers, networks, volumes, image_ids) = tokio::join!(
+        d.list_containers(Some(container_opts)),
+        d.list_networks(Some(network_opts)),
+        d.list_volumes(Some(volume_opts)),
+        image_ids
+    );
+    let containers = containers.map_err(DockerError::api("listing containers"))?;
     for c in containers {
         let name =
             c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
@@ -94,10 +106,7 @@ pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &
         );
     }
 
-    let networks = d
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&name_filter).build()))
-        .await
-        .map_err(DockerError::api("listing networks"))?;
+    let networks = networks.map_err(DockerError::api("listing networks"))?;
     for n in networks {
         let name = n.name.unwrap_or_default();
         if !wanted(&name) {
@@ -109,10 +118,7 @@ pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &
         );
     }
 
-    let volumes = d
-        .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&name_filter).build()))
-        .await
-        .map_err(DockerError::api("listing volumes"))?;
+    let volumes = volumes.map_err(DockerError::api("listing volumes"))?;
     for v in volumes.volumes.unwrap_or_default() {
         if !wanted(&v.name) {
             continue;
@@ -120,13 +126,7 @@ pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &
         live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
     }
 
-    for image in images {
-        if let Ok(i) = d.inspect_image(image).await
-            && let Some(id) = i.id
-        {
-            live.images.insert(image.clone(), id);
-        }
-    }
+    live.images.extend(image_ids.into_iter().filter_map(|(image, id)| Some((image, id?))));
     Ok(live)
 }
 

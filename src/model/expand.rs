@@ -33,8 +33,14 @@ pub fn expand(config: &Config, salt: &str) -> Desired {
             out.insert(i.address.clone(), i);
         }
     }
+    // Networks and volumes by Docker name, for the containers that name them.
+    let infra: BTreeMap<(Kind, String), String> = out
+        .values()
+        .filter(|i| matches!(i.kind, Kind::Network | Kind::Volume))
+        .map(|i| ((i.kind, i.name.clone()), i.address.clone()))
+        .collect();
     for c in config.containers.values() {
-        let i = super::generic::container(c, salt, &out);
+        let i = super::generic::container(c, salt, &infra);
         block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
         out.insert(i.address.clone(), i);
     }
@@ -43,17 +49,24 @@ pub fn expand(config: &Config, salt: &str) -> Desired {
         block_deps.push((i.address.clone(), j.meta.depends_on.clone()));
         out.insert(i.address.clone(), i);
     }
-    let addresses: Vec<String> = out.keys().cloned().collect();
+    // Each prefix resolves once, by a range of the sorted addresses (not a scan per instance).
+    let mut resolved: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (address, prefixes) in block_deps {
         if prefixes.is_empty() {
             continue;
         }
         let own_block = block_of(&address).to_string();
-        let extra: Vec<String> = addresses
-            .iter()
-            .filter(|a| prefixes.iter().any(|p| under(a, p)) && block_of(a) != own_block)
-            .cloned()
-            .collect();
+        let mut extra = Vec::new();
+        for p in &prefixes {
+            let matches = resolved.entry(p.clone()).or_insert_with(|| {
+                out.range(p.clone()..)
+                    .take_while(|(a, _)| a.starts_with(p.as_str()))
+                    .filter(|(a, _)| under(a, p))
+                    .map(|(a, _)| a.clone())
+                    .collect()
+            });
+            extra.extend(matches.iter().filter(|a| block_of(a) != own_block).cloned());
+        }
         if let Some(i) = out.get_mut(&address) {
             for e in extra {
                 if !i.dependencies.contains(&e) {

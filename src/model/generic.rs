@@ -30,7 +30,8 @@ pub fn infra(kind: Kind, n: &Infra) -> Instance {
     }
 }
 
-pub fn container(c: &Container, salt: &str, others: &Desired) -> Instance {
+/// `infra`: flinkform's networks and volumes by (kind, Docker name) → address.
+pub fn container(c: &Container, salt: &str, infra: &BTreeMap<(Kind, String), String>) -> Instance {
     let network = c.networks.first().cloned().unwrap_or_default();
     let spec = ContainerSpec {
         image: c.image.clone(),
@@ -119,16 +120,11 @@ pub fn container(c: &Container, salt: &str, others: &Desired) -> Instance {
     }
 
     // The flinkform networks and volumes it names come first.
-    let mut dependencies: Vec<String> = others
-        .values()
-        .filter(|o| match o.kind {
-            Kind::Network => c.networks.contains(&o.name),
-            Kind::Volume => spec.mounts.iter().any(|m| !m.bind && m.volume == o.name),
-            _ => false,
-        })
-        .map(|o| o.address.clone())
-        .collect();
+    let named = c.networks.iter().map(|n| (Kind::Network, n.clone()));
+    let mounted = spec.mounts.iter().filter(|m| !m.bind).map(|m| (Kind::Volume, m.volume.clone()));
+    let mut dependencies: Vec<String> = named.chain(mounted).filter_map(|k| infra.get(&k).cloned()).collect();
     dependencies.sort();
+    dependencies.dedup();
     Instance {
         address: c.address.clone(),
         kind: Kind::Container,

@@ -110,6 +110,7 @@ impl State {
         }
         let mut state: State =
             serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
+        state.resources.sort_by(|a, b| a.address.cmp(&b.address));
         if state.salt.is_empty() {
             // A state from before sensitive values were hashed: it gets its salt now.
             state.salt = new_salt();
@@ -117,19 +118,28 @@ impl State {
         Ok(state)
     }
 
+    /// Resources are kept sorted by address (on load and on every change): lookups are binary
+    /// searches, which matters with thousands of them.
     pub fn resource(&self, address: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| r.address == address)
+        self.position(address).ok().map(|i| &self.resources[i])
+    }
+
+    fn position(&self, address: &str) -> Result<usize, usize> {
+        self.resources.binary_search_by(|r| r.address.as_str().cmp(address))
     }
 
     /// Inserts or replaces a resource, keeping resources sorted by address.
     pub fn put(&mut self, r: Resource) {
-        self.resources.retain(|x| x.address != r.address);
-        self.resources.push(r);
-        self.resources.sort_by(|a, b| a.address.cmp(&b.address));
+        match self.position(&r.address) {
+            Ok(i) => self.resources[i] = r,
+            Err(i) => self.resources.insert(i, r),
+        }
     }
 
     pub fn remove(&mut self, address: &str) {
-        self.resources.retain(|x| x.address != address);
+        if let Ok(i) = self.position(address) {
+            self.resources.remove(i);
+        }
     }
 
     /// JSON bytes as written (pretty, sorted, trailing newline).
