@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) project: String,
     pub(crate) state: Mutex<(State, StateWriter)>,
     pub(crate) printer: Printer,
+    /// What a create or start saw of its container, handed to the readiness wait that follows.
+    pub(crate) inspected: Mutex<BTreeMap<String, Inspected>>,
 }
 
 /// Terraform-style progress lines.
@@ -119,6 +121,7 @@ pub async fn apply(
         project: project.to_string(),
         state: Mutex::new((state, writer)),
         printer: Printer,
+        inspected: Mutex::new(BTreeMap::new()),
     });
     let plan = Arc::new(plan.clone());
     let ops = Arc::new(ops);
@@ -272,6 +275,9 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             // Recorded before the readiness wait (its own operation): a crash during the wait
             // leaves it owned, not orphaned.
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
+            if d.readiness != Readiness::None {
+                hand_over(shared, &c.address, inspected);
+            }
             let done =
                 if d.readiness == Readiness::None { "Creation complete" } else { "Created, waiting until ready" };
             p.line(&c.address, &format!("{done} after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
@@ -285,6 +291,8 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
             if d.readiness == Readiness::None {
                 p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
+            } else {
+                hand_over(shared, &c.address, inspected);
             }
         }
         OpKind::Ready => {
@@ -295,7 +303,11 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
                 .ok()
                 .and_then(|s| s.0.resource(&c.address).map(|r| r.id.clone()))
                 .unwrap_or_else(|| d.name.clone());
-            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            let handed = shared.inspected.lock().ok().and_then(|mut m| m.remove(&c.address));
+            let inspected = match handed {
+                Some(i) => i,
+                None => ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?,
+            };
             let verb = if c.action == Action::Start { "starting" } else { "creating" };
             wait_ready(shared, d, &id, &inspected, started, verb).await?;
             let done = if c.action == Action::Start { "Start complete" } else { "Creation complete" };
@@ -303,6 +315,13 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Keeps a container's first inspection for its readiness wait (no second inspect).
+fn hand_over(shared: &Shared, address: &str, inspected: Inspected) {
+    if let Ok(mut m) = shared.inspected.lock() {
+        m.insert(address.to_string(), inspected);
+    }
 }
 
 fn labels(shared: &Shared, d: &Instance) -> BTreeMap<String, String> {

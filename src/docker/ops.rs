@@ -25,6 +25,28 @@ pub async fn create_network(
     driver: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
+    // Docker allows two networks with one name. A killed run's create may still land after
+    // this run looked: one that is exactly ours is used, and a duplicate made in that race is
+    // removed again, so containers never meet an ambiguous network name.
+    let ours = |l: &Option<HashMap<String, String>>| {
+        let l = l.clone().unwrap_or_default();
+        [super::LABEL_PROJECT, super::LABEL_ADDRESS, super::LABEL_HASH]
+            .iter()
+            .all(|k| l.contains_key(*k) && l.get(*k) == labels.get(*k))
+    };
+    let same_name = || async {
+        let filters = HashMap::from([("name", vec![format!("^{name}$")])]);
+        let opts = bollard::query_parameters::ListNetworksOptionsBuilder::new().filters(&filters).build();
+        engine
+            .docker
+            .list_networks(Some(opts))
+            .await
+            .map(|v| v.into_iter().filter(|n| n.name.as_deref() == Some(name)).collect::<Vec<_>>())
+    };
+    let listing = |e| DockerError::api(format!("listing networks named {name}"))(e);
+    if let Some(existing) = same_name().await.map_err(listing)?.into_iter().find(|n| ours(&n.labels)) {
+        return Ok(existing.id.unwrap_or_default());
+    }
     let req = NetworkCreateRequest {
         name: name.to_string(),
         driver: Some(driver.into()),
@@ -32,6 +54,17 @@ pub async fn create_network(
         ..Default::default()
     };
     let resp = engine.docker.create_network(req).await.map_err(DockerError::api(format!("creating network {name}")))?;
+    let mut mine: Vec<_> = same_name().await.map_err(listing)?.into_iter().filter(|n| ours(&n.labels)).collect();
+    if mine.len() > 1 {
+        mine.sort_by_key(|n| (n.created.clone(), n.id.clone()));
+        let keep = mine[0].id.clone().unwrap_or_default();
+        for n in mine.iter().skip(1) {
+            if let Some(id) = &n.id {
+                let _ = engine.docker.remove_network(id).await;
+            }
+        }
+        return Ok(keep);
+    }
     Ok(resp.id)
 }
 
