@@ -252,26 +252,7 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
         OpKind::Create => {
             let d = c.desired.as_ref().ok_or("internal: create without a desired instance")?;
             p.line(&c.address, "Creating...");
-            let labels = labels(shared, d);
-            let (id, inspected) = match &d.spec {
-                Spec::Network { driver } => (
-                    ops::create_network(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
-                    Inspected::default(),
-                ),
-                Spec::Volume { driver } => (
-                    ops::create_volume(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
-                    Inspected::default(),
-                ),
-                Spec::Job(_) => return Err("internal: a job reached the container path".into()),
-                Spec::Container(spec) => {
-                    ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
-                    let id = ops::create_container(&shared.engine, &d.name, spec, &labels)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-                    (id, inspected)
-                }
-            };
+            let (id, inspected) = create(shared, d).await?;
             // Recorded before the readiness wait (its own operation): a crash during the wait
             // leaves it owned, not orphaned.
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
@@ -286,8 +267,13 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
             let d = c.desired.as_ref().ok_or("internal: start without a desired instance")?;
             let id = c.live_id.clone().unwrap_or_else(|| d.name.clone());
             p.line(&c.address, "Starting...");
-            ops::start(&shared.engine, &id).await.map_err(|e| e.to_string())?;
-            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            let (id, inspected) = match ops::start(&shared.engine, &id).await {
+                Ok(()) => (id.clone(), ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?),
+                // Gone since the plan looked (the engine rolls back a create whose client was
+                // killed): made afresh instead.
+                Err(e) if e.is_not_found() => create(shared, d).await?,
+                Err(e) => return Err(e.to_string()),
+            };
             save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
             if d.readiness == Readiness::None {
                 p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
@@ -315,6 +301,29 @@ async fn run_op(shared: &Shared, plan: &Plan, op: &Op) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Creates the object (a container: from its image, started) and inspects a container once.
+async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), String> {
+    let labels = labels(shared, d);
+    let created = match &d.spec {
+        Spec::Network { driver } => (
+            ops::create_network(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
+            Inspected::default(),
+        ),
+        Spec::Volume { driver } => (
+            ops::create_volume(&shared.engine, &d.name, driver, &labels).await.map_err(|e| e.to_string())?,
+            Inspected::default(),
+        ),
+        Spec::Job(_) => return Err("internal: a job reached the container path".into()),
+        Spec::Container(spec) => {
+            ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
+            let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await.map_err(|e| e.to_string())?;
+            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            (id, inspected)
+        }
+    };
+    Ok(created)
 }
 
 /// Keeps a container's first inspection for its readiness wait (no second inspect).

@@ -30,6 +30,14 @@ pub enum DockerError {
 }
 
 impl DockerError {
+    /// The object asked for does not exist (any more).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            DockerError::Api { source: bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }, .. }
+        )
+    }
+
     pub fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
         let what = what.into();
         move |source| DockerError::Api { what, source }

@@ -240,7 +240,8 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
     }
     let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
     if !running && let Err(e) = start(engine, name).await {
-        return Taken::Ours(Err(e));
+        // Rolled back by the engine meanwhile (its creator was killed): try creating again.
+        return if e.is_not_found() { Taken::NotYetVisible } else { Taken::Ours(Err(e)) };
     }
     Taken::Ours(Ok(info.id.unwrap_or_default()))
 }
