@@ -341,3 +341,14 @@ fn environment_variables_sit_between_defaults_and_files() {
     let (c, _d) = load(&[("main.hcl", TYPED)], &[]).unwrap();
     assert_eq!(c.var_values["ports"], hcl::value!([8, 9]));
 }
+
+#[test]
+fn names_docker_would_refuse_and_unsupported_attributes_are_errors() {
+    let err = load(&[("main.hcl", "container \"c\" {\n  name = \"-bad\"\n  image = \"x\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("\"-bad\" is not a valid container name"), "{err}");
+    let err = load(&[("main.hcl", "volume \"v\" {\n  name = \"a b\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("\"a b\" is not a valid volume name"), "{err}");
+    // Network and volume labels would not reach Docker: refused rather than silently dropped.
+    let err = load(&[("main.hcl", "network \"n\" {\n  labels = { a = \"b\" }\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("unknown attribute `labels`"), "{err}");
+}

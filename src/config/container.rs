@@ -19,15 +19,7 @@ pub fn convert(
 ) -> Container {
     ev.reject_sensitive(&["env", "command"], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
-    let name = f.string("name").unwrap_or_else(|| default_name.to_string());
-    if !crate::names::is_valid(&name) {
-        let loc = f.loc("name");
-        f.fail(
-            &loc,
-            format!("\"{name}\" is not a valid container name"),
-            "use letters, digits, `_`, `.` and `-`".into(),
-        );
-    }
+    let name = docker_name(&mut f, "container", default_name);
     let image = f.string("image").unwrap_or_else(|| {
         f.fail(&ev.loc, format!("{address} has no `image`"), "add `image = \"name:tag\"`".into());
         String::new()
@@ -110,21 +102,25 @@ pub fn convert_infra(
 ) -> Infra {
     ev.reject_sensitive(&[], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
-    let name = f.string("name").unwrap_or_else(|| default_name.to_string());
-    if !crate::names::is_valid(&name) {
-        let loc = f.loc("name");
-        f.fail(&loc, format!("\"{name}\" is not a valid {kind} name"), "use letters, digits, `_`, `.` and `-`".into());
-    }
+    let name = docker_name(&mut f, kind, default_name);
     let default_driver = if kind == "network" { "bridge" } else { "local" };
-    let labels = f.string_map("labels").unwrap_or_default();
     Infra {
         address: address.to_string(),
         name,
         loc: ev.loc.clone(),
         driver: f.string("driver").unwrap_or_else(|| default_driver.into()),
-        labels,
         meta: meta.clone(),
     }
+}
+
+/// The block's `name`, or the derived one; a name Docker would refuse is an error.
+fn docker_name(f: &mut Fields, kind: &str, default_name: &str) -> String {
+    let name = f.string("name").unwrap_or_else(|| default_name.to_string());
+    if !crate::names::is_valid(&name) {
+        let loc = f.loc("name");
+        f.fail(&loc, format!("\"{name}\" is not a valid {kind} name"), "use letters, digits, `_`, `.` and `-`".into());
+    }
+    name
 }
 
 /// What `container.<name>` evaluates to.

@@ -105,8 +105,8 @@ pub static TOP_LEVEL: &[Schema] = &[
         ],
         &[single("healthcheck", &["test", "interval", "timeout", "retries", "start_period"]), LIFECYCLE],
     ),
-    block("network", 1, &["name", "driver", "labels", "count", "for_each", "depends_on"], &[LIFECYCLE]),
-    block("volume", 1, &["name", "driver", "labels", "count", "for_each", "depends_on"], &[LIFECYCLE]),
+    block("network", 1, &["name", "driver", "count", "for_each", "depends_on"], &[LIFECYCLE]),
+    block("volume", 1, &["name", "driver", "count", "for_each", "depends_on"], &[LIFECYCLE]),
     Schema { ident: "module", labels: 1, attrs: None, blocks: &[], repeatable: true },
     block("output", 1, &["value", "description", "sensitive", "depends_on"], &[]),
     block(

@@ -239,7 +239,6 @@ pub struct Infra {
     pub name: String,
     pub loc: Loc,
     pub driver: String,
-    pub labels: BTreeMap<String, String>,
     pub meta: Meta,
 }
 

@@ -11,8 +11,7 @@ pub fn infra(kind: Kind, n: &Infra) -> Instance {
         Kind::Network => Spec::Network { driver: n.driver.clone() },
         _ => Spec::Volume { driver: n.driver.clone() },
     };
-    let mut attributes = BTreeMap::from([("name".to_string(), n.name.clone()), ("driver".into(), n.driver.clone())]);
-    attributes.extend(n.labels.iter().map(|(k, v)| (format!("label.{k}"), v.clone())));
+    let attributes = BTreeMap::from([("name".to_string(), n.name.clone()), ("driver".into(), n.driver.clone())]);
     Instance {
         address: n.address.clone(),
         kind,
