@@ -53,6 +53,11 @@ fn apply_scale_change_slots_and_destroy() {
     let url = p.rest_url(jm);
     assert!(out.contains(&format!("rest_url = \"{url}\"")), "the output names the REST URL Docker published:\n{out}");
     assert_eq!(overview(&url), Some((2, 4)));
+    // TaskManagers start alongside the JobManager; none sat out Flink's 10 s error delay.
+    for tm in ["fft-lifecycle-qs-taskmanager-0", "fft-lifecycle-qs-taskmanager-1"] {
+        let logs = docker_logs(tm);
+        assert!(!logs.contains("retrying in 10000 ms"), "{tm} waited Flink's default 10 s:\n{logs}");
+    }
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("No changes."), "{plan}");
     assert_eq!(p.ok(&["output", "--raw", "rest_url"]).trim(), url);

@@ -153,6 +153,37 @@ fn slots_change_replaces_only_taskmanagers_with_reasons() {
     insta::assert_snapshot!("quickstart_slots_replace", plain(render::human(&p)));
 }
 
+/// FLINK_PROPERTIES of one container instance.
+fn flink_properties(d: &Desired, address: &str) -> String {
+    match &d[address].spec {
+        model::Spec::Container(c) => c.env.get("FLINK_PROPERTIES").cloned().unwrap_or_default(),
+        other => panic!("{address} is not a container: {other:?}"),
+    }
+}
+
+#[test]
+fn taskmanagers_retry_registration_quickly_unless_configured_otherwise() {
+    // Flink waits 10 s after a failed attempt to reach the ResourceManager; TaskManagers start
+    // alongside their JobManager, so flinkform shortens it, and only for them.
+    let (d, _) = desired("quickstart", &[]);
+    assert!(
+        flink_properties(&d, "cluster.quickstart.taskmanager[0]").contains("cluster.registration.error-delay: 500\n")
+    );
+    assert!(!flink_properties(&d, "cluster.quickstart.jobmanager[0]").contains("cluster.registration"));
+    // The user's own value wins.
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = std::fs::read_to_string("examples/quickstart/main.hcl").unwrap().replacen(
+        "flink_config = {",
+        "flink_config = {\n    \"cluster.registration.error-delay\" = \"5 s\"",
+        1,
+    );
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    let d2 = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt");
+    let tm = flink_properties(&d2, "cluster.quickstart.taskmanager[0]");
+    assert!(tm.contains("cluster.registration.error-delay: 5 s\n"), "{tm}");
+    assert!(!tm.contains("error-delay: 500"), "{tm}");
+}
+
 #[test]
 fn jobmanager_only_setting_replaces_only_jobmanagers() {
     let (d, project) = desired("quickstart", &[]);

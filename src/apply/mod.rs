@@ -445,7 +445,9 @@ async fn wait_ready(
                 &format!("Still {verb}... [{}s elapsed, waiting for {what}]", started.elapsed().as_secs()),
             );
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Each check is one local request; a short pause keeps the wait close to the moment
+        // Flink is ready (a TaskManager's slots show up within a second of its registration).
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod observe;
 pub mod ops;
+mod ping;
 
 use bollard::Docker;
 
@@ -56,12 +57,32 @@ pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
     let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
     let shown = host.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     let unreachable = |detail: String| DockerError::Unreachable { host: shown.clone(), detail };
-    let docker = match host {
-        Some(h) if h.starts_with("unix://") => Docker::connect_with_socket(h, 120, bollard::API_DEFAULT_VERSION),
-        Some(h) => Docker::connect_with_http(h, 120, bollard::API_DEFAULT_VERSION),
-        None => Docker::connect_with_defaults(),
-    }
-    .map_err(|e| unreachable(e.to_string()))?;
-    let docker = docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?;
+    let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some();
+    let docker = match ping::api_version(&shown, tls).await {
+        Some(Ok(server)) => {
+            let version = if server < *bollard::API_DEFAULT_VERSION { server } else { default_version() };
+            if shown.starts_with("unix://") {
+                Docker::connect_with_socket(&shown, 120, &version)
+            } else {
+                Docker::connect_with_http(&shown, 120, &version)
+            }
+            .map_err(|e| unreachable(e.to_string()))?
+        }
+        Some(Err(detail)) => return Err(unreachable(detail)),
+        // A scheme not pinged by hand (TLS, ssh): bollard connects and asks `/version`.
+        None => {
+            let docker = match host {
+                Some(h) => Docker::connect_with_host(h),
+                None => Docker::connect_with_defaults(),
+            }
+            .map_err(|e| unreachable(e.to_string()))?;
+            docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?
+        }
+    };
     Ok(Engine { docker, host: shown })
+}
+
+fn default_version() -> bollard::ClientVersion {
+    let v = bollard::API_DEFAULT_VERSION;
+    bollard::ClientVersion { major_version: v.major_version, minor_version: v.minor_version }
 }

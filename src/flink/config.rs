@@ -40,6 +40,10 @@ pub fn zookeeper_quorum(project: &str, c: &Cluster) -> Option<String> {
     )
 }
 
+/// Milliseconds a TaskManager waits after failing to reach its ResourceManager (Flink: 10 s).
+/// Unit-less, so Flink 1.x (a long) and 2.x (a duration) both read it; `flink_config` overrides it.
+pub const REGISTRATION_ERROR_DELAY_MS: &str = "500";
+
 /// Every Flink setting of one container.
 pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BTreeMap<String, String> {
     let mut p: BTreeMap<String, String> =
@@ -71,6 +75,10 @@ pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BT
             p.insert("taskmanager.memory.process.size".into(), c.taskmanager.memory.flink());
             p.insert("taskmanager.numberOfTaskSlots".into(), c.taskmanager.slots.to_string());
             p.insert("taskmanager.resource-id".into(), name);
+            // A TaskManager starts alongside its JobManager, so its first attempts to reach the
+            // ResourceManager fail; Flink then waits 10 s before trying again, which is most of
+            // a cluster's start-up here. Half a second keeps a slow JobManager cheap to wait for.
+            p.entry("cluster.registration.error-delay".into()).or_insert_with(|| REGISTRATION_ERROR_DELAY_MS.into());
         }
     }
     p
