@@ -27,7 +27,11 @@ use std::time::{Duration, Instant};
 const IMAGE: &str = "flinkform-offline/busybox:static";
 const CMD: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 const RAW_LABEL: &str = "io.flinkform.bench";
-const PARALLELISM: usize = 10;
+/// Operations in flight for flinkform and the raw API: the engine's limit on this machine, where
+/// a sweep of flinkform cold applies of 100 light containers levelled off (11.1 s at 4, 10.5 s at
+/// 10, 10.1 s at 20, 10.2 s at 40).
+const PARALLELISM: usize = 20;
+const PARALLELISM_ARG: &str = "20";
 
 fn flinkform() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_flinkform"))
@@ -52,17 +56,19 @@ fn ff(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// docker-compose (v1, Debian's) under a time limit. `--verbose` (its log discarded) is on
-/// purpose: without it, compose 1.29 on this two-core machine stalls midway through `up` of a
-/// hundred services or more (its scheduler thread spins holding Python's GIL and starves the
-/// workers); with it, its times match the ones measured for compose elsewhere. A stalled run is
-/// reported, not waited for forever.
+/// docker-compose (v1, Debian's) under a time limit. COMPOSE_PARALLEL_LIMIT is raised above
+/// any service count on purpose: compose 1.29 runs a service's container operations inside the
+/// parallel operation for the service, both under one limit (64 by default), so with more
+/// services than the limit every slot ends up held by a service waiting for a slot for its
+/// container, and `up` hangs for good (seen here at N=100 with the default and with 10). Above
+/// the service count nothing waits on itself. A run that still hangs is reported, not waited
+/// for forever.
 const COMPOSE_LIMIT_S: u64 = 300;
 
 fn compose(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new("timeout");
-    c.arg(COMPOSE_LIMIT_S.to_string()).arg("docker-compose").arg("--verbose");
-    c.arg("-p").arg("ffbenchcompose").args(args).current_dir(dir);
+    c.arg(COMPOSE_LIMIT_S.to_string()).arg("docker-compose");
+    c.arg("-p").arg("ffbenchcompose").args(args).current_dir(dir).env("COMPOSE_PARALLEL_LIMIT", "100000");
     c
 }
 
@@ -234,7 +240,7 @@ async fn main() {
     if want("P1") {
         for &n in &p1_sizes {
             let ffdir = flinkform_project("ffbenchp1", n);
-            run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", "10"]));
+            run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
             let cdir = compose_project(n);
             let setup = try_run(&mut compose(cdir.path(), &["up", "-d"]));
             let plan = median_of(reps, || run(&mut ff(ffdir.path(), &["plan"])));
@@ -278,7 +284,7 @@ async fn main() {
                 ),
             }
             report.row(&format!("P1 N={n}"), "raw filtered list call (floor)", &floor, "");
-            run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", "10"]));
+            run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
             try_run(&mut compose(cdir.path(), &["down", "-t", "1"]));
         }
     }
@@ -291,8 +297,8 @@ async fn main() {
             let mut raws = Vec::new();
             let mut ups = Vec::new();
             for _ in 0..reps {
-                ffs.push(run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", "10"])));
-                run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", "10"]));
+                ffs.push(run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", PARALLELISM_ARG])));
+                run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
                 let t = Instant::now();
                 raw_create(&docker, n).await;
                 raws.push(t.elapsed());

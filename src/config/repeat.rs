@@ -131,7 +131,14 @@ impl Loader<'_> {
                         "not a bool",
                         Some("write `prevent_destroy = true`".into()),
                     )),
-                    Err(e) => self.errors.push(e),
+                    // As in Terraform: the guard is read before anything is evaluated, so a
+                    // variable cannot switch it off for one run.
+                    Err(_) => self.errors.push(self.sources.error(
+                        &p.value_loc,
+                        "`prevent_destroy` must be a literal true or false: variables and references are not allowed here",
+                        "not a literal",
+                        Some("write `prevent_destroy = true`, and edit it to false (in a reviewed change) to allow the destroy".into()),
+                    )),
                 }
             }
             if let Some(i) = l.attrs.get("ignore_changes") {
