@@ -31,7 +31,6 @@ const RAW_LABEL: &str = "io.flinkform.bench";
 /// a sweep of flinkform cold applies of 100 light containers levelled off (11.1 s at 4, 10.5 s at
 /// 10, 10.1 s at 20, 10.2 s at 40).
 const PARALLELISM: usize = 20;
-const PARALLELISM_ARG: &str = "20";
 /// Repetitions of the no-op cases, which take milliseconds: enough for a stable median.
 const P1_REPS: usize = 15;
 
@@ -89,12 +88,7 @@ fn compose_up_in_batches(dir: &Path, n: usize) -> bool {
 /// label) removed through the API.
 async fn compose_down(docker: &Docker, dir: &Path) {
     try_run(&mut compose(dir, &["down", "-t", "1"]));
-    let filters = HashMap::from([("label", vec!["com.docker.compose.project=ffbenchcompose".to_string()])]);
-    let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-    for c in docker.list_containers(Some(opts)).await.unwrap_or_default() {
-        let o = RemoveContainerOptionsBuilder::new().force(true).build();
-        let _ = docker.remove_container(c.id.as_deref().unwrap_or_default(), Some(o)).await;
-    }
+    remove_labelled(docker, "com.docker.compose.project=ffbenchcompose").await;
 }
 
 /// Like [`run`], but a failure (a stalled compose killed by its time limit) is None.
@@ -191,10 +185,12 @@ async fn raw_create(docker: &Docker, n: usize) {
         .await;
 }
 
-async fn raw_remove_all(docker: &Docker) {
-    let filters = HashMap::from([("label", vec![format!("{RAW_LABEL}=raw")])]);
+/// Removes every container carrying `label` (`key=value`): only what this program created.
+async fn remove_labelled(docker: &Docker, label: &str) {
+    let filters = HashMap::from([("label", vec![label.to_string()])]);
     let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
-    let ids: Vec<String> = docker.list_containers(Some(opts)).await.unwrap().into_iter().filter_map(|c| c.id).collect();
+    let ids: Vec<String> =
+        docker.list_containers(Some(opts)).await.unwrap_or_default().into_iter().filter_map(|c| c.id).collect();
     futures_util::stream::iter(ids)
         .map(|id| {
             let docker = docker.clone();
@@ -259,6 +255,7 @@ async fn main() {
     }
     let mut report = Report { rows: Vec::new() };
     println!("| case | what | median s | min s | max s | note |\n|---|---|---|---|---|---|");
+    let parallelism = PARALLELISM.to_string();
     let start_cost = median_of(5, || run(Command::new(flinkform()).arg("--version")));
     report.row("-", "flinkform process start (--version)", &start_cost, "");
 
@@ -267,7 +264,7 @@ async fn main() {
             // Each tool's N containers alone on the engine: the engine's list cost grows with
             // every container it holds, whoever owns them.
             let ffdir = flinkform_project("ffbenchp1", n);
-            run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
+            run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", &parallelism]));
             let plan = median_of(P1_REPS, || run(&mut ff(ffdir.path(), &["plan"])));
             let apply = median_of(P1_REPS, || run(&mut ff(ffdir.path(), &["apply", "--auto-approve"])));
             let mut floors = Vec::new();
@@ -277,7 +274,7 @@ async fn main() {
                 floors.push(t.elapsed());
             }
             let floor = stats(floors);
-            run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
+            run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", &parallelism]));
 
             let cdir = compose_project(n);
             let up = if compose_up_in_batches(cdir.path(), n) {
@@ -325,12 +322,12 @@ async fn main() {
             let mut raws = Vec::new();
             let mut ups = Vec::new();
             for _ in 0..reps {
-                ffs.push(run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", PARALLELISM_ARG])));
-                run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", PARALLELISM_ARG]));
+                ffs.push(run(&mut ff(ffdir.path(), &["apply", "--auto-approve", "--parallelism", &parallelism])));
+                run(&mut ff(ffdir.path(), &["destroy", "--auto-approve", "--parallelism", &parallelism]));
                 let t = Instant::now();
                 raw_create(&docker, n).await;
                 raws.push(t.elapsed());
-                raw_remove_all(&docker).await;
+                remove_labelled(&docker, &format!("{RAW_LABEL}=raw")).await;
                 ups.push(try_run(&mut compose(cdir.path(), &["up", "-d"])));
                 compose_down(&docker, cdir.path()).await;
             }
@@ -410,7 +407,7 @@ async fn main() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             lones.push(t.elapsed());
-            raw_remove_all(&docker).await;
+            remove_labelled(&docker, &format!("{RAW_LABEL}=raw")).await;
         }
         let (f, l) = (stats(ffs), stats(lones));
         report.row(

@@ -60,11 +60,11 @@ pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
     let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some();
     let docker = match ping::api_version(&shown, tls).await {
         Some(Ok(server)) => {
-            let version = if server < *bollard::API_DEFAULT_VERSION { server } else { default_version() };
+            let version = if server < *bollard::API_DEFAULT_VERSION { &server } else { bollard::API_DEFAULT_VERSION };
             if shown.starts_with("unix://") {
-                Docker::connect_with_socket(&shown, 120, &version)
+                Docker::connect_with_socket(&shown, 120, version)
             } else {
-                Docker::connect_with_http(&shown, 120, &version)
+                Docker::connect_with_http(&shown, 120, version)
             }
             .map_err(|e| unreachable(e.to_string()))?
         }
@@ -80,9 +80,4 @@ pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
         }
     };
     Ok(Engine { docker, host: shown })
-}
-
-fn default_version() -> bollard::ClientVersion {
-    let v = bollard::API_DEFAULT_VERSION;
-    bollard::ClientVersion { major_version: v.major_version, minor_version: v.minor_version }
 }

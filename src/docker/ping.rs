@@ -13,29 +13,22 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// `Some(Err)` with the reason when the engine cannot be reached or does not answer as Docker.
 pub async fn api_version(host: &str, tls: bool) -> Option<Result<ClientVersion, String>> {
     let answer = if let Some(path) = host.strip_prefix("unix://") {
-        let stream = tokio::net::UnixStream::connect(path).await;
-        Some(match stream {
+        match tokio::net::UnixStream::connect(path).await {
             Ok(s) => exchange(s).await,
             Err(e) => Err(e.to_string()),
-        })
-    } else if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
-        if tls {
-            return None;
         }
-        let stream = tokio::net::TcpStream::connect(addr.trim_end_matches('/')).await;
-        Some(match stream {
+    } else if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://"))
+        && !tls
+    {
+        match tokio::net::TcpStream::connect(addr.trim_end_matches('/')).await {
             Ok(s) => exchange(s).await,
             Err(e) => Err(e.to_string()),
-        })
+        }
     } else {
-        None
-    }?;
+        return None;
+    };
     // An engine that answers without the header is left to bollard's own negotiation.
-    match answer {
-        Ok(Some(version)) => Some(Ok(version)),
-        Ok(None) => None,
-        Err(e) => Some(Err(e)),
-    }
+    answer.transpose()
 }
 
 async fn exchange(mut stream: impl AsyncRead + AsyncWrite + Unpin) -> Result<Option<ClientVersion>, String> {
