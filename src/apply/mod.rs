@@ -351,6 +351,14 @@ pub(crate) fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), St
     writer.save(state).map_err(|e| e.to_string())
 }
 
+/// The longest one readiness probe may take before it counts as "not ready yet".
+const PROBE_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// ZooKeeper's `srvr` over bash's /dev/tcp (the official image has no nc). Each read waits at
+/// most 3 s, so the probe ends inside the container too when ZooKeeper accepts and stays silent.
+const ZOOKEEPER_PROBE: &str =
+    "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && while IFS= read -r -t 3 line <&3; do echo \"$line\"; done";
+
 async fn wait_ready(
     shared: &Shared,
     d: &Instance,
@@ -369,49 +377,56 @@ async fn wait_ready(
         Readiness::Healthy => (Duration::from_secs(300), "its healthcheck to report healthy"),
     };
     let Spec::Container(spec) = &d.spec else { return Ok(()) };
+    let rest_url = match (at_start.ports.get("8081/tcp"), spec.ports.first()) {
+        (Some(port), Some(p)) => Some(crate::names::rest_url(&p.host_ip, *port)),
+        _ if d.readiness == Readiness::FlinkRest => {
+            return Err(format!("{}: the JobManager publishes no REST port", d.address));
+        }
+        _ => None,
+    };
     let wait_start = Instant::now();
     let mut last_note = Instant::now();
     let mut last_check = Instant::now();
     loop {
-        let ready = match d.readiness {
-            Readiness::Zookeeper => ops::exec_output(
-                &shared.engine,
-                id,
-                &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3"],
-            )
-            .await
-            .is_ok_and(|o| o.contains("Mode:")),
-            Readiness::FlinkRest => match (at_start.ports.get("8081/tcp"), spec.ports.first()) {
-                (Some(port), Some(p)) => {
-                    FlinkRest::new(crate::names::rest_url(&p.host_ip, *port)).overview().await.is_ok()
-                }
-                _ => return Err(format!("{}: the JobManager publishes no REST port", d.address)),
-            },
-            Readiness::TaskManagerRegistered => {
-                let urls = jobmanager_urls(shared, &d.cluster);
-                let mut found = false;
-                for url in urls {
-                    // This container's registration: its id, from its own IP (not a stale entry
-                    // of the container it replaced, which had the same id), with its slots
-                    // reported (they arrive just after the registration itself).
-                    let slots: u64 = d.attributes.get("slots").and_then(|s| s.parse().ok()).unwrap_or(1);
-                    let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
-                    if tms.iter().any(|t| {
-                        t.id == d.name
-                            && t.slots == slots
-                            && at_start.ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))
-                    }) {
-                        found = true;
-                        break;
+        // One attempt never outlives PROBE_TIMEOUT: a probe that hangs (a ZooKeeper still
+        // starting can accept `srvr` and never answer) counts as "not ready yet", so the wait's
+        // own timeout and crash checks still apply.
+        let probe = async {
+            match d.readiness {
+                Readiness::Zookeeper => ops::exec_output(&shared.engine, id, &["bash", "-c", ZOOKEEPER_PROBE])
+                    .await
+                    .is_ok_and(|o| o.contains("Mode:")),
+                Readiness::FlinkRest => match &rest_url {
+                    Some(url) => FlinkRest::new(url.clone()).overview().await.is_ok(),
+                    None => false,
+                },
+                Readiness::TaskManagerRegistered => {
+                    let urls = jobmanager_urls(shared, &d.cluster);
+                    let mut found = false;
+                    for url in urls {
+                        // This container's registration: its id, from its own IP (not a stale entry
+                        // of the container it replaced, which had the same id), with its slots
+                        // reported (they arrive just after the registration itself).
+                        let slots: u64 = d.attributes.get("slots").and_then(|s| s.parse().ok()).unwrap_or(1);
+                        let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
+                        if tms.iter().any(|t| {
+                            t.id == d.name
+                                && t.slots == slots
+                                && at_start.ips.iter().any(|ip| t.path.contains(&format!("@{ip}:")))
+                        }) {
+                            found = true;
+                            break;
+                        }
                     }
+                    found
                 }
-                found
+                Readiness::Healthy => {
+                    ops::inspect(&shared.engine, id).await.is_ok_and(|i| i.health.as_deref() == Some("healthy"))
+                }
+                Readiness::None => true,
             }
-            Readiness::Healthy => {
-                ops::inspect(&shared.engine, id).await.is_ok_and(|i| i.health.as_deref() == Some("healthy"))
-            }
-            Readiness::None => true,
         };
+        let ready = tokio::time::timeout(PROBE_TIMEOUT, probe).await.unwrap_or(false);
         if ready {
             return Ok(());
         }
