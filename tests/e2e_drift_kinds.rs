@@ -120,6 +120,22 @@ fn drift_kinds_and_state_surgery() {
     assert!(err.contains("flinkform import cluster.dk2.network fft-dk-dk2"), "{err}");
     std::fs::remove_file(p.path().join("extra.hcl")).unwrap();
 
+    // The same for a name outside the project's prefix that the state does not know yet (plan
+    // lists those on their own), and once applied the state's names are watched too.
+    p.write("extra.hcl", "network \"outside\" {\n  name = \"fftdkx-outside\"\n}\n");
+    docker(&["network", "create", "fftdkx-outside"]);
+    let out = p.run(&["plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    docker(&["network", "rm", "fftdkx-outside"]);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs the name \"fftdkx-outside\", but a network with that name already exists"), "{err}");
+    p.ok(&["apply", "--auto-approve"]);
+    assert!(p.ok(&["plan"]).contains("No changes."));
+    docker(&["network", "rm", "fftdkx-outside"]);
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("network.outside") && plan.contains("1 to add"), "removed outside flinkform: {plan}");
+    std::fs::remove_file(p.path().join("extra.hcl")).unwrap();
+
     // force-unlock removes a lock left behind, and only with its ID.
     let info = p.path().join("flinkform.state.json.lock.info");
     std::fs::write(

@@ -85,7 +85,7 @@ pub type CliResult = Result<ExitCode, Report>;
 pub fn run(cli: Cli) -> CliResult {
     let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
     let runtime = tokio::runtime::Runtime::new().into_diagnostic()?;
-    match cli.command {
+    let result = match cli.command {
         Command::Validate(vars) => validate::run(&dir, &vars),
         Command::Plan(args) => runtime.block_on(plan::run(&dir, &args)),
         Command::Apply(args) => runtime.block_on(apply::run(&dir, &args, false)),
@@ -101,7 +101,11 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Graph => state::graph(&dir),
         Command::Fmt(args) => fmt::run(&dir, &args),
         Command::Import { address, container } => runtime.block_on(import::run(&dir, &address, &container)),
-    }
+    };
+    // Every command awaited what it started and the process ends now: no need to wait for the
+    // runtime's idle worker threads to be joined (a measurable part of a no-op plan).
+    runtime.shutdown_background();
+    result
 }
 
 pub(crate) fn load_config(dir: &std::path::Path, vars: &VarArgs) -> Result<Config, Report> {
@@ -117,13 +121,42 @@ pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
     docker::connect(config.settings.docker_host.as_deref()).await.map_err(|e| miette::miette!("{e}"))
 }
 
-/// One observation of everything the plan needs from Docker.
-pub(crate) async fn observe(
-    engine: &Engine,
+/// Docker's side of a plan, asked for early. The connection and the three list calls (by the
+/// project's name prefix and the names the state records) go out as soon as the state is read and
+/// run while the configuration is expanded; the image lookups follow as soon as expansion names the
+/// images. A no-op plan then costs the engine's list, not the list plus flinkform's own work.
+pub(crate) struct Observing {
+    task: tokio::task::JoinHandle<Result<(Engine, Live), Report>>,
+    images: tokio::sync::oneshot::Sender<Vec<String>>,
+    listed: Vec<String>,
+}
+
+pub(crate) fn start_observing(config: &Config, state: &State) -> Observing {
+    let host = config.settings.docker_host.clone();
+    let project = config.settings.project.clone();
+    let listed: Vec<String> =
+        state.resources.iter().filter(|r| r.kind != model::Kind::Job).map(|r| r.name.clone()).collect();
+    let names = listed.clone();
+    let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
+    let task = tokio::spawn(async move {
+        let engine = docker::connect(host.as_deref()).await.map_err(|e| miette::miette!("{e}"))?;
+        let images = async { docker::observe::image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
+        let (live, images) = tokio::join!(docker::observe::list(&engine, Some(&project), &names), images);
+        let mut live = live.map_err(|e| miette::miette!("{e}"))?;
+        live.images = images;
+        Ok((engine, live))
+    });
+    Observing { task, images, listed }
+}
+
+/// Completes an observation started by [`start_observing`] for `desired`: its images, the names
+/// it wants outside the project's prefix that the state did not record (a second, small list),
+/// and Flink's view of the jobs.
+pub(crate) async fn finish_observing(
+    observing: Observing,
     config: &Config,
     desired: &Desired,
-    state: &State,
-) -> Result<Live, Report> {
+) -> Result<(Engine, Live), Report> {
     let mut images: Vec<String> = desired
         .values()
         .filter_map(|d| match &d.spec {
@@ -133,16 +166,24 @@ pub(crate) async fn observe(
         .collect();
     images.sort();
     images.dedup();
-    // Names outside `<project>-…` that the configuration wants or the state records.
-    let mut names: Vec<String> =
-        desired.values().filter(|d| d.kind != model::Kind::Job).map(|d| d.name.clone()).collect();
-    names.extend(state.resources.iter().filter(|r| r.kind != model::Kind::Job).map(|r| r.name.clone()));
-    let mut live = docker::observe::observe(engine, &config.settings.project, &names, &images)
-        .await
-        .map_err(|e| miette::miette!("{e}"))?;
+    // The task only ends early on an error, which the join below reports.
+    let _ = observing.images.send(images);
+    let (engine, mut live) = observing.task.await.map_err(|e| miette::miette!("internal: {e}"))??;
+    let prefix = format!("{}-", config.settings.project);
+    let mut unlisted: Vec<String> = desired
+        .values()
+        .filter(|d| d.kind != model::Kind::Job && !d.name.starts_with(&prefix) && !observing.listed.contains(&d.name))
+        .map(|d| d.name.clone())
+        .collect();
+    unlisted.sort();
+    unlisted.dedup();
+    if !unlisted.is_empty() {
+        let more = docker::observe::list(&engine, None, &unlisted).await.map_err(|e| miette::miette!("{e}"))?;
+        live.objects.extend(more.objects);
+    }
     let clusters: Vec<&str> = config.jobs.values().map(|j| j.cluster.as_str()).collect();
     live.jobs = crate::flink::observe_jobs(&clusters, desired, &live).await;
-    Ok(live)
+    Ok((engine, live))
 }
 
 pub(crate) fn expand(config: &Config, state: &State) -> Desired {

@@ -114,9 +114,9 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
     let _lock = if write { Some(lock(&path, "refresh")?) } else { None };
     let mut state = super::load_state(config)?;
     let mut writer = StateWriter::new(&path, &state);
-    let engine = super::connect(config).await?;
+    let observing = super::start_observing(config, &state);
     let desired = super::expand(config, &state);
-    let live = super::observe(&engine, config, &desired, &state).await?;
+    let (_, live) = super::finish_observing(observing, config, &desired).await?;
     let mut notes = Vec::new();
     for r in state.resources.clone() {
         if r.kind == Kind::Job {

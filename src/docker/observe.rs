@@ -50,32 +50,30 @@ impl Live {
     }
 }
 
-/// Observes the project's objects: any object whose name starts with `<project>-`, or is one of
-/// `names` (objects the configuration names itself), so a conflict with a wanted name is seen.
-pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &[String]) -> Result<Live, DockerError> {
+/// Lists the project's objects: any object whose name starts with `<project>-` (when `project` is
+/// given), or is one of `names` (objects the configuration or the state names outside that prefix),
+/// so that a conflict with a wanted name is seen. One list call per kind, all three at once.
+pub async fn list(engine: &Engine, project: Option<&str>, names: &[String]) -> Result<Live, DockerError> {
     use crate::model::Kind;
     let d = &engine.docker;
-    let prefix = format!("{project}-");
-    let mut patterns = vec![format!("^/?{}-", regex_escape(project))];
-    patterns.extend(names.iter().filter(|n| !n.starts_with(&prefix)).map(|n| format!("^/?{}$", regex_escape(n))));
-    let wanted = |name: &str| name.starts_with(&prefix) || names.iter().any(|n| n == name);
-    let name_filter = HashMap::from([("name", patterns)]);
+    let prefix = project.map(|p| format!("{p}-"));
+    let outside = |n: &str| prefix.as_deref().is_none_or(|p| !n.starts_with(p));
+    let mut patterns: Vec<String> = project.map(|p| format!("^/?{}-", regex_escape(p))).into_iter().collect();
+    patterns.extend(names.iter().filter(|n| outside(n)).map(|n| format!("^/?{}$", regex_escape(n))));
+    let wanted = |name: &str| !outside(name) || names.iter().any(|n| n == name);
     let mut live = Live::default();
+    if patterns.is_empty() {
+        return Ok(live);
+    }
+    let name_filter = HashMap::from([("name", patterns)]);
 
-    // The three list calls and the image lookups go out together: the snapshot costs one round
-    // trip of the slowest, not their sum.
     let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&name_filter).build();
     let network_opts = ListNetworksOptionsBuilder::new().filters(&name_filter).build();
     let volume_opts = ListVolumesOptionsBuilder::new().filters(&name_filter).build();
-    let image_ids = futures_util::future::join_all(images.iter().map(|image| async move {
-        let id = d.inspect_image(image).await.ok().and_then(|i| i.id);
-        (image.clone(), id)
-    }));
-    let (containers, networks, volumes, image_ids) = tokio::join!(
+    let (containers, networks, volumes) = tokio::join!(
         d.list_containers(Some(container_opts)),
         d.list_networks(Some(network_opts)),
         d.list_volumes(Some(volume_opts)),
-        image_ids
     );
     let containers = containers.map_err(DockerError::api("listing containers"))?;
     for c in containers {
@@ -126,8 +124,19 @@ pub async fn observe(engine: &Engine, project: &str, names: &[String], images: &
         live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
     }
 
-    live.images.extend(image_ids.into_iter().filter_map(|(image, id)| Some((image, id?))));
     Ok(live)
+}
+
+/// Local image reference → image id, for the images given (one inspect each, all at once); an
+/// image that is not present is left out.
+pub async fn image_ids(engine: &Engine, images: &[String]) -> BTreeMap<String, String> {
+    let d = &engine.docker;
+    let ids = futures_util::future::join_all(images.iter().map(|image| async move {
+        let id = d.inspect_image(image).await.ok().and_then(|i| i.id);
+        (image.clone(), id)
+    }))
+    .await;
+    ids.into_iter().filter_map(|(image, id)| Some((image, id?))).collect()
 }
 
 fn simple(kind: crate::model::Kind, id: String, name: String, labels: HashMap<String, String>) -> LiveObject {
