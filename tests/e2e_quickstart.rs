@@ -58,6 +58,12 @@ fn apply_scale_change_slots_and_destroy() {
         let logs = docker_logs(tm);
         assert!(!logs.contains("retrying in 10000 ms"), "{tm} waited Flink's default 10 s:\n{logs}");
     }
+    // The offline image's class-data sharing archives were mapped (the JVM warns when it cannot).
+    for c in ["fft-lifecycle-qs-jobmanager-0", "fft-lifecycle-qs-taskmanager-0"] {
+        let logs = docker_logs(c);
+        assert!(logs.contains("-XX:SharedArchiveFile=/opt/flink/cds/"), "{c} started without its archive:\n{logs}");
+        assert!(!logs.contains("Unable to use shared archive"), "{c} could not map its archive:\n{logs}");
+    }
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("No changes."), "{plan}");
     assert_eq!(p.ok(&["output", "--raw", "rest_url"]).trim(), url);
