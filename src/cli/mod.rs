@@ -128,15 +128,21 @@ pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
 pub(crate) struct Observing {
     task: tokio::task::JoinHandle<Result<(Engine, Live), Report>>,
     images: tokio::sync::oneshot::Sender<Vec<String>>,
-    listed: Vec<String>,
+    /// The state's names outside `<project>-…`, listed by name with the prefix.
+    listed_outside: Vec<String>,
 }
 
 pub(crate) fn start_observing(config: &Config, state: &State) -> Observing {
     let host = config.settings.docker_host.clone();
     let project = config.settings.project.clone();
-    let listed: Vec<String> =
-        state.resources.iter().filter(|r| r.kind != model::Kind::Job).map(|r| r.name.clone()).collect();
-    let names = listed.clone();
+    let prefix = format!("{project}-");
+    let listed_outside: Vec<String> = state
+        .resources
+        .iter()
+        .filter(|r| r.kind != model::Kind::Job && !r.name.starts_with(&prefix))
+        .map(|r| r.name.clone())
+        .collect();
+    let names = listed_outside.clone();
     let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
     let task = tokio::spawn(async move {
         let engine = docker::connect(host.as_deref()).await.map_err(|e| miette::miette!("{e}"))?;
@@ -146,7 +152,7 @@ pub(crate) fn start_observing(config: &Config, state: &State) -> Observing {
         live.images = images;
         Ok((engine, live))
     });
-    Observing { task, images, listed }
+    Observing { task, images, listed_outside }
 }
 
 /// Completes an observation started by [`start_observing`] for `desired`: its images, the names
@@ -172,7 +178,9 @@ pub(crate) async fn finish_observing(
     let prefix = format!("{}-", config.settings.project);
     let mut unlisted: Vec<String> = desired
         .values()
-        .filter(|d| d.kind != model::Kind::Job && !d.name.starts_with(&prefix) && !observing.listed.contains(&d.name))
+        .filter(|d| {
+            d.kind != model::Kind::Job && !d.name.starts_with(&prefix) && !observing.listed_outside.contains(&d.name)
+        })
         .map(|d| d.name.clone())
         .collect();
     unlisted.sort();
