@@ -11,7 +11,8 @@ mod state;
 mod validate;
 
 use crate::config::{self, Config, VarInputs};
-use crate::docker::{self, Engine, observe::Live};
+use crate::docker::observe::{Live, Selection};
+use crate::docker::{self, Engine};
 use crate::model::{self, Desired, Spec};
 use crate::state::State;
 use clap::{Args, Parser, Subcommand};
@@ -121,43 +122,35 @@ pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
     docker::connect(config.settings.docker_host.as_deref()).await.map_err(|e| miette::miette!("{e}"))
 }
 
-/// Docker's side of a plan, asked for early. The connection and the three list calls (by the
-/// project's name prefix and the names the state records) go out as soon as the state is read and
-/// run while the configuration is expanded; the image lookups follow as soon as expansion names the
-/// images. A no-op plan then costs the engine's list, not the list plus flinkform's own work.
+/// Docker's side of a plan, asked for early. The connection and the three list calls (everything
+/// labelled as the project's) go out as soon as the state is read and run while the configuration
+/// is expanded; the image lookups follow as soon as expansion names the images. A no-op plan then
+/// costs the engine's list, not the list plus flinkform's own work.
 pub(crate) struct Observing {
     task: tokio::task::JoinHandle<Result<(Engine, Live), Report>>,
     images: tokio::sync::oneshot::Sender<Vec<String>>,
-    /// The state's names outside `<project>-…`, listed by name with the prefix.
-    listed_outside: Vec<String>,
 }
 
-pub(crate) fn start_observing(config: &Config, state: &State) -> Observing {
+pub(crate) fn start_observing(config: &Config) -> Observing {
     let host = config.settings.docker_host.clone();
     let project = config.settings.project.clone();
-    let prefix = format!("{project}-");
-    let listed_outside: Vec<String> = state
-        .resources
-        .iter()
-        .filter(|r| r.kind != model::Kind::Job && !r.name.starts_with(&prefix))
-        .map(|r| r.name.clone())
-        .collect();
-    let names = listed_outside.clone();
     let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
     let task = tokio::spawn(async move {
         let engine = docker::connect(host.as_deref()).await.map_err(|e| miette::miette!("{e}"))?;
         let images = async { docker::observe::image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
-        let (live, images) = tokio::join!(docker::observe::list(&engine, Some(&project), &names), images);
+        let labelled = docker::observe::list(&engine, Selection::Labelled { project: &project });
+        let (live, images) = tokio::join!(labelled, images);
         let mut live = live.map_err(|e| miette::miette!("{e}"))?;
         live.images = images;
         Ok((engine, live))
     });
-    Observing { task, images, listed_outside }
+    Observing { task, images }
 }
 
-/// Completes an observation started by [`start_observing`] for `desired`: its images, the names
-/// it wants outside the project's prefix that the state did not record (a second, small list),
-/// and Flink's view of the jobs.
+/// Completes an observation started by [`start_observing`] for `desired`: its images, whatever
+/// holds a wanted name the labelled list did not show (a second list, only when something is to
+/// be created: an object there without the project's labels is a conflict the plan reports), and
+/// Flink's view of the jobs.
 pub(crate) async fn finish_observing(
     observing: Observing,
     config: &Config,
@@ -176,18 +169,22 @@ pub(crate) async fn finish_observing(
     let _ = observing.images.send(images);
     let (engine, mut live) = observing.task.await.map_err(|e| miette::miette!("internal: {e}"))??;
     let prefix = format!("{}-", config.settings.project);
-    let mut unlisted: Vec<String> = desired
+    let missing: Vec<&str> = desired
         .values()
-        .filter(|d| {
-            d.kind != model::Kind::Job && !d.name.starts_with(&prefix) && !observing.listed_outside.contains(&d.name)
-        })
-        .map(|d| d.name.clone())
+        .filter(|d| d.kind != model::Kind::Job && live.get(d.kind, &d.name).is_none())
+        .map(|d| d.name.as_str())
         .collect();
-    unlisted.sort();
-    unlisted.dedup();
-    if !unlisted.is_empty() {
-        let more = docker::observe::list(&engine, None, &unlisted).await.map_err(|e| miette::miette!("{e}"))?;
-        live.objects.extend(more.objects);
+    // One pattern covers every missing name under the project's prefix (the engine matches each
+    // pattern against each container it holds); names outside it are asked for one by one.
+    let mut outside: Vec<String> = missing.iter().filter(|n| !n.starts_with(&prefix)).map(|n| n.to_string()).collect();
+    outside.sort();
+    outside.dedup();
+    let under_prefix = missing.iter().any(|n| n.starts_with(&prefix)).then_some(prefix.as_str());
+    let named = docker::observe::list(&engine, Selection::Named { prefix: under_prefix, names: &outside })
+        .await
+        .map_err(|e| miette::miette!("{e}"))?;
+    for (key, object) in named.objects {
+        live.objects.entry(key).or_insert(object);
     }
     let clusters: Vec<&str> = config.jobs.values().map(|j| j.cluster.as_str()).collect();
     live.jobs = crate::flink::observe_jobs(&clusters, desired, &live).await;

@@ -64,8 +64,9 @@ pub(crate) async fn make_plan(
     refresh: bool,
     focus: &FocusArgs,
 ) -> Result<Planned, miette::Report> {
+    // Docker is asked while the state is read and the configuration expanded.
+    let observing = refresh.then(|| super::start_observing(config));
     let state = super::load_state(config)?;
-    let observing = refresh.then(|| super::start_observing(config, &state));
     let desired = super::expand(config, &state);
     let (engine, live) = if let Some(observing) = observing {
         let (engine, live) = super::finish_observing(observing, config, &desired).await?;

@@ -114,7 +114,7 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
     let _lock = if write { Some(lock(&path, "refresh")?) } else { None };
     let mut state = super::load_state(config)?;
     let mut writer = StateWriter::new(&path, &state);
-    let observing = super::start_observing(config, &state);
+    let observing = super::start_observing(config);
     let desired = super::expand(config, &state);
     let (_, live) = super::finish_observing(observing, config, &desired).await?;
     let mut notes = Vec::new();
@@ -122,7 +122,8 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
         if r.kind == Kind::Job {
             continue;
         }
-        match live.get(r.kind, &r.name) {
+        // A name now held by something without the project's labels is not the recorded object.
+        match live.get(r.kind, &r.name).filter(|l| l.managed_by(&config.settings.project)) {
             None => {
                 notes.push(format!("  - {}: removed outside flinkform; dropped from the state", r.address));
                 state.remove(&r.address);

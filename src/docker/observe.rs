@@ -50,26 +50,55 @@ impl Live {
     }
 }
 
-/// Lists the project's objects: any object whose name starts with `<project>-` (when `project` is
-/// given), or is one of `names` (objects the configuration or the state names outside that prefix),
-/// so that a conflict with a wanted name is seen. One list call per kind, all three at once.
-pub async fn list(engine: &Engine, project: Option<&str>, names: &[String]) -> Result<Live, DockerError> {
+/// Which objects one [`list`] asks the engine for.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Everything carrying the project's label: what flinkform made for it, whatever its name.
+    /// The engine answers a label filter faster than a name filter, which is a regular expression
+    /// matched against every container it holds (100 containers: 7 ms against 12 ms here).
+    Labelled { project: &'a str },
+    /// Objects holding names flinkform wants, labelled or not, so that a conflict with a wanted
+    /// name is seen: any name starting with `<prefix>` (one pattern), and each of `names`.
+    Named { prefix: Option<&'a str>, names: &'a [String] },
+}
+
+impl Selection<'_> {
+    /// The engine-side filter; None when nothing is asked for.
+    fn filter(&self) -> Option<HashMap<&'static str, Vec<String>>> {
+        match *self {
+            Selection::Labelled { project } => {
+                Some(HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])]))
+            }
+            Selection::Named { prefix, names } => {
+                let mut patterns: Vec<String> = prefix.map(|p| format!("^/?{}", regex_escape(p))).into_iter().collect();
+                patterns.extend(names.iter().map(|n| format!("^/?{}$", regex_escape(n))));
+                (!patterns.is_empty()).then(|| HashMap::from([("name", patterns)]))
+            }
+        }
+    }
+
+    /// The engine's network name filter also matches substrings: what it returns is checked here.
+    fn wants(&self, name: &str) -> bool {
+        match *self {
+            Selection::Labelled { .. } => true,
+            Selection::Named { prefix, names } => {
+                prefix.is_some_and(|p| name.starts_with(p)) || names.iter().any(|n| n == name)
+            }
+        }
+    }
+}
+
+/// One list call per kind (containers, networks, volumes), all three at once.
+pub async fn list(engine: &Engine, selection: Selection<'_>) -> Result<Live, DockerError> {
     use crate::model::Kind;
     let d = &engine.docker;
-    let prefix = project.map(|p| format!("{p}-"));
-    let outside = |n: &str| prefix.as_deref().is_none_or(|p| !n.starts_with(p));
-    let mut patterns: Vec<String> = project.map(|p| format!("^/?{}-", regex_escape(p))).into_iter().collect();
-    patterns.extend(names.iter().filter(|n| outside(n)).map(|n| format!("^/?{}$", regex_escape(n))));
-    let wanted = |name: &str| !outside(name) || names.iter().any(|n| n == name);
     let mut live = Live::default();
-    if patterns.is_empty() {
-        return Ok(live);
-    }
-    let name_filter = HashMap::from([("name", patterns)]);
+    let Some(filter) = selection.filter() else { return Ok(live) };
+    let wanted = |name: &str| selection.wants(name);
 
-    let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&name_filter).build();
-    let network_opts = ListNetworksOptionsBuilder::new().filters(&name_filter).build();
-    let volume_opts = ListVolumesOptionsBuilder::new().filters(&name_filter).build();
+    let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
+    let network_opts = ListNetworksOptionsBuilder::new().filters(&filter).build();
+    let volume_opts = ListVolumesOptionsBuilder::new().filters(&filter).build();
     let (containers, networks, volumes) = tokio::join!(
         d.list_containers(Some(container_opts)),
         d.list_networks(Some(network_opts)),
