@@ -1,6 +1,6 @@
 //! End to end: drift kinds a reviewer must see (issue 3): a container whose config-hash label
 //! no longer matches, one re-created from another image id, an unmanaged object holding a
-//! needed name; and state surgery — list, show, mv, rm, refresh, force-unlock — plus graph.
+//! needed name, an object labelled as the project's that nothing records; and state surgery — list, show, mv, rm, refresh, force-unlock — plus graph.
 
 mod common;
 use common::*;
@@ -134,7 +134,32 @@ fn drift_kinds_and_state_surgery() {
     docker(&["network", "rm", "fftdkx-outside"]);
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("network.outside") && plan.contains("1 to add"), "removed outside flinkform: {plan}");
+    // An unlabelled object that took the recorded name is not the recorded object.
+    docker(&["network", "create", "fftdkx-outside"]);
+    let out = p.ok(&["plan", "--refresh-only"]);
+    docker(&["network", "rm", "fftdkx-outside"]);
+    assert!(out.contains("network.outside: removed outside flinkform; dropped from the state"), "{out}");
     std::fs::remove_file(p.path().join("extra.hcl")).unwrap();
+
+    // (f) An object labelled as the project's under a name outside its prefix, recorded nowhere
+    // (a run killed between creating it and saving the state), is found by its labels and removed.
+    docker(&[
+        "network",
+        "create",
+        "--label",
+        "io.flinkform.project=fft-dk",
+        "--label",
+        "io.flinkform.managed=true",
+        "--label",
+        "io.flinkform.address=network.stray",
+        "fftdkx-stray",
+    ]);
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("labelled as this project's but neither configured nor in state"), "{plan}");
+    assert!(plan.contains("network.stray"), "{plan}");
+    p.ok(&["apply", "--auto-approve"]);
+    let left = docker(&["network", "ls", "-q", "--filter", "name=^fftdkx-stray$"]);
+    assert!(left.trim().is_empty(), "the stray network was removed: {left}");
 
     // force-unlock removes a lock left behind, and only with its ID.
     let info = p.path().join("flinkform.state.json.lock.info");

@@ -72,7 +72,7 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         None => args.focus.clone(),
     };
     let super::plan::Planned { state, engine, live, plan } =
-        super::plan::make_plan(&config, destroy, true, &focus).await?;
+        super::plan::make_plan(&config, destroy, true, &focus, None).await?;
     let engine = engine.expect("apply always observes Docker");
     if let Some(s) = &saved {
         s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;

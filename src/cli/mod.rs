@@ -110,8 +110,17 @@ pub fn run(cli: Cli) -> CliResult {
 }
 
 pub(crate) fn load_config(dir: &std::path::Path, vars: &VarArgs) -> Result<Config, Report> {
+    load_config_then(dir, vars, &mut |_| {})
+}
+
+/// [`load_config`], calling `early` with the settings as soon as they are known.
+pub(crate) fn load_config_then(
+    dir: &std::path::Path,
+    vars: &VarArgs,
+    early: &mut dyn FnMut(&config::Settings),
+) -> Result<Config, Report> {
     let inputs = VarInputs { var_files: vars.var_files.iter().map(|f| dir.join(f)).collect(), vars: vars.vars.clone() };
-    config::load(dir, &inputs).map_err(Report::new)
+    config::load_then(dir, &inputs, early).map_err(Report::new)
 }
 
 pub(crate) fn load_state(config: &Config) -> Result<State, Report> {
@@ -131,9 +140,9 @@ pub(crate) struct Observing {
     images: tokio::sync::oneshot::Sender<Vec<String>>,
 }
 
-pub(crate) fn start_observing(config: &Config) -> Observing {
-    let host = config.settings.docker_host.clone();
-    let project = config.settings.project.clone();
+pub(crate) fn start_observing(settings: &config::Settings) -> Observing {
+    let host = settings.docker_host.clone();
+    let project = settings.project.clone();
     let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
     let task = tokio::spawn(async move {
         let engine = docker::connect(host.as_deref()).await.map_err(|e| miette::miette!("{e}"))?;

@@ -63,9 +63,10 @@ pub(crate) async fn make_plan(
     destroy: bool,
     refresh: bool,
     focus: &FocusArgs,
+    started: Option<super::Observing>,
 ) -> Result<Planned, miette::Report> {
     // Docker is asked while the state is read and the configuration expanded.
-    let observing = refresh.then(|| super::start_observing(config));
+    let observing = refresh.then(|| started.unwrap_or_else(|| super::start_observing(&config.settings)));
     let state = super::load_state(config)?;
     let desired = super::expand(config, &state);
     let (engine, live) = if let Some(observing) = observing {
@@ -128,11 +129,19 @@ pub fn print_plan(plan: &Plan, json: bool, markdown: bool) {
 }
 
 pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
-    let config = super::load_config(dir, &args.vars)?;
     if args.refresh_only {
+        let config = super::load_config(dir, &args.vars)?;
         return super::state::refresh(&config, false).await;
     }
-    let planned = make_plan(&config, args.destroy, args.refresh, &args.focus).await?;
+    // A plan takes no lock, so Docker can be asked as soon as the project is known, while the
+    // rest of the configuration is evaluated. (apply asks only once it holds the state's lock.)
+    let mut started = None;
+    let config = super::load_config_then(dir, &args.vars, &mut |settings| {
+        if args.refresh {
+            started = Some(super::start_observing(settings));
+        }
+    })?;
+    let planned = make_plan(&config, args.destroy, args.refresh, &args.focus, started).await?;
     print_plan(&planned.plan, args.json, args.markdown);
     // Like Terraform's -chdir, a relative plan file is in the configuration directory.
     if let Some(given) = &args.out {

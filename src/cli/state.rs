@@ -114,7 +114,7 @@ pub async fn refresh(config: &crate::config::Config, write: bool) -> CliResult {
     let _lock = if write { Some(lock(&path, "refresh")?) } else { None };
     let mut state = super::load_state(config)?;
     let mut writer = StateWriter::new(&path, &state);
-    let observing = super::start_observing(config);
+    let observing = super::start_observing(&config.settings);
     let desired = super::expand(config, &state);
     let (_, live) = super::finish_observing(observing, config, &desired).await?;
     let mut notes = Vec::new();

@@ -62,12 +62,24 @@ pub struct Config {
 
 /// Loads the configuration in `dir`.
 pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
-    load_with(dir, inputs, None)
+    load_with(dir, inputs, None, &mut |_| {})
+}
+
+/// [`load`], calling `early` with the settings as soon as they are known and valid, before the
+/// blocks and their instances are evaluated: work that needs only the project and the Docker
+/// host (asking Docker what is live) can start meanwhile.
+pub fn load_then(dir: &Path, inputs: &VarInputs, early: &mut dyn FnMut(&Settings)) -> Result<Config, ConfigErrors> {
+    load_with(dir, inputs, None, early)
 }
 
 /// Loads the configuration; `ports` gives a cluster's live REST port by cluster address (so
 /// outputs such as `rest_url` are known after apply).
-fn load_with(dir: &Path, inputs: &VarInputs, ports: Option<PortLookup>) -> Result<Config, ConfigErrors> {
+fn load_with(
+    dir: &Path,
+    inputs: &VarInputs,
+    ports: Option<PortLookup>,
+    early: &mut dyn FnMut(&Settings),
+) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let mut sources = Sources::default();
     let mut paths: Vec<PathBuf> =
@@ -117,6 +129,9 @@ fn load_with(dir: &Path, inputs: &VarInputs, ports: Option<PortLookup>) -> Resul
         return Err(ConfigErrors { errors: diag::dedupe(errors) });
     }
     let settings = read_settings(dir, &blocks, &object(&var_values), &sources, &mut errors);
+    if errors.is_empty() {
+        early(&settings);
+    }
 
     let sensitive = variables.values().filter(|v| v.sensitive).map(|v| v.name.clone()).collect();
     let root_inputs = module::Inputs { variables: variables.clone(), values: var_values.clone(), sensitive };
@@ -169,7 +184,7 @@ impl Config {
         if self.outputs.is_empty() {
             return Ok(BTreeMap::new());
         }
-        Ok(load_with(&self.dir, &self.inputs, Some(rest_port))?.outputs)
+        Ok(load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {})?.outputs)
     }
 
     /// The state file's path (relative paths are relative to the configuration directory).
