@@ -63,16 +63,31 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         Some(s) => VarArgs { vars: s.vars.clone(), var_files: s.var_files.iter().map(Into::into).collect() },
         None => args.vars.clone(),
     };
-    let config = super::load_config(dir, &vars)?;
     let operation = if destroy { "destroy" } else { "apply" };
-    let _lock =
-        StateLock::acquire(&config.state_path(), operation, args.lock_timeout).map_err(|e| miette::miette!("{e}"))?;
+    // Once the state's lock is held, Docker can be asked while the rest of the configuration is
+    // evaluated (a snapshot taken before the lock could miss what its holder was changing). A
+    // busy lock is waited for only once the configuration is known to be valid.
+    let mut early = None;
+    let config = super::load_config_then(dir, &vars, &mut |settings| {
+        early = Some(
+            StateLock::try_acquire(&dir.join(&settings.state_path), operation)
+                .map(|lock| lock.map(|lock| (lock, super::start_observing(settings)))),
+        );
+    })?;
+    let (_lock, started) = match early.transpose().map_err(|e| miette::miette!("{e}"))?.flatten() {
+        Some((lock, observing)) => (lock, Some(observing)),
+        None => (
+            StateLock::acquire(&config.state_path(), operation, args.lock_timeout)
+                .map_err(|e| miette::miette!("{e}"))?,
+            None,
+        ),
+    };
     let focus = match &saved {
         Some(s) => super::FocusArgs { targets: s.targets.clone(), replace: s.replace.clone() },
         None => args.focus.clone(),
     };
     let super::plan::Planned { state, engine, live, plan } =
-        super::plan::make_plan(&config, destroy, true, &focus, None).await?;
+        super::plan::make_plan(&config, destroy, true, &focus, started).await?;
     let engine = engine.expect("apply always observes Docker");
     if let Some(s) = &saved {
         s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;
@@ -126,13 +141,17 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         super::print("\nOutputs:\n\n");
         super::print(&super::show::render_outputs(&state.outputs));
     }
-    if report.interrupted {
-        return Ok(ExitCode::from(130));
-    }
-    if !report.failed.is_empty() {
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    let code = if report.interrupted {
+        ExitCode::from(130)
+    } else if !report.failed.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    // The process ends now: freeing what was planned and observed one allocation at a time
+    // would cost a no-op apply more than its own work.
+    std::mem::forget((config, state, live, plan));
+    Ok(code)
 }
 
 fn confirm(destroy: bool) -> Result<(), miette::Report> {

@@ -34,10 +34,9 @@ pub fn lock_path(state: &Path) -> PathBuf {
 }
 
 impl StateLock {
-    /// Takes the lock, retrying until `timeout`.
-    pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<StateLock, StateError> {
+    /// Takes the lock if it is free now; None when another process holds it.
+    pub fn try_acquire(state: &Path, operation: &str) -> Result<Option<StateLock>, StateError> {
         let path = lock_path(state);
-        let start = Instant::now();
         loop {
             let file = OpenOptions::new()
                 .read(true)
@@ -46,15 +45,26 @@ impl StateLock {
                 .truncate(false)
                 .open(&path)
                 .map_err(|source| StateError::Write { path: path.clone(), source })?;
-            if file.try_lock().is_ok() {
-                // The file may have been removed by the previous holder between open and lock.
-                let same = std::fs::metadata(&path).is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino()));
-                if same {
-                    let mut lock = StateLock { file, path };
-                    lock.write_info(operation)?;
-                    return Ok(lock);
-                }
-                continue;
+            if file.try_lock().is_err() {
+                return Ok(None);
+            }
+            // The file may have been removed by the previous holder between open and lock.
+            let same = std::fs::metadata(&path).is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino()));
+            if same {
+                let mut lock = StateLock { file, path };
+                lock.write_info(operation)?;
+                return Ok(Some(lock));
+            }
+        }
+    }
+
+    /// Takes the lock, retrying until `timeout`.
+    pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<StateLock, StateError> {
+        let path = lock_path(state);
+        let start = Instant::now();
+        loop {
+            if let Some(lock) = Self::try_acquire(state, operation)? {
+                return Ok(lock);
             }
             if start.elapsed() >= timeout {
                 // The holder writes its info just after taking the lock: give it a moment.
