@@ -132,9 +132,10 @@ pub(crate) async fn connect(config: &Config) -> Result<Engine, Report> {
 }
 
 /// Docker's side of a plan, asked for early. The connection and the three list calls (everything
-/// labelled as the project's) go out as soon as the state is read and run while the configuration
-/// is expanded; the image lookups follow as soon as expansion names the images. A no-op plan then
-/// costs the engine's list, not the list plus flinkform's own work.
+/// labelled as the project's) go out as soon as the project is known — for plan and apply while
+/// the configuration's blocks are still being evaluated — and run while the state is read and the
+/// configuration expanded; the image lookups follow as soon as expansion names the images. A
+/// no-op plan then costs the engine's list, not the list plus flinkform's own work.
 pub(crate) struct Observing {
     task: tokio::task::JoinHandle<Result<(Engine, Live), Report>>,
     images: tokio::sync::oneshot::Sender<Vec<String>>,
