@@ -217,3 +217,26 @@ fn corrupt_truncated_or_newer_state_is_refused_and_left_alone() {
         }
     }
 }
+
+#[test]
+fn a_held_lock_refuses_apply_but_never_hides_a_configuration_error() {
+    let hcl = "flinkform {\n  project = \"fft-lockheld\"\n}\n\ncontainer \"c\" {\n  image = \"x\"\n}\n";
+    let dir = project_with(&[("main.hcl", hcl)]);
+    // Another process's lock, as apply takes it: an OS lock on the state's .lock.info.
+    let held = std::fs::File::create(dir.path().join("flinkform.state.json.lock.info")).unwrap();
+    held.try_lock().unwrap();
+    let env = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
+    let out = run_in(dir.path(), &["apply", "--auto-approve"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is locked"), "a valid configuration meets the lock: {err}");
+
+    std::fs::write(dir.path().join("main.hcl"), hcl.replace("image = \"x\"", "imag = \"x\"")).unwrap();
+    let started = std::time::Instant::now();
+    let out = run_in(dir.path(), &["apply", "--auto-approve", "--lock-timeout", "30s"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("imag") && !err.contains("is locked"), "the configuration error: {err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "reported without waiting for the lock");
+    assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
+}
