@@ -116,6 +116,10 @@ pub async fn apply(
     if let Err(e) = writer.save(&mut state) {
         return (state, writer, ApplyReport::default(), Some(e));
     }
+    if ops.is_empty() {
+        let report = ApplyReport { interrupted: stop.load(std::sync::atomic::Ordering::SeqCst), ..Default::default() };
+        return (state, writer, report, None);
+    }
     let shared = Arc::new(Shared {
         engine: engine.clone(),
         project: project.to_string(),

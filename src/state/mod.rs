@@ -176,10 +176,14 @@ impl StateWriter {
 
     pub fn save(&mut self, state: &mut State) -> Result<(), StateError> {
         if let Some(prev) = &self.last_written {
-            let mut probe = state.clone();
-            probe.serial = prev.serial;
-            probe.flinkform_version = prev.flinkform_version.clone();
-            if &probe == prev {
+            // Compared as if serial and version were the previous ones (in place: no copy of the
+            // whole state for every operation's save).
+            let serial = std::mem::replace(&mut state.serial, prev.serial);
+            let version = std::mem::replace(&mut state.flinkform_version, prev.flinkform_version.clone());
+            let unchanged = state == prev;
+            state.serial = serial;
+            state.flinkform_version = version;
+            if unchanged {
                 return Ok(());
             }
             state.serial = prev.serial + 1;
