@@ -187,7 +187,6 @@ async fn raw_create(docker: &Docker, n: usize) {
         .await;
 }
 
-/// Removes every container carrying `label` (`key=value`): only what this program created.
 /// CPU time the containers matching `label` have used so far, in seconds (the engine's stats,
 /// whatever the cgroup version).
 async fn cpu_seconds(docker: &Docker, label: &str) -> f64 {
@@ -204,6 +203,7 @@ async fn cpu_seconds(docker: &Docker, label: &str) -> f64 {
     total as f64 / 1e9
 }
 
+/// Removes every container carrying `label` (`key=value`): only what this program created.
 async fn remove_labelled(docker: &Docker, label: &str) {
     let filters = HashMap::from([("label", vec![label.to_string()])]);
     let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();

@@ -1,6 +1,7 @@
 //! End to end: drift kinds a reviewer must see (issue 3): a container whose config-hash label
 //! no longer matches, one re-created from another image id, an unmanaged object holding a
-//! needed name, an object labelled as the project's that nothing records; and state surgery — list, show, mv, rm, refresh, force-unlock — plus graph.
+//! needed name, an object labelled as the project's that nothing records; and state surgery —
+//! list, show, mv, rm, refresh, force-unlock — plus graph.
 
 mod common;
 use common::*;

@@ -54,8 +54,8 @@ impl Live {
 #[derive(Debug, Clone, Copy)]
 pub enum Selection<'a> {
     /// Everything carrying the project's label: what flinkform made for it, whatever its name.
-    /// The engine answers a label filter faster than a name filter, which is a regular expression
-    /// matched against every container it holds (100 containers: 7 ms against 12 ms here).
+    /// The engine answers a label filter faster than a name filter (a regular expression): 7 ms
+    /// against 12 ms for 100 containers here.
     Labelled { project: &'a str },
     /// Objects holding names flinkform wants, labelled or not, so that a conflict with a wanted
     /// name is seen: any name starting with `<prefix>` (one pattern), and each of `names`.
@@ -94,7 +94,6 @@ pub async fn list(engine: &Engine, selection: Selection<'_>) -> Result<Live, Doc
     let d = &engine.docker;
     let mut live = Live::default();
     let Some(filter) = selection.filter() else { return Ok(live) };
-    let wanted = |name: &str| selection.wants(name);
 
     let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
     let network_opts = ListNetworksOptionsBuilder::new().filters(&filter).build();
@@ -136,7 +135,7 @@ pub async fn list(engine: &Engine, selection: Selection<'_>) -> Result<Live, Doc
     let networks = networks.map_err(DockerError::api("listing networks"))?;
     for n in networks {
         let name = n.name.unwrap_or_default();
-        if !wanted(&name) {
+        if !selection.wants(&name) {
             continue;
         }
         live.objects.insert(
@@ -147,7 +146,7 @@ pub async fn list(engine: &Engine, selection: Selection<'_>) -> Result<Live, Doc
 
     let volumes = volumes.map_err(DockerError::api("listing volumes"))?;
     for v in volumes.volumes.unwrap_or_default() {
-        if !wanted(&v.name) {
+        if !selection.wants(&v.name) {
             continue;
         }
         live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
