@@ -69,10 +69,14 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     // busy lock is waited for only once the configuration is known to be valid.
     let mut early = None;
     let config = super::load_config_then(dir, &vars, &mut |settings| {
-        early = Some(
-            StateLock::try_acquire(&dir.join(&settings.state_path), operation)
-                .map(|lock| lock.map(|lock| (lock, super::start_observing(settings)))),
-        );
+        let taken = StateLock::try_take(&dir.join(&settings.state_path));
+        early = Some(taken.and_then(|lock| {
+            lock.map(|mut lock| {
+                let observing = super::start_observing(settings);
+                lock.announce(operation).map(|()| (lock, observing))
+            })
+            .transpose()
+        }));
     })?;
     let (_lock, started) = match early.transpose().map_err(|e| miette::miette!("{e}"))?.flatten() {
         Some((lock, observing)) => (lock, Some(observing)),

@@ -11,7 +11,7 @@ mod state;
 mod validate;
 
 use crate::config::{self, Config, VarInputs};
-use crate::docker::observe::{Live, Selection};
+use crate::docker::observe::{Live, Selection, Source};
 use crate::docker::{self, Engine};
 use crate::model::{self, Desired, Spec};
 use crate::state::State;
@@ -146,11 +146,31 @@ pub(crate) fn start_observing(settings: &config::Settings) -> Observing {
     let project = settings.project.clone();
     let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
     let task = tokio::spawn(async move {
-        let engine = docker::connect(host.as_deref()).await.map_err(|e| miette::miette!("{e}"))?;
-        let images = async { docker::observe::image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
-        let labelled = docker::observe::list(&engine, Selection::Labelled { project: &project });
-        let (live, images) = tokio::join!(labelled, images);
-        let mut live = live.map_err(|e| miette::miette!("{e}"))?;
+        let labelled = Selection::Labelled { project: &project };
+        // Over a plain socket the lists need no API version: they go out with the ping.
+        let plain = docker::plain_endpoint(&docker::host(host.as_deref()));
+        let early = async {
+            match &plain {
+                Some(endpoint) => Some(docker::observe::list(Source::Wire(endpoint), labelled).await),
+                None => None,
+            }
+        };
+        let connected = async {
+            let engine = docker::connect(host.as_deref()).await?;
+            let late = async {
+                match plain {
+                    Some(_) => None,
+                    None => Some(docker::observe::list(engine.source(), labelled).await),
+                }
+            };
+            let images = async { docker::observe::image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
+            let (late, images) = tokio::join!(late, images);
+            Ok::<_, docker::DockerError>((engine, late, images))
+        };
+        let (early, connected) = tokio::join!(early, connected);
+        // An engine that is not there is reported as such, not as a failed list.
+        let (engine, late, images) = connected.map_err(|e| miette::miette!("{e}"))?;
+        let mut live = early.or(late).expect("one of the two lists ran").map_err(|e| miette::miette!("{e}"))?;
         live.images = images;
         Ok((engine, live))
     });
@@ -190,7 +210,7 @@ pub(crate) async fn finish_observing(
     outside.sort();
     outside.dedup();
     let under_prefix = missing.iter().any(|n| n.starts_with(&prefix)).then_some(prefix.as_str());
-    let named = docker::observe::list(&engine, Selection::Named { prefix: under_prefix, names: &outside })
+    let named = docker::observe::list(engine.source(), Selection::Named { prefix: under_prefix, names: &outside })
         .await
         .map_err(|e| miette::miette!("{e}"))?;
     for (key, object) in named.objects {

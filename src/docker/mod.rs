@@ -1,10 +1,11 @@
 //! Docker, through bollard: connecting (with a friendly error when the engine is not there),
-//! observing what is live in one list call per object kind ([`observe`]), and the operations
-//! apply performs ([`ops`]). Labels (DESIGN §5) are defined here.
+//! observing what is live in one list call per object kind ([`observe`], read by hand over a
+//! plain socket: [`wire`]), and the operations apply performs ([`ops`]). Labels (DESIGN §5) are
+//! defined here.
 
 pub mod observe;
 pub mod ops;
-mod ping;
+pub mod wire;
 
 use bollard::Docker;
 
@@ -50,16 +51,32 @@ impl DockerError {
 pub struct Engine {
     pub docker: Docker,
     pub host: String,
+    /// Set when the engine speaks plain HTTP (a socket, TCP without TLS): the lists go this way.
+    pub wire: Option<wire::Endpoint>,
 }
 
-/// Connects to `host` (from the `flinkform` block), else DOCKER_HOST, else the local socket.
-pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
+/// The engine's address: `configured` (the `flinkform` block's), else DOCKER_HOST, else the local socket.
+pub fn host(configured: Option<&str>) -> String {
     let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-    let shown = host.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    configured.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+/// Where plain HTTP reaches the engine at `host`, if it does (not over TLS or ssh).
+pub fn plain_endpoint(host: &str) -> Option<wire::Endpoint> {
+    wire::Endpoint::plain(host, std::env::var_os("DOCKER_TLS_VERIFY").is_some())
+}
+
+/// Connects to the engine at [`host`]`(configured)`.
+pub async fn connect(configured: Option<&str>) -> Result<Engine, DockerError> {
+    let shown = host(configured);
     let unreachable = |detail: String| DockerError::Unreachable { host: shown.clone(), detail };
-    let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some();
-    let docker = match ping::api_version(&shown, tls).await {
-        Some(Ok(server)) => {
+    let wire = plain_endpoint(&shown);
+    let server = match &wire {
+        Some(endpoint) => endpoint.api_version().await.map_err(unreachable)?,
+        None => None,
+    };
+    let docker = match server {
+        Some(server) => {
             let version = if server < *bollard::API_DEFAULT_VERSION { &server } else { bollard::API_DEFAULT_VERSION };
             if shown.starts_with("unix://") {
                 Docker::connect_with_socket(&shown, 120, version)
@@ -68,10 +85,9 @@ pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
             }
             .map_err(|e| unreachable(e.to_string()))?
         }
-        Some(Err(detail)) => return Err(unreachable(detail)),
-        // A scheme not pinged by hand (TLS, ssh): bollard connects and asks `/version`.
+        // TLS, ssh, or an engine whose `/_ping` has no version: bollard connects and asks `/version`.
         None => {
-            let docker = match host {
+            let docker = match configured {
                 Some(h) => Docker::connect_with_host(h),
                 None => Docker::connect_with_defaults(),
             }
@@ -79,5 +95,5 @@ pub async fn connect(host: Option<&str>) -> Result<Engine, DockerError> {
             docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?
         }
     };
-    Ok(Engine { docker, host: shown })
+    Ok(Engine { docker, host: shown, wire })
 }

@@ -1,8 +1,8 @@
 //! One snapshot of what is live, taken once before planning: one filtered list call per object
 //! kind (containers, networks, volumes), never an inspect per container.
 
-use super::{DockerError, Engine, LABEL_HASH, LABEL_MANAGED, LABEL_PROJECT};
-use bollard::models::ContainerSummaryStateEnum;
+use super::{DockerError, Engine, LABEL_HASH, LABEL_MANAGED, LABEL_PROJECT, wire};
+use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
 
@@ -88,71 +88,105 @@ impl Selection<'_> {
     }
 }
 
+/// Where [`list`] reads from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// By hand over a plain socket: needs no API version, so it can go out before the ping answers.
+    Wire(&'a wire::Endpoint),
+    /// Through bollard (TLS and ssh engines).
+    Bollard(&'a Docker),
+}
+
+impl Engine {
+    pub fn source(&self) -> Source<'_> {
+        match &self.wire {
+            Some(endpoint) => Source::Wire(endpoint),
+            None => Source::Bollard(&self.docker),
+        }
+    }
+}
+
 /// One list call per kind (containers, networks, volumes), all three at once.
-pub async fn list(engine: &Engine, selection: Selection<'_>) -> Result<Live, DockerError> {
+pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Live, DockerError> {
     use crate::model::Kind;
-    let d = &engine.docker;
     let mut live = Live::default();
     let Some(filter) = selection.filter() else { return Ok(live) };
+    let (containers, networks, volumes) = match from {
+        Source::Wire(endpoint) => {
+            let filters = serde_json::to_string(&filter).expect("a map of strings serializes");
+            let filters = filters.as_str();
+            let listing = |what: &'static str| move |e: String| DockerError::Other(format!("{what}: {e}"));
+            let urls = [
+                wire::url("/containers/json", &[("all", "1"), ("filters", filters)]),
+                wire::url("/networks", &[("filters", filters)]),
+                wire::url("/volumes", &[("filters", filters)]),
+            ];
+            let (c, n, v) = tokio::join!(
+                endpoint.get_json::<Vec<wire::Container>>(&urls[0]),
+                endpoint.get_json::<Vec<wire::Network>>(&urls[1]),
+                endpoint.get_json::<wire::Volumes>(&urls[2]),
+            );
+            (
+                c.map_err(listing("listing containers"))?,
+                n.map_err(listing("listing networks"))?,
+                v.map_err(listing("listing volumes"))?,
+            )
+        }
+        Source::Bollard(d) => {
+            let (c, n, v) = tokio::join!(
+                d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filter).build())),
+                d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filter).build())),
+                d.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filter).build())),
+            );
+            (
+                reshape(c.map_err(DockerError::api("listing containers"))?)?,
+                reshape(n.map_err(DockerError::api("listing networks"))?)?,
+                reshape(v.map_err(DockerError::api("listing volumes"))?)?,
+            )
+        }
+    };
 
-    let container_opts = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
-    let network_opts = ListNetworksOptionsBuilder::new().filters(&filter).build();
-    let volume_opts = ListVolumesOptionsBuilder::new().filters(&filter).build();
-    let (containers, networks, volumes) = tokio::join!(
-        d.list_containers(Some(container_opts)),
-        d.list_networks(Some(network_opts)),
-        d.list_volumes(Some(volume_opts)),
-    );
-    let containers = containers.map_err(DockerError::api("listing containers"))?;
     for c in containers {
-        let name =
-            c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
-        let state = c.state.unwrap_or(ContainerSummaryStateEnum::EMPTY);
+        let name = c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/')).unwrap_or_default();
+        let state = c.state.unwrap_or_default();
         let ports = c
             .ports
             .unwrap_or_default()
             .into_iter()
             .filter_map(|p| {
-                let proto = p.typ.map(|t| t.to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| "tcp".into());
+                let proto = p.typ.filter(|t| !t.is_empty()).unwrap_or_else(|| "tcp".into());
                 p.public_port.map(|pp| (format!("{}/{proto}", p.private_port), pp))
             })
             .collect();
         live.objects.insert(
-            (Kind::Container, name.clone()),
+            (Kind::Container, name.to_string()),
             LiveObject {
                 kind: Kind::Container,
-                id: c.id.unwrap_or_default(),
-                name,
-                labels: c.labels.unwrap_or_default().into_iter().collect(),
-                running: matches!(state, ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::RESTARTING),
-                state: state.to_string(),
+                id: c.id,
+                name: name.to_string(),
+                labels: c.labels.unwrap_or_default(),
+                running: matches!(state.as_str(), "running" | "restarting"),
+                state,
                 image_id: c.image_id,
                 ports,
             },
         );
     }
-
-    let networks = networks.map_err(DockerError::api("listing networks"))?;
-    for n in networks {
-        let name = n.name.unwrap_or_default();
-        if !selection.wants(&name) {
-            continue;
-        }
-        live.objects.insert(
-            (Kind::Network, name.clone()),
-            simple(Kind::Network, n.id.unwrap_or_default(), name, n.labels.unwrap_or_default()),
-        );
+    for n in networks.into_iter().filter(|n| selection.wants(&n.name)) {
+        live.objects.insert((Kind::Network, n.name.clone()), simple(Kind::Network, n.id, n.name, n.labels));
     }
-
-    let volumes = volumes.map_err(DockerError::api("listing volumes"))?;
-    for v in volumes.volumes.unwrap_or_default() {
-        if !selection.wants(&v.name) {
-            continue;
-        }
+    for v in volumes.volumes.unwrap_or_default().into_iter().filter(|v| selection.wants(&v.name)) {
         live.objects.insert((Kind::Volume, v.name.clone()), simple(Kind::Volume, v.name.clone(), v.name, v.labels));
     }
-
     Ok(live)
+}
+
+/// bollard's typed answer in the engine's own shape (its models keep the engine's field names),
+/// so that both sources are read by the one conversion above.
+fn reshape<T: serde::Serialize, U: serde::de::DeserializeOwned>(typed: T) -> Result<U, DockerError> {
+    serde_json::to_value(typed)
+        .and_then(serde_json::from_value)
+        .map_err(|e| DockerError::Other(format!("unexpected answer from the engine: {e}")))
 }
 
 /// Local image reference → image id, for the images given (one inspect each, all at once); an
@@ -167,12 +201,12 @@ pub async fn image_ids(engine: &Engine, images: &[String]) -> BTreeMap<String, S
     ids.into_iter().filter_map(|(image, id)| Some((image, id?))).collect()
 }
 
-fn simple(kind: crate::model::Kind, id: String, name: String, labels: HashMap<String, String>) -> LiveObject {
+fn simple(kind: crate::model::Kind, id: String, name: String, labels: Option<BTreeMap<String, String>>) -> LiveObject {
     LiveObject {
         kind,
         id,
         name,
-        labels: labels.into_iter().collect(),
+        labels: labels.unwrap_or_default(),
         running: true,
         state: String::new(),
         image_id: None,
@@ -223,5 +257,37 @@ impl Live {
             );
         }
         live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum};
+
+    /// TLS and ssh engines are listed through bollard: its typed answer must read as the wire's.
+    #[test]
+    fn bollard_answers_reshape_into_the_engine_shape() {
+        let typed = vec![ContainerSummary {
+            id: Some("abc".into()),
+            names: Some(vec!["/p-c-0".into()]),
+            state: Some(ContainerSummaryStateEnum::RESTARTING),
+            labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), "p".to_string())])),
+            image_id: Some("sha256:1".into()),
+            ports: Some(vec![PortSummary {
+                private_port: 8081,
+                public_port: Some(32768),
+                typ: Some(PortSummaryTypeEnum::TCP),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }];
+        let c: Vec<wire::Container> = reshape(typed).unwrap();
+        assert_eq!(c[0].id, "abc");
+        assert_eq!(c[0].state.as_deref(), Some("restarting"));
+        assert_eq!(c[0].image_id.as_deref(), Some("sha256:1"));
+        assert_eq!(c[0].labels.as_ref().unwrap()[LABEL_PROJECT], "p");
+        let p = &c[0].ports.as_ref().unwrap()[0];
+        assert_eq!((p.private_port, p.public_port, p.typ.as_deref()), (8081, Some(32768), Some("tcp")));
     }
 }

@@ -36,6 +36,14 @@ pub fn lock_path(state: &Path) -> PathBuf {
 impl StateLock {
     /// Takes the lock if it is free now; None when another process holds it.
     pub fn try_acquire(state: &Path, operation: &str) -> Result<Option<StateLock>, StateError> {
+        let Some(mut lock) = Self::try_take(state)? else { return Ok(None) };
+        lock.announce(operation)?;
+        Ok(Some(lock))
+    }
+
+    /// [`StateLock::try_acquire`] without saying who holds it yet, for a caller with something
+    /// to start the moment the lock is held: [`StateLock::announce`] must follow.
+    pub fn try_take(state: &Path) -> Result<Option<StateLock>, StateError> {
         let path = lock_path(state);
         loop {
             let file = OpenOptions::new()
@@ -51,9 +59,7 @@ impl StateLock {
             // The file may have been removed by the previous holder between open and lock.
             let same = std::fs::metadata(&path).is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino()));
             if same {
-                let mut lock = StateLock { file, path };
-                lock.write_info(operation)?;
-                return Ok(Some(lock));
+                return Ok(Some(StateLock { file, path }));
             }
         }
     }
@@ -89,7 +95,8 @@ impl StateLock {
         }
     }
 
-    fn write_info(&mut self, operation: &str) -> Result<(), StateError> {
+    /// Writes who holds the lock, for the message another process shows while it waits.
+    pub fn announce(&mut self, operation: &str) -> Result<(), StateError> {
         let who = format!(
             "{}@{}",
             std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
