@@ -51,7 +51,12 @@ pub(crate) struct Shared {
     pub(crate) printer: Printer,
     /// What a create or start saw of its container, handed to the readiness wait that follows.
     pub(crate) inspected: Mutex<BTreeMap<String, Inspected>>,
+    /// Each image is made sure of once per run, not once per container.
+    pub(crate) images: Mutex<BTreeMap<String, Arc<ImageReady>>>,
 }
+
+/// An image made sure of (present, or pulled) once, or why it could not be.
+type ImageReady = tokio::sync::OnceCell<Result<(), String>>;
 
 /// Terraform-style progress lines.
 #[derive(Clone)]
@@ -126,6 +131,7 @@ pub async fn apply(
         state: Mutex::new((state, writer)),
         printer: Printer,
         inspected: Mutex::new(BTreeMap::new()),
+        images: Mutex::new(BTreeMap::new()),
     });
     let plan = Arc::new(plan.clone());
     let ops = Arc::new(ops);
@@ -321,9 +327,23 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), St
         ),
         Spec::Job(_) => return Err("internal: a job reached the container path".into()),
         Spec::Container(spec) => {
-            ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string())?;
+            let image = shared
+                .images
+                .lock()
+                .map_err(|_| "image cache poisoned")?
+                .entry(spec.image.clone())
+                .or_default()
+                .clone();
+            let ensure = || async { ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string()) };
+            image.get_or_init(ensure).await.clone()?;
             let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await.map_err(|e| e.to_string())?;
-            let inspected = ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?;
+            // The inspect tells the host ports the engine chose and what the readiness wait
+            // starts from; a container with neither has nothing in it to read.
+            let inspected = if spec.ports.is_empty() && d.readiness == Readiness::None {
+                Inspected::default()
+            } else {
+                ops::inspect(&shared.engine, &id).await.map_err(|e| e.to_string())?
+            };
             (id, inspected)
         }
     };
