@@ -157,6 +157,7 @@ pub(crate) fn start_observing(settings: &config::Settings) -> Observing {
         };
         let connected = async {
             let engine = docker::connect(host.as_deref()).await?;
+            // Through bollard (TLS, ssh) the list needs the connection, and goes out once it is made.
             let late = async {
                 match plain {
                     Some(_) => None,
