@@ -35,19 +35,21 @@ impl Endpoint {
     }
 
     /// One `GET` (HTTP/1.0: the engine closes the connection after answering, so the body is
-    /// whatever comes before the end of the stream). Errors are the reason, for the caller to frame.
-    pub async fn get(&self, path: &str) -> Result<Response, String> {
-        let answer = match self {
-            Endpoint::Unix(p) => match tokio::net::UnixStream::connect(p).await {
-                Ok(s) => exchange(s, path).await,
-                Err(e) => Err(e.to_string()),
-            },
-            Endpoint::Tcp(a) => match tokio::net::TcpStream::connect(a).await {
-                Ok(s) => exchange(s, path).await,
-                Err(e) => Err(e.to_string()),
-            },
+    /// whatever comes before the end of the stream), connecting included within [`TIMEOUT`] (a
+    /// TCP host that never answers would otherwise wait out the system's connect timeout).
+    /// Errors are the reason, for the caller to frame.
+    async fn get(&self, path: &str) -> Result<Response, String> {
+        let talk = async {
+            match self {
+                Endpoint::Unix(p) => exchange(tokio::net::UnixStream::connect(p).await?, path).await,
+                Endpoint::Tcp(a) => exchange(tokio::net::TcpStream::connect(a).await?, path).await,
+            }
         };
-        Response::parse(answer?)
+        let answer = tokio::time::timeout(TIMEOUT, talk)
+            .await
+            .map_err(|_| format!("no answer to GET {path} within {}s", TIMEOUT.as_secs()))?
+            .map_err(|e| e.to_string())?;
+        Response::parse(answer)
     }
 
     /// The engine's API version; `None` when it answers without the header (bollard negotiates).
@@ -75,25 +77,19 @@ pub fn url(path: &str, query: &[(&str, &str)]) -> String {
     format!("{path}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish())
 }
 
-async fn exchange(mut stream: impl AsyncRead + AsyncWrite + Unpin, path: &str) -> Result<Vec<u8>, String> {
-    let talk = async {
-        stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    tokio::time::timeout(TIMEOUT, talk)
-        .await
-        .map_err(|_| format!("no answer to GET {path} within {}s", TIMEOUT.as_secs()))?
-        .map_err(|e| e.to_string())
+async fn exchange(mut stream: impl AsyncRead + AsyncWrite + Unpin, path: &str) -> std::io::Result<Vec<u8>> {
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    Ok(response)
 }
 
 /// An HTTP/1.0 answer: status, the head as text, the body as bytes.
 #[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub head: String,
-    pub body: Vec<u8>,
+struct Response {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
 }
 
 impl Response {
