@@ -1,7 +1,7 @@
 //! The bounded parallel walk over a dependency DAG (petgraph): a node starts when everything it
 //! depends on has finished; at most `parallelism` run at once; a failed node skips its
-//! dependents (transitively) and never the unrelated ones. A stop flag (Ctrl-C) lets running
-//! nodes finish and starts no new ones.
+//! dependents (transitively) and never the unrelated ones; a node whose task panicked is a
+//! failure like any other. A stop flag (Ctrl-C) lets running nodes finish and starts no new ones.
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::future::Future;
@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::task::JoinSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<E> {
     Done,
-    Failed(String),
+    Failed(E),
+    /// Its task panicked (or was lost): a failure, with what the panic said.
+    Panicked(String),
     /// Not run because the named node failed.
     Skipped(String),
     /// Not run because the walk was interrupted.
@@ -20,16 +22,17 @@ pub enum Outcome {
 }
 
 /// Runs `run(i)` for each node `0..labels.len()` after its `deps[i]`; returns each node's outcome.
-pub async fn walk<F, Fut>(
+pub async fn walk<F, Fut, E>(
     labels: &[String],
     deps: &[Vec<usize>],
     parallelism: usize,
     stop: Arc<AtomicBool>,
     run: F,
-) -> Vec<Outcome>
+) -> Vec<Outcome<E>>
 where
     F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Send + 'static,
 {
     let n = labels.len();
     let mut g: DiGraph<usize, ()> = DiGraph::new();
@@ -41,22 +44,24 @@ where
     }
     let mut remaining: Vec<usize> =
         (0..n).map(|i| g.neighbors_directed(idx[i], petgraph::Direction::Incoming).count()).collect();
-    let mut outcome: Vec<Option<Outcome>> = vec![None; n];
+    let mut outcome: Vec<Option<Outcome<E>>> = (0..n).map(|_| None).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| remaining[i] == 0).rev().collect();
     let mut running = JoinSet::new();
+    // Which node each task runs: a panicked task tells only its id.
+    let mut node_of = std::collections::HashMap::new();
     let parallelism = parallelism.max(1);
 
     loop {
         while running.len() < parallelism && !stop.load(Ordering::SeqCst) {
             let Some(i) = ready.pop() else { break };
             let fut = run(i);
-            running.spawn(async move { (i, fut.await) });
+            node_of.insert(running.spawn(fut).id(), i);
         }
-        let Some(joined) = running.join_next().await else { break };
-        let (i, result) = joined.unwrap_or_else(|e| (usize::MAX, Err(format!("task panicked: {e}"))));
-        if i == usize::MAX {
-            continue;
-        }
+        let Some(joined) = running.join_next_with_id().await else { break };
+        let (i, result) = match joined {
+            Ok((id, result)) => (node_of[&id], result.map_err(Outcome::Failed)),
+            Err(e) => (node_of[&e.id()], Err(Outcome::Panicked(panic_message(e)))),
+        };
         match result {
             Ok(()) => {
                 outcome[i] = Some(Outcome::Done);
@@ -69,8 +74,8 @@ where
                     }
                 }
             }
-            Err(e) => {
-                outcome[i] = Some(Outcome::Failed(e));
+            Err(failed) => {
+                outcome[i] = Some(failed);
                 let mut dfs = petgraph::visit::Dfs::new(&g, idx[i]);
                 while let Some(x) = dfs.next(&g) {
                     let j = g[x];
@@ -82,6 +87,17 @@ where
         }
     }
     outcome.into_iter().map(|o| o.unwrap_or(Outcome::NotStarted)).collect()
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into()),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +116,7 @@ mod tests {
             let s = s.clone();
             async move {
                 s.lock().unwrap().push(i);
-                if i == 1 { Err("boom".into()) } else { Ok(()) }
+                if i == 1 { Err("boom".to_string()) } else { Ok(()) }
             }
         })
         .await;
@@ -111,5 +127,21 @@ mod tests {
         let order = seen.lock().unwrap().clone();
         assert!(order.iter().position(|&x| x == 0) < order.iter().position(|&x| x == 1));
         assert!(!order.contains(&2));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_node_fails_and_skips_its_dependents() {
+        let labels: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let deps = vec![vec![], vec![0], vec![]];
+        let out = walk(&labels, &deps, 2, Arc::new(AtomicBool::new(false)), |i| async move {
+            if i == 0 {
+                panic!("lost its way");
+            }
+            Ok::<(), String>(())
+        })
+        .await;
+        assert_eq!(out[0], Outcome::Panicked("lost its way".into()));
+        assert_eq!(out[1], Outcome::Skipped("a".into()));
+        assert_eq!(out[2], Outcome::Done);
     }
 }

@@ -5,6 +5,7 @@
 //! [`apply`] (the executor, along [`graph`]) with [`docker`], [`flink`] and [`state`] as the
 //! outside world. [`cli`] wires commands to them.
 
+pub mod address;
 pub mod apply;
 pub mod cli;
 pub mod config;
@@ -13,5 +14,7 @@ pub mod flink;
 pub mod graph;
 pub mod model;
 pub mod names;
+pub mod observe;
+pub mod pipeline;
 pub mod plan;
 pub mod state;

@@ -1,5 +1,14 @@
-//! Docker object names and the address → name scheme (DESIGN §5), shared by the configuration
-//! (cluster references such as `cluster.x.network`) and the model.
+//! Docker object names, labels and the address → name scheme (docs/ARCHITECTURE.md, "Names
+//! and labels"), shared by the configuration (cluster references such as `cluster.x.network`),
+//! the model, the observation and the executor.
+
+/// Labels on everything flinkform creates: what makes an object the project's, and which
+/// address and configuration it was made for.
+pub const LABEL_PROJECT: &str = "io.flinkform.project";
+pub const LABEL_ADDRESS: &str = "io.flinkform.address";
+pub const LABEL_LINEAGE: &str = "io.flinkform.lineage";
+pub const LABEL_HASH: &str = "io.flinkform.config-hash";
+pub const LABEL_MANAGED: &str = "io.flinkform.managed";
 
 /// The container name of a role instance: `<project>-<cluster>-<role>-<index>`.
 pub fn container(project: &str, cluster: &str, role: &str, index: u32) -> String {

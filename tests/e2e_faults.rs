@@ -1,7 +1,8 @@
-//! Faults on the real engine (issue 6): `apply` killed with SIGKILL at seeded random moments,
-//! interrupted with SIGINT, and failing midway on a host port another container holds. After
-//! each, the state file parses, the next apply converges, and every container carrying the
-//! project's labels is in the state, once.
+//! Faults on the real engine: `apply` killed with SIGKILL at seeded random moments (also with
+//! every container being replaced), `destroy` killed likewise, `apply` interrupted with SIGINT,
+//! and failing midway on a host port another container holds. After each, the state file
+//! parses, ONE apply converges (plan then says `No changes.`), and every container carrying
+//! the project's labels is in the state, once.
 
 mod common;
 use common::*;
@@ -20,6 +21,11 @@ variable "n" {
   default = 4
 }
 
+variable "gen" {
+  type    = string
+  default = "0"
+}
+
 network "net" {}
 
 container "c" {
@@ -29,6 +35,7 @@ container "c" {
   network = network.net.name
   memory  = "16m"
   restart = "no"
+  env     = { GEN = var.gen }
 }
 "#;
 
@@ -42,10 +49,14 @@ impl Lcg {
 }
 
 fn spawn_apply(p: &Project, n: u64, parallelism: &str) -> std::process::Child {
+    spawn(p, &["apply", "--auto-approve", "--parallelism", parallelism, "--var", &format!("n={n}")])
+}
+
+fn spawn(p: &Project, args: &[&str]) -> std::process::Child {
     Command::new(bin())
         .args(["--chdir"])
         .arg(p.path())
-        .args(["apply", "--auto-approve", "--parallelism", parallelism, "--var", &format!("n={n}")])
+        .args(args)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -80,26 +91,47 @@ fn labelled_containers(p: &Project) -> BTreeSet<String> {
 
 /// The next apply converges, then plan says "No changes." and Docker matches the state.
 fn converges(p: &Project, n: u64, what: &str) {
-    let out = p.run(&["apply", "--auto-approve", "--var", &format!("n={n}")]);
+    converges_to(p, n, "0", what)
+}
+
+fn converges_to(p: &Project, n: u64, generation: &str, what: &str) {
+    let (n_var, gen_var) = (format!("n={n}"), format!("gen={generation}"));
+    let out = p.run(&["apply", "--auto-approve", "--var", &n_var, "--var", &gen_var]);
     assert!(
         out.status.success(),
         "{what}: the next apply fails:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let plan = p.run(&["plan", "--detailed-exitcode", "--var", &format!("n={n}")]);
+    let plan = p.run(&["plan", "--detailed-exitcode", "--var", &n_var, "--var", &gen_var]);
     assert_eq!(plan.status.code(), Some(0), "{what}: plan after apply:\n{}", String::from_utf8_lossy(&plan.stdout));
     let (state, labelled) = (state_containers(p), labelled_containers(p));
     assert_eq!(labelled, state, "{what}: every labelled container is in the state");
     assert_eq!(state.len() as u64, n, "{what}");
 }
 
+/// How many trials, from which seed (FLINKFORM_CRASH_TRIALS, FLINKFORM_CRASH_SEED).
+fn trials_and_seed() -> (u64, u64) {
+    let trials = std::env::var("FLINKFORM_CRASH_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(20);
+    let seed = std::env::var("FLINKFORM_CRASH_SEED").ok().and_then(|t| t.parse().ok()).unwrap_or(2026);
+    (trials, seed)
+}
+
+/// Kills (SIGKILL) a flinkform run after `delay`; the state must still parse and no
+/// container may be duplicated.
+fn kill_after(p: &Project, mut child: std::process::Child, delay: Duration) {
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+    state_containers(p);
+    labelled_containers(p);
+}
+
 #[test]
 fn sigkill_at_random_moments_never_loses_a_container() {
     assert!(require_docker());
     let p = Project::new("ffcrash", LIGHT);
-    let trials: u64 = std::env::var("FLINKFORM_CRASH_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(20);
-    let seed: u64 = std::env::var("FLINKFORM_CRASH_SEED").ok().and_then(|t| t.parse().ok()).unwrap_or(2026);
+    let (trials, seed) = trials_and_seed();
     let mut rng = Lcg(seed);
     let mut n = 0;
     for trial in 0..trials {
@@ -110,18 +142,51 @@ fn sigkill_at_random_moments_never_loses_a_container() {
         }
         n = next;
         let delay = Duration::from_millis(50 + rng.next(1500));
-        let mut child = spawn_apply(&p, n, "10");
-        std::thread::sleep(delay);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        let what = format!("trial {trial} (seed {seed}, n={n}, killed after {delay:?})");
         // After the kill the state parses (it may lag by the one operation in flight, which the
-        // next run recovers from the labels), and no container is duplicated.
-        state_containers(&p);
-        labelled_containers(&p);
-        converges(&p, n, &what);
+        // next run recovers), and no container is duplicated.
+        kill_after(&p, spawn_apply(&p, n, "10"), delay);
+        converges(&p, n, &format!("trial {trial} (seed {seed}, n={n}, killed after {delay:?})"));
     }
     p.ok(&["destroy", "--auto-approve", "--var", &format!("n={n}")]);
+    assert!(p.labelled().is_empty(), "{:?}", p.labelled());
+}
+
+#[test]
+fn sigkill_during_destroy_is_followed_by_one_converging_apply() {
+    assert!(require_docker());
+    let p = Project::new("ffkilldestroy", LIGHT);
+    let (trials, seed) = trials_and_seed();
+    let mut rng = Lcg(seed.wrapping_add(1));
+    let n = 8;
+    converges(&p, n, "setup");
+    for trial in 0..trials {
+        // Removing a container stops it first (up to a second here): the kill lands among
+        // stops the engine carries out after flinkform is gone.
+        let delay = Duration::from_millis(rng.next(1500));
+        kill_after(&p, spawn(&p, &["destroy", "--auto-approve", "--var", "n=8"]), delay);
+        converges(&p, n, &format!("destroy trial {trial} (seed {seed}, killed after {delay:?})"));
+    }
+    p.ok(&["destroy", "--auto-approve", "--var", "n=8"]);
+    assert!(p.labelled().is_empty(), "{:?}", p.labelled());
+}
+
+#[test]
+fn sigkill_during_a_replacement_is_followed_by_one_converging_apply() {
+    assert!(require_docker());
+    let p = Project::new("ffkillreplace", LIGHT);
+    let (trials, seed) = trials_and_seed();
+    let mut rng = Lcg(seed.wrapping_add(2));
+    let n = 8;
+    converges(&p, n, "setup");
+    for trial in 0..trials {
+        // A new `gen` replaces every container: removes and creates are both in flight.
+        let generation = (trial + 1).to_string();
+        let delay = Duration::from_millis(rng.next(2000));
+        let args = ["apply", "--auto-approve", "--var", "n=8", "--var", &format!("gen={generation}")];
+        kill_after(&p, spawn(&p, &args), delay);
+        converges_to(&p, n, &generation, &format!("replacement trial {trial} (seed {seed}, killed after {delay:?})"));
+    }
+    p.ok(&["destroy", "--auto-approve", "--var", "n=8"]);
     assert!(p.labelled().is_empty(), "{:?}", p.labelled());
 }
 

@@ -59,8 +59,9 @@ fn import_round_trip() {
     assert!(p.ok(&["state", "show", "cluster.im.jobmanager[0]"]).contains(&id));
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("cluster.im.jobmanager[0] must be replaced"), "{plan}");
-    assert!(plan.contains("memory: (unlimited) → 1024m"), "{plan}");
-    assert!(plan.contains("network: default → fft-imp-im"), "{plan}");
+    assert!(plan.contains("memory: (none) → 1024m"), "{plan}");
+    assert!(plan.contains("networks: default → fft-imp-im"), "{plan}");
+    assert!(!plan.contains("env.PATH"), "the image's own environment is not diffed: {plan}");
     assert!(plan.contains("cluster.im.network will be created"), "{plan}");
     assert_eq!(p.container_id(name), None, "the imported container carries no flinkform label yet");
     assert_eq!(docker(&["inspect", "-f", "{{.Id}}", name]).trim(), id, "planning touched nothing");

@@ -4,8 +4,9 @@
 
 mod common;
 use common::*;
-use flinkform::docker::observe::{self, Live, Selection, Source};
 use flinkform::model::Kind;
+use flinkform::observe::Snapshot;
+use flinkform::observe::docker::{self as observe, Selection, Source};
 
 const HCL: &str = r#"
 flinkform {
@@ -66,7 +67,7 @@ fn by_hand_and_through_bollard_the_engine_reads_the_same() {
     });
     docker(&["rm", "-f", stray]);
 
-    let names = |live: &Live, kind: Kind| -> Vec<String> {
+    let names = |live: &Snapshot, kind: Kind| -> Vec<String> {
         live.objects.keys().filter(|(k, _)| *k == kind).map(|(_, n)| n.clone()).collect()
     };
     assert_eq!(names(&labelled, Kind::Container), ["fft-observe-idle-0", "fft-observe-idle-1", "fft-observe-web"]);

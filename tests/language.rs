@@ -352,3 +352,17 @@ fn names_docker_would_refuse_and_unsupported_attributes_are_errors() {
     let err = load(&[("main.hcl", "network \"n\" {\n  labels = { a = \"b\" }\n}\n")], &[]).unwrap_err();
     assert!(err.contains("unknown attribute `labels`"), "{err}");
 }
+
+#[test]
+fn outputs_are_evaluated_from_the_files_as_loaded_not_as_edited_since() {
+    let module = "variable \"label\" {\n  type = string\n}\n\noutput \"shown\" {\n  value = var.label\n}\n";
+    let root = "module \"m\" {\n  source = \"./m\"\n  label  = file(\"label.txt\")\n}\n\noutput \"label\" {\n  value = module.m.shown\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("main.hcl", root), ("label.txt", "as loaded"), ("m/main.hcl", module)]);
+    let config = config::load(dir.path(), &VarInputs::default()).unwrap();
+    // Edited while apply waits for its `yes`: the outputs apply records are still the loaded ones.
+    write(dir.path(), &[("main.hcl", "output \"label\" {\n  value = \"edited\"\n}\n"), ("label.txt", "edited")]);
+    write(dir.path(), &[("m/main.hcl", "output \"shown\" {\n  value = \"edited\"\n}\n")]);
+    let outputs = config.evaluate_outputs(&|_| None).unwrap();
+    assert_eq!(outputs["label"].value, hcl::Value::from("as loaded"));
+}

@@ -2,77 +2,15 @@
 //! (snapshots), on the shipped examples. "Live" here is plain data describing objects as
 //! flinkform labels them, so every decision can be checked deterministically.
 
+mod fixtures;
+
+use fixtures::{applied, desired, jobs_applied, jobs_with_jobmanager_memory, plain};
 use flinkform::config::{self, VarInputs};
-use flinkform::docker::observe::{Live, LiveObject};
 use flinkform::model::{self, Desired, Kind};
+use flinkform::observe::{LiveObject, Snapshot};
 use flinkform::plan::{self, Action, render};
-use flinkform::state::{Resource, State};
+use flinkform::state::State;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-fn desired(example: &str, vars: &[&str]) -> (Desired, String) {
-    let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
-    let cfg = config::load(Path::new(&format!("examples/{example}")), &inputs).expect("the example is valid");
-    (model::expand(&cfg, "salt"), cfg.settings.project.clone())
-}
-
-/// State and live objects as if `d` had been applied.
-fn applied(d: &Desired, project: &str) -> (State, Live) {
-    let mut state = State::new();
-    let mut live = Live::default();
-    for (i, inst) in d.values().enumerate() {
-        let id = format!("id{i:04}");
-        state.put(Resource {
-            address: inst.address.clone(),
-            kind: inst.kind,
-            name: inst.name.clone(),
-            id: id.clone(),
-            attributes: inst.attributes.clone(),
-            config_hash: inst.config_hash.clone(),
-            dependencies: inst.dependencies.clone(),
-            ports: BTreeMap::new(),
-            savepoint: None,
-        });
-        let labels = BTreeMap::from([
-            ("io.flinkform.managed".to_string(), "true".to_string()),
-            ("io.flinkform.project".to_string(), project.to_string()),
-            ("io.flinkform.address".to_string(), inst.address.clone()),
-            ("io.flinkform.config-hash".to_string(), inst.config_hash.clone()),
-        ]);
-        live.objects.insert(
-            (inst.kind, inst.name.clone()),
-            LiveObject {
-                kind: inst.kind,
-                id,
-                name: inst.name.clone(),
-                labels,
-                running: true,
-                state: "running".into(),
-                image_id: None,
-                ports: BTreeMap::new(),
-            },
-        );
-    }
-    (state, live)
-}
-
-fn plain(s: String) -> String {
-    // Rendering always carries colour codes; the printer strips them off a terminal.
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for n in chars.by_ref() {
-                if n == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 #[test]
 fn quickstart_expands_to_addressed_instances_in_dependency_order() {
@@ -109,7 +47,7 @@ fn ha_example_configures_zookeeper_ha() {
 #[test]
 fn creating_from_nothing_renders_like_terraform() {
     let (d, project) = desired("quickstart", &[]);
-    let p = plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap();
+    let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
     insta::assert_snapshot!("quickstart_create", plain(render::human(&p)));
 }
 
@@ -229,7 +167,7 @@ fn drift_is_explained() {
 #[test]
 fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
     let (d, project) = desired("quickstart", &[]);
-    let mut live = Live::default();
+    let mut live = Snapshot::default();
     live.objects.insert(
         (Kind::Network, "quickstart-quickstart".into()),
         LiveObject {
@@ -251,9 +189,9 @@ fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
 #[test]
 fn identical_inputs_give_byte_identical_plans() {
     let (d, project) = desired("ha", &[]);
-    let a = render::human(&plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap());
+    let a = render::human(&plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap());
     let (d, project) = desired("ha", &[]);
-    let b = render::human(&plan::compute(&d, &State::new(), &Live::default(), &project, false).unwrap());
+    let b = render::human(&plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap());
     assert_eq!(a, b);
 }
 
@@ -272,27 +210,6 @@ fn prevent_destroy_blocks_destroy() {
     );
 }
 
-/// The jobs example with a running job recorded in state and known to Flink.
-fn jobs_applied(vars: &[&str]) -> (Desired, State, Live, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let hcl = std::fs::read_to_string("examples/jobs/main.hcl").unwrap();
-    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
-    std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
-    let load = |vars: &[&str]| {
-        let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
-        model::expand(&config::load(dir.path(), &inputs).unwrap(), "salt")
-    };
-    let d = load(&[]);
-    let (mut state, mut live) = applied(&d, "jobs");
-    let mut job = state.resource("job.counter").unwrap().clone();
-    job.id = "j1".into();
-    job.savepoint = Some("file:/flink-data/savepoints/savepoint-1".into());
-    state.put(job);
-    live.objects.retain(|(kind, _), _| *kind != Kind::Job);
-    live.jobs.insert("cluster.jobs".into(), Some(BTreeMap::from([("j1".to_string(), "RUNNING".to_string())])));
-    (load(vars), state, live, "jobs".into())
-}
-
 #[test]
 fn job_upgrade_says_how_it_keeps_state() {
     let (d, state, live, project) = jobs_applied(&["parallelism=4"]);
@@ -304,15 +221,7 @@ fn job_upgrade_says_how_it_keeps_state() {
 #[test]
 fn replacing_the_jobmanager_suspends_and_restores_the_job() {
     let (_, state, live, project) = jobs_applied(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let hcl = std::fs::read_to_string("examples/jobs/main.hcl").unwrap().replacen(
-        "memory = \"1024m\"",
-        "memory = \"1280m\"",
-        1,
-    );
-    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
-    std::fs::write(dir.path().join("stateful-counter.jar"), b"not really a jar, but hashed like one").unwrap();
-    let d = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt");
+    let d = jobs_with_jobmanager_memory("1280m");
     let p = plan::compute(&d, &state, &live, &project, false).unwrap();
     let lines = p.summary_lines();
     assert_eq!(lines.len(), 2, "{lines:?}");

@@ -2,9 +2,13 @@
 //! configuration against itself applied is empty, and applying any plan (simulated as Docker
 //! and the state would record it) then planning again is empty.
 
+use flinkform::apply::{
+    self,
+    operations::{OpKind, Operations},
+};
 use flinkform::config::{self, VarInputs};
-use flinkform::docker::observe::{Live, LiveObject};
 use flinkform::model::{self, Desired};
+use flinkform::observe::{LiveObject, Snapshot};
 use flinkform::plan::{self, Action, Plan};
 use flinkform::state::{Resource, State};
 use proptest::prelude::*;
@@ -71,31 +75,22 @@ fn live_object(r: &Resource) -> LiveObject {
     }
 }
 
-/// What Docker and the state hold after `plan` was applied without failures.
-fn simulate(plan: &Plan, mut state: State) -> (State, Live) {
-    for c in &plan.changes {
-        match (c.action, &c.desired) {
-            (Action::Delete, _) | (_, None) => state.remove(&c.address),
-            (action, Some(d)) => {
-                let id = match (action, &c.live_id) {
-                    (Action::NoOp | Action::Start, Some(id)) => id.clone(),
-                    _ => format!("new-{}", d.address),
-                };
-                state.put(Resource {
-                    address: d.address.clone(),
-                    kind: d.kind,
-                    name: d.name.clone(),
-                    id,
-                    attributes: d.attributes.clone(),
-                    config_hash: d.config_hash.clone(),
-                    dependencies: d.dependencies.clone(),
-                    ports: BTreeMap::new(),
-                    savepoint: None,
-                });
+/// What Docker and the state hold after `plan` was applied without failures: the executor's
+/// own lowering, its records, operation by operation in their order.
+fn simulate(plan: &Plan, mut state: State) -> (State, Snapshot) {
+    apply::record_unchanged(plan, &mut state);
+    for op in &Operations::lower(plan).ops {
+        let c = &plan.changes[op.change];
+        match (op.kind, &c.desired) {
+            (OpKind::Remove, _) => state.remove(&c.address),
+            (OpKind::Create, Some(d)) => state.put(apply::record(d, &format!("new-{}", d.address), BTreeMap::new())),
+            (OpKind::Start, Some(d)) => {
+                state.put(apply::record(d, c.live_id.as_deref().unwrap_or(""), BTreeMap::new()))
             }
+            _ => {}
         }
     }
-    let mut live = Live::default();
+    let mut live = Snapshot::default();
     for r in &state.resources {
         live.objects.insert((r.kind, r.name.clone()), live_object(r));
     }
@@ -112,7 +107,7 @@ proptest! {
     #[test]
     fn a_configuration_against_itself_plans_nothing(g in configs()) {
         let d = desired(&g);
-        let first = plan::compute(&d, &State::new(), &Live::default(), "prop", false).unwrap();
+        let first = plan::compute(&d, &State::new(), &Snapshot::default(), "prop", false).unwrap();
         let (state, live) = simulate(&first, State::new());
         let again = plan::compute(&d, &state, &live, "prop", false).unwrap();
         prop_assert!(changes(&again).is_empty(), "{:?}", changes(&again));
@@ -121,7 +116,7 @@ proptest! {
     #[test]
     fn applying_any_plan_then_planning_again_is_empty(a in configs(), b in configs()) {
         let (da, db) = (desired(&a), desired(&b));
-        let first = plan::compute(&da, &State::new(), &Live::default(), "prop", false).unwrap();
+        let first = plan::compute(&da, &State::new(), &Snapshot::default(), "prop", false).unwrap();
         let (state, live) = simulate(&first, State::new());
         let to_b = plan::compute(&db, &state, &live, "prop", false).unwrap();
         let (state, live) = simulate(&to_b, state);

@@ -3,7 +3,7 @@
 //! until RUNNING). A failed savepoint leaves the job running and fails the operation, so
 //! nothing that depends on it (a JobManager replacement) proceeds: nothing is lost.
 
-use super::{Shared, jobmanager_urls, save};
+use super::{ApplyError, Shared, jobmanager_urls, save};
 use crate::config::{JobState, UpgradeMode};
 use crate::flink::rest::{FlinkRest, RunRequest};
 use crate::plan::Change;
@@ -17,19 +17,32 @@ fn cluster_of(c: &Change) -> String {
     c.desired
         .as_ref()
         .map(|d| d.cluster.clone())
-        .or_else(|| c.before.as_ref().and_then(|b| b.get("cluster").cloned()))
+        .or_else(|| c.recorded_job.as_ref().map(|j| j.cluster.clone()))
         .unwrap_or_default()
 }
 
 /// The first JobManager of the cluster that answers.
-async fn rest_for(shared: &Shared, cluster: &str) -> Result<FlinkRest, String> {
+async fn rest_for(shared: &Shared, cluster: &str) -> Result<FlinkRest, ApplyError> {
     for url in jobmanager_urls(shared, cluster) {
         let rest = FlinkRest::new(url);
         if rest.overview().await.is_ok() {
             return Ok(rest);
         }
     }
-    Err(format!("the REST API of cluster \"{cluster}\" does not answer"))
+    Err(ApplyError::Job(format!("the REST API of cluster \"{cluster}\" does not answer")))
+}
+
+fn recorded(shared: &Shared, address: &str) -> Result<Option<Resource>, ApplyError> {
+    let guard = shared.state.lock().map_err(|_| ApplyError::Internal("state lock poisoned".into()))?;
+    Ok(guard.0.resource(address).cloned())
+}
+
+/// Marks a recorded job suspended (and says so in its attributes, for readers).
+fn suspend(r: &mut Resource) {
+    r.attributes.insert("state".into(), "suspended".into());
+    if let Some(j) = r.job.as_mut() {
+        j.suspended = true;
+    }
 }
 
 /// Records a job as suspended without touching Flink (it is not running).
@@ -39,23 +52,20 @@ pub fn record_suspended(state: &mut State, c: &Change) {
         if let Some(after) = &c.after {
             r.attributes = after.clone();
         }
-        r.attributes.insert("state".into(), "suspended".into());
+        suspend(&mut r);
         state.put(r);
     }
 }
 
-pub async fn stop(shared: &Shared, c: &Change) -> Result<(), String> {
+/// Stops the job: `with_savepoint` (the savepoint becomes the one it restarts from), or cancelled.
+pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(), ApplyError> {
     let p = &shared.printer;
     let started = Instant::now();
-    let recorded: Option<Resource> =
-        shared.state.lock().map_err(|_| "state lock poisoned")?.0.resource(&c.address).cloned();
+    let recorded: Option<Resource> = recorded(shared, &c.address)?;
     let Some(mut r) = recorded else { return Ok(()) };
-    let mode_stateless = r.attributes.get("upgrade_mode").map(String::as_str) == Some("stateless");
-    let suspend = c.desired.as_ref().and_then(|d| d.job.as_ref()).is_some_and(|j| j.state == JobState::Suspended);
-    let with_savepoint = !mode_stateless || suspend;
     let cluster = cluster_of(c);
     let rest = rest_for(shared, &cluster).await?;
-    let status = rest.job_state(&r.id).await.map_err(|e| e.to_string())?;
+    let status = rest.job_state(&r.id).await?;
     let running = status.as_deref().is_some_and(|s| !crate::plan::jobs_is_terminal(s));
     let mut savepoint = r.savepoint.clone();
     if running {
@@ -66,7 +76,7 @@ pub async fn stop(shared: &Shared, c: &Change) -> Result<(), String> {
             // A job whose tasks are still being deployed cannot take a savepoint yet: wait for them.
             let _ = wait_tasks_running(&rest, &r.id, Duration::from_secs(60)).await;
             let path = rest.stop_with_savepoint(&r.id, &dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
-                format!("stop-with-savepoint of job {} failed, so the job keeps running and nothing that depends on it was changed: {e}", r.id)
+                ApplyError::Job(format!("stop-with-savepoint of job {} failed, so the job keeps running and nothing that depends on it was changed: {e}", r.id))
             })?;
             // The savepoint completes just before the job finishes: wait until it has let go of its slots.
             wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
@@ -74,7 +84,7 @@ pub async fn stop(shared: &Shared, c: &Change) -> Result<(), String> {
             savepoint = Some(path);
         } else {
             p.line(&c.address, &format!("Cancelling (stateless: its state is dropped)... [id={}]", r.id));
-            rest.cancel(&r.id).await.map_err(|e| e.to_string())?;
+            rest.cancel(&r.id).await?;
             wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Cancelled after {}s", started.elapsed().as_secs()));
         }
@@ -89,18 +99,20 @@ pub async fn stop(shared: &Shared, c: &Change) -> Result<(), String> {
         }
         return Ok(());
     }
-    r.savepoint = if mode_stateless && !suspend { None } else { savepoint };
-    r.attributes.insert("state".into(), "suspended".into());
+    r.savepoint = if with_savepoint { savepoint } else { None };
+    suspend(&mut r);
     save(shared, |s| s.put(r))
 }
 
-pub async fn submit(shared: &Shared, c: &Change) -> Result<(), String> {
+pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
     let p = &shared.printer;
     let started = Instant::now();
-    let d = c.desired.as_ref().ok_or("internal: submit without a desired job")?;
-    let settings = d.job.as_ref().ok_or("internal: job without settings")?;
-    let crate::model::Spec::Job(spec) = &d.spec else { return Err("internal: job without a job spec".into()) };
-    let recorded = shared.state.lock().map_err(|_| "state lock poisoned")?.0.resource(&c.address).cloned();
+    let d = super::desired(c, "submit")?;
+    let settings = d.job.as_ref().ok_or_else(|| ApplyError::Internal("job without settings".into()))?;
+    let crate::model::Spec::Job(spec) = &d.spec else {
+        return Err(ApplyError::Internal("job without a job spec".into()));
+    };
+    let recorded = recorded(shared, &c.address)?;
     let restore = match settings.upgrade_mode {
         UpgradeMode::Savepoint => recorded.as_ref().and_then(|r| r.savepoint.clone()),
         UpgradeMode::Stateless => None,
@@ -108,7 +120,7 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), String> {
     if settings.state == JobState::Suspended {
         let mut r = super::record(d, recorded.as_ref().map(|r| r.id.as_str()).unwrap_or(""), Default::default());
         r.savepoint = restore;
-        r.attributes.insert("state".into(), "suspended".into());
+        suspend(&mut r);
         return save(shared, |s| s.put(r));
     }
     let rest = rest_for(shared, &d.cluster).await?;
@@ -116,10 +128,24 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), String> {
         Some(path) => p.line(&c.address, &format!("Submitting, restoring from {path}...")),
         None => p.line(&c.address, "Submitting..."),
     }
-    let bytes = std::fs::read(&settings.jar).map_err(|e| format!("cannot read {}: {e}", settings.jar.display()))?;
+    let bytes = std::fs::read(&settings.jar)
+        .map_err(|e| ApplyError::Job(format!("cannot read {}: {e}", settings.jar.display())))?;
+    // The jar the plan hashed is the one submitted, or none is.
+    let hash = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&bytes))
+    };
+    if hash != spec.jar_sha256 {
+        return Err(ApplyError::Job(format!(
+            "{} changed since it was planned (sha256 {} then, {} now); nothing was submitted. Plan again",
+            settings.jar.display(),
+            &spec.jar_sha256[..12.min(spec.jar_sha256.len())],
+            &hash[..12]
+        )));
+    }
     let file_name =
         settings.jar.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "job.jar".into());
-    let jar_id = rest.upload_jar(&file_name, bytes).await.map_err(|e| e.to_string())?;
+    let jar_id = rest.upload_jar(&file_name, bytes).await?;
     let req = RunRequest {
         entry_class: spec.entry_class.clone(),
         program_args_list: spec.args.clone(),
@@ -130,27 +156,33 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), String> {
     };
     let result = rest.run_jar(&jar_id, &req).await;
     rest.delete_jar(&jar_id).await;
-    let jid = result.map_err(|e| e.to_string())?;
+    let jid = result?;
     let mut r = super::record(d, &jid, Default::default());
     r.savepoint = restore;
     save(shared, |s| s.put(r))?;
     wait_for(&rest, &jid, |s| s == Some("RUNNING") || s.is_some_and(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT)
         .await?;
-    match rest.job_state(&jid).await.map_err(|e| e.to_string())?.as_deref() {
+    match rest.job_state(&jid).await?.as_deref() {
         Some("RUNNING") => {
             wait_tasks_running(&rest, &jid, RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Submission complete after {}s [id={jid}]", started.elapsed().as_secs()));
             Ok(())
         }
-        other => Err(format!("job {jid} did not reach RUNNING: it is {}", other.unwrap_or("unknown to Flink"))),
+        other => Err(ApplyError::Job(format!(
+            "job {jid} did not reach RUNNING: it is {}",
+            other.unwrap_or("unknown to Flink")
+        ))),
     }
 }
 
-async fn wait_tasks_running(rest: &FlinkRest, jid: &str, timeout: Duration) -> Result<(), String> {
+async fn wait_tasks_running(rest: &FlinkRest, jid: &str, timeout: Duration) -> Result<(), ApplyError> {
     let start = Instant::now();
     while !rest.all_tasks_running(jid).await.unwrap_or(false) {
         if start.elapsed() > timeout {
-            return Err(format!("the tasks of job {jid} are not all RUNNING after {}s", timeout.as_secs()));
+            return Err(ApplyError::Job(format!(
+                "the tasks of job {jid} are not all RUNNING after {}s",
+                timeout.as_secs()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -162,15 +194,19 @@ async fn wait_for(
     jid: &str,
     done: impl Fn(Option<&str>) -> bool,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let start = Instant::now();
     loop {
-        let s = rest.job_state(jid).await.map_err(|e| e.to_string())?;
+        let s = rest.job_state(jid).await?;
         if done(s.as_deref()) {
             return Ok(());
         }
         if start.elapsed() > timeout {
-            return Err(format!("job {jid} is still {} after {}s", s.unwrap_or_default(), timeout.as_secs()));
+            return Err(ApplyError::Job(format!(
+                "job {jid} is still {} after {}s",
+                s.unwrap_or_default(),
+                timeout.as_secs()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -2,9 +2,8 @@
 
 use super::{CliResult, VarArgs};
 use crate::apply::ApplyReport;
+use crate::pipeline::{self, Applied, ApplyOptions};
 use crate::plan::render;
-use crate::plan::saved::SavedPlan;
-use crate::state::{StateLock, StateOutput, StateWriter};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -48,60 +47,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
-    let saved = match &args.plan_file {
-        Some(path) if destroy => {
-            return Err(miette::miette!(
-                "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
-                path.display()
-            ));
-        }
-        Some(path) => Some(SavedPlan::read(&dir.join(path)).map_err(|e| miette::miette!("{e}"))?),
-        None => None,
+    let options = ApplyOptions {
+        plan_file: args.plan_file.clone(),
+        vars: args.vars.inputs(),
+        focus: args.focus.focus(),
+        destroy,
+        lock_timeout: args.lock_timeout,
     };
-    let destroy = destroy || saved.as_ref().is_some_and(|s| s.destroy);
-    let vars = match &saved {
-        Some(s) => VarArgs { vars: s.vars.clone(), var_files: s.var_files.iter().map(Into::into).collect() },
-        None => args.vars.clone(),
-    };
-    let operation = if destroy { "destroy" } else { "apply" };
-    // Once the state's lock is held, Docker can be asked while the rest of the configuration is
-    // evaluated (a snapshot taken before the lock could miss what its holder was changing). A
-    // busy lock is waited for only once the configuration is known to be valid.
-    let mut early = None;
-    let config = super::load_config_then(dir, &vars, &mut |settings| {
-        let taken = StateLock::try_take(&dir.join(&settings.state_path));
-        early = Some(taken.and_then(|lock| {
-            lock.map(|mut lock| {
-                let observing = super::start_observing(settings);
-                lock.announce(operation).map(|()| (lock, observing))
-            })
-            .transpose()
-        }));
-    })?;
-    let (_lock, started) = match early.transpose().map_err(|e| miette::miette!("{e}"))?.flatten() {
-        Some((lock, observing)) => (lock, Some(observing)),
-        None => (
-            StateLock::acquire(&config.state_path(), operation, args.lock_timeout)
-                .map_err(|e| miette::miette!("{e}"))?,
-            None,
-        ),
-    };
-    let focus = match &saved {
-        Some(s) => super::FocusArgs { targets: s.targets.clone(), replace: s.replace.clone() },
-        None => args.focus.clone(),
-    };
-    let super::plan::Planned { state, engine, live, plan } =
-        super::plan::make_plan(&config, destroy, true, &focus, started).await?;
-    let engine = engine.expect("apply always observes Docker");
-    if let Some(s) = &saved {
-        s.check(&config, &state, &live, &plan).map_err(|e| miette::miette!("{e}"))?;
-    }
-    super::print(&render::human(&plan));
-
-    if plan.has_changes() && !args.auto_approve && saved.is_none() {
+    let prepared = pipeline::prepare(dir, &options).await?;
+    let destroy = prepared.destroy;
+    super::print(&render::human(prepared.plan()));
+    if prepared.needs_confirmation() && !args.auto_approve {
         confirm(destroy)?;
     }
-
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let stop = stop.clone();
@@ -114,33 +72,13 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
             }
         })
     };
-    let writer = StateWriter::new(&config.state_path(), &state);
-    let (mut state, mut writer, report, err) =
-        crate::apply::apply(&engine, &plan, &config.settings.project, state, writer, args.parallelism, stop).await;
+    let applied = pipeline::execute(prepared, args.parallelism, stop).await;
     watcher.abort();
-    if let Some(e) = err {
-        return Err(miette::miette!("{e}"));
-    }
-
-    // Outputs, now that every value is known.
-    let outputs =
-        if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| super::rest_port_from(&state, c)) };
-    let outputs = outputs.map_err(miette::Report::new)?;
-    state.outputs = outputs
-        .iter()
-        .map(|(k, v)| {
-            let value = super::plan::output_value(&v.value, v.sensitive, &state.salt);
-            (k.clone(), StateOutput { value, sensitive: v.sensitive })
-        })
-        .collect();
-    writer.save(&mut state).map_err(|e| miette::miette!("{e}"))?;
-
-    if let (Some(s), Some(path)) = (&saved, args.plan_file.as_ref().map(|p| dir.join(p))) {
-        let mut s = s.clone();
-        s.applied = true;
-        s.write(&path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
-    }
+    let Applied { state, report, unsaved } = applied?;
     print_report(&report, destroy);
+    if let Some(e) = unsaved {
+        return Err(e);
+    }
     if report.failed.is_empty() && !report.interrupted && !destroy && !state.outputs.is_empty() {
         super::print("\nOutputs:\n\n");
         super::print(&super::show::render_outputs(&state.outputs));
@@ -152,9 +90,7 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     } else {
         ExitCode::SUCCESS
     };
-    // The process ends now: freeing what was planned and observed one allocation at a time
-    // would cost a no-op apply more than its own work.
-    std::mem::forget((config, state, live, plan));
+    std::mem::forget(state);
     Ok(code)
 }
 

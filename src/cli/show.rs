@@ -20,8 +20,8 @@ pub struct OutputArgs {
 }
 
 fn state_for(dir: &Path) -> Result<State, miette::Report> {
-    let config = super::load_config(dir, &Default::default())?;
-    super::load_state(&config)
+    let config = crate::pipeline::load(dir, &Default::default())?;
+    crate::pipeline::load_state(&config)
 }
 
 #[derive(Debug, Args)]

@@ -1,16 +1,13 @@
 //! `flinkform validate`: load and check the configuration; nothing else is read or touched.
 
-use super::{CliResult, VarArgs, load_config};
+use super::{CliResult, VarArgs};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(dir: &Path, vars: &VarArgs) -> CliResult {
-    let config = load_config(dir, vars)?;
-    let desired = crate::model::expand(&config, "");
+    let (clusters, instances) = crate::pipeline::validate(dir, &vars.inputs())?;
     super::print(&format!(
-        "Success! The configuration is valid: {} cluster(s), {} resource instance(s).\n",
-        config.clusters.len(),
-        desired.len()
+        "Success! The configuration is valid: {clusters} cluster(s), {instances} resource instance(s).\n"
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use super::{eval, vars};
 use hcl::Value;
 use hcl::eval::Context;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 impl Loader<'_> {
     /// A `module` block: loads its source, binds inputs to its variables, evaluates it.
@@ -164,7 +164,7 @@ impl Loader<'_> {
                         format!(
                             "the validation condition of `{name}` must be true or false, got {}",
                             if inputs.sensitive.contains(name) {
-                                "(sensitive value)".into()
+                                super::SENSITIVE_SHOWN.into()
                             } else {
                                 eval::describe(&other)
                             }
@@ -179,9 +179,8 @@ impl Loader<'_> {
     }
 
     fn read_module(&mut self, dir: &Path, at: &Loc, rel: &str) -> Option<Vec<RawBlock>> {
-        let mut paths: Vec<PathBuf> =
-            std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-        paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && p.is_file());
+        let mut paths = super::files::list(dir);
+        paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && super::files::is_file(p));
         paths.sort();
         if paths.is_empty() {
             self.error(
@@ -194,7 +193,7 @@ impl Loader<'_> {
         }
         let mut blocks = Vec::new();
         for path in paths {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let text = super::files::read_to_string(&path).unwrap_or_default();
             let name =
                 path.strip_prefix(&self.root).map(|p| p.display().to_string()).unwrap_or(path.display().to_string());
             // A module called twice is read once: its file keeps one index for all diagnostics.

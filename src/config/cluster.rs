@@ -153,7 +153,7 @@ impl<'a> Fields<'a> {
         if self.ev.is_some_and(|e| {
             e.is_sensitive(name, None) || e.sensitive.iter().any(|s| s.starts_with(&format!("{name}.")))
         }) {
-            crate::model::sensitive::SHOWN.to_string()
+            SENSITIVE_SHOWN.to_string()
         } else {
             eval::describe(v)
         }

@@ -113,18 +113,7 @@ fn hint_for(msg: &str) -> String {
     }
 }
 
-/// A short description of a value's type, for messages ("string \"two\"").
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("bool {b}"),
-        Value::Number(n) => format!("number {n}"),
-        Value::String(s) if s.chars().count() > 60 => format!("a string of {} characters", s.chars().count()),
-        Value::String(s) => format!("string \"{s}\""),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
+pub use super::functions::describe;
 
 #[cfg(test)]
 mod tests {

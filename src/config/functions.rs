@@ -98,10 +98,7 @@ pub fn declare(ctx: &mut Context) {
             let mut out: Vec<Value> = Vec::new();
             for v in a[0].as_array().into_iter().flatten() {
                 if !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                    return Err(format!(
-                        "toset: elements must be strings, numbers or bools, got {}",
-                        super::eval::describe(v)
-                    ));
+                    return Err(format!("toset: elements must be strings, numbers or bools, got {}", describe(v)));
                 }
                 if !out.contains(v) {
                     out.push(v.clone());
@@ -164,7 +161,7 @@ fn as_text(v: &Value) -> Result<String, String> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(format!("expected a string, got {}", super::eval::describe(other))),
+        other => Err(format!("expected a string, got {}", describe(other))),
     }
 }
 
@@ -199,7 +196,7 @@ fn format(a: FuncArgs) -> Result<Value, String> {
             Some(verb @ ('s' | 'd' | 'v')) => {
                 let v = args.next().ok_or_else(|| format!("format: not enough arguments for \"{spec}\""))?;
                 if verb == 'd' && !matches!(v, Value::Number(_)) {
-                    return Err(format!("format: %d needs a number, got {}", super::eval::describe(v)));
+                    return Err(format!("format: %d needs a number, got {}", describe(v)));
                 }
                 out.push_str(&match v {
                     Value::Array(_) | Value::Object(_) => serde_json::to_string(v).unwrap_or_default(),
@@ -220,7 +217,7 @@ fn length(a: FuncArgs) -> Result<Value, String> {
         Value::String(s) => Ok(Value::from(s.chars().count() as u64)),
         Value::Array(l) => Ok(Value::from(l.len() as u64)),
         Value::Object(o) => Ok(Value::from(o.len() as u64)),
-        other => Err(format!("length: needs a string, list or map, got {}", super::eval::describe(other))),
+        other => Err(format!("length: needs a string, list or map, got {}", describe(other))),
     }
 }
 
@@ -251,7 +248,9 @@ fn lookup(a: FuncArgs) -> Result<Value, String> {
 fn file(a: FuncArgs) -> Result<Value, String> {
     let rel = a[0].as_str().unwrap_or_default();
     let path = BASE_DIR.with(|d| d.borrow().join(rel));
-    std::fs::read_to_string(&path).map(Value::from).map_err(|e| format!("file: cannot read {}: {e}", path.display()))
+    super::files::read_to_string(&path)
+        .map(Value::from)
+        .map_err(|e| format!("file: cannot read {}: {e}", path.display()))
 }
 
 /// `templatefile(path, vars)`: the file is an HCL template (`${…}`, `%{ if }`, `%{ for }`)
@@ -260,8 +259,8 @@ fn templatefile(a: FuncArgs) -> Result<Value, String> {
     use hcl::eval::Evaluate;
     let rel = a[0].as_str().unwrap_or_default();
     let path = BASE_DIR.with(|d| d.borrow().join(rel));
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("templatefile: cannot read {}: {e}", path.display()))?;
+    let text = super::files::read_to_string(&path)
+        .map_err(|e| format!("templatefile: cannot read {}: {e}", path.display()))?;
     let template: hcl::Template =
         text.parse().map_err(|e| format!("templatefile: {} is not a valid template: {e}", path.display()))?;
     let mut ctx = hcl::eval::Context::new();
@@ -281,6 +280,19 @@ fn extreme(a: &FuncArgs, name: &str, better: fn(f64, f64) -> bool) -> Result<Val
         }
     }
     best.cloned().ok_or_else(|| format!("{name}: needs at least one number"))
+}
+
+/// A short description of a value's type, for messages ("string \"two\"").
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("bool {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) if s.chars().count() > 60 => format!("a string of {} characters", s.chars().count()),
+        Value::String(s) => format!("string \"{s}\""),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use super::cluster::{Evaluated, Fields};
 use super::diag::{ConfigError, Sources};
 use super::types::*;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -42,8 +41,8 @@ pub fn convert(
         return None;
     };
     let jar = dir.join(&jar_text);
-    let jar_sha256 = match std::fs::read(&jar) {
-        Ok(bytes) => hex::encode(Sha256::digest(&bytes)),
+    let jar_sha256 = match super::files::sha256(&jar) {
+        Ok(hash) => hash,
         Err(e) => {
             let loc = f.loc("jar");
             f.fail(

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod container;
 pub mod diag;
 pub mod eval;
+pub mod files;
 pub mod format;
 pub mod functions;
 pub mod job;
@@ -58,18 +59,23 @@ pub struct Config {
     pub jobs: BTreeMap<String, Job>,
     /// The root module's outputs as known before apply.
     pub outputs: BTreeMap<String, OutputValue>,
+    /// Every file the load read: evaluating again (the outputs) reads these, not the disk.
+    pub files: std::sync::Arc<files::Files>,
 }
 
 /// Loads the configuration in `dir`.
 pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
-    load_with(dir, inputs, None, &mut |_| {})
+    load_then(dir, inputs, &mut |_| {})
 }
 
 /// [`load`], calling `early` with the settings as soon as they are known and valid, before the
 /// blocks and their instances are evaluated: work that needs only the project and the Docker
 /// host (asking Docker what is live) can start meanwhile.
 pub fn load_then(dir: &Path, inputs: &VarInputs, early: &mut dyn FnMut(&Settings)) -> Result<Config, ConfigErrors> {
-    load_with(dir, inputs, None, early)
+    files::record();
+    let loaded = load_with(dir, inputs, None, early);
+    let read = files::finish();
+    loaded.map(|config| Config { files: read, ..config })
 }
 
 /// Loads the configuration; `ports` gives a cluster's live REST port by cluster address (so
@@ -82,9 +88,8 @@ fn load_with(
 ) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let mut sources = Sources::default();
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-    paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && p.is_file());
+    let mut paths = files::list(dir);
+    paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && files::is_file(p));
     paths.sort();
     if paths.is_empty() {
         let empty = Sources {
@@ -100,7 +105,7 @@ fn load_with(
         });
     }
     for path in &paths {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = files::read_to_string(path).unwrap_or_default();
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         sources.files.push(SourceFile { name, path: path.clone(), text });
     }
@@ -171,6 +176,7 @@ fn load_with(
         volumes: out.volumes,
         jobs: out.jobs,
         outputs,
+        files: Default::default(),
     })
 }
 
@@ -184,7 +190,10 @@ impl Config {
         if self.outputs.is_empty() {
             return Ok(BTreeMap::new());
         }
-        Ok(load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {})?.outputs)
+        files::replay(self.files.clone());
+        let again = load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {});
+        files::finish();
+        Ok(again?.outputs)
     }
 
     /// The state file's path (relative paths are relative to the configuration directory).

@@ -10,7 +10,6 @@
 use super::cluster::{self, Evaluated};
 use super::diag::{ConfigError, Loc, Sources};
 use super::raw::{RawAttr, RawBlock};
-use super::repeat::InstanceKey;
 use super::types::*;
 use super::{container, eval, job};
 use hcl::Value;

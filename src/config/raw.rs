@@ -59,7 +59,7 @@ const fn single(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
 
 const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_changes"]);
 
-/// The top-level language (DESIGN §1).
+/// The top-level language: the block kinds a configuration file may hold.
 pub static TOP_LEVEL: &[Schema] = &[
     single("flinkform", &["project", "state_path", "docker_host"]),
     block(

@@ -5,7 +5,7 @@
 use super::eval;
 use super::module::{Env, Loader, RESOURCE_KINDS, Scope};
 use super::raw::RawBlock;
-use super::types::Meta;
+use super::types::{InstanceKey, Meta};
 use hcl::Value;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::eval::Context;
@@ -172,46 +172,6 @@ impl Loader<'_> {
             }
         }
         meta
-    }
-}
-
-/// Which instance of a repeated block.
-#[derive(Debug, Clone)]
-pub(super) enum InstanceKey {
-    None,
-    Index(usize),
-    Each(String, Value),
-}
-
-impl InstanceKey {
-    pub(super) fn label(&self) -> String {
-        match self {
-            InstanceKey::None => String::new(),
-            InstanceKey::Index(i) => i.to_string(),
-            InstanceKey::Each(k, _) => k.clone(),
-        }
-    }
-    /// `[0]`, `["eu"]`.
-    pub(super) fn address_suffix(&self) -> String {
-        match self {
-            InstanceKey::None => String::new(),
-            InstanceKey::Index(i) => format!("[{i}]"),
-            InstanceKey::Each(k, _) => format!("[{k:?}]"),
-        }
-    }
-    /// `-0`, `-eu`: a valid Docker name part.
-    pub(super) fn stem_suffix(&self) -> String {
-        match self {
-            InstanceKey::None => String::new(),
-            _ => {
-                let clean: String = self
-                    .label()
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
-                    .collect();
-                format!("-{clean}")
-            }
-        }
     }
 }
 

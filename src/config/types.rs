@@ -1,6 +1,9 @@
 //! The typed configuration: what the blocks mean once evaluated and validated. Everything
 //! downstream (model, plan) reads these types, never HCL.
 
+/// What a reader sees instead of a sensitive value, wherever one would be shown.
+pub const SENSITIVE_SHOWN: &str = "(sensitive value)";
+
 use super::diag::Loc;
 use hcl::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,7 +141,7 @@ pub struct HighAvailability {
     pub session_timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpgradeMode {
     /// Cancel and resubmit: the job's state is dropped.
@@ -261,5 +264,45 @@ mod tests {
         assert_eq!(Memory::parse("512Mi").unwrap().mib, 512);
         assert!(Memory::parse("lots").is_none());
         assert!(Memory::parse("0m").is_none());
+    }
+}
+
+/// Which instance of a repeated block.
+#[derive(Debug, Clone)]
+pub(super) enum InstanceKey {
+    None,
+    Index(usize),
+    Each(String, Value),
+}
+
+impl InstanceKey {
+    pub(super) fn label(&self) -> String {
+        match self {
+            InstanceKey::None => String::new(),
+            InstanceKey::Index(i) => i.to_string(),
+            InstanceKey::Each(k, _) => k.clone(),
+        }
+    }
+    /// `[0]`, `["eu"]`.
+    pub(super) fn address_suffix(&self) -> String {
+        match self {
+            InstanceKey::None => String::new(),
+            InstanceKey::Index(i) => format!("[{i}]"),
+            InstanceKey::Each(k, _) => format!("[{k:?}]"),
+        }
+    }
+    /// `-0`, `-eu`: a valid Docker name part.
+    pub(super) fn stem_suffix(&self) -> String {
+        match self {
+            InstanceKey::None => String::new(),
+            _ => {
+                let clean: String = self
+                    .label()
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' })
+                    .collect();
+                format!("-{clean}")
+            }
+        }
     }
 }

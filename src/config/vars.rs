@@ -288,11 +288,10 @@ pub fn resolve(
     }
     let mut files = Vec::new();
     let default_file = dir.join("flinkform.vars");
-    if default_file.is_file() {
+    if super::files::is_file(&default_file) {
         files.push(default_file);
     }
-    let mut auto: Vec<PathBuf> =
-        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    let mut auto = super::files::list(dir);
     auto.retain(|p| p.to_string_lossy().ends_with(".auto.vars"));
     auto.sort();
     files.extend(auto);
@@ -362,7 +361,7 @@ fn read_var_file(
     errors: &mut Vec<ConfigError>,
     raw: &mut BTreeMap<String, (Value, Option<Loc>)>,
 ) {
-    let text = match std::fs::read_to_string(path) {
+    let text = match super::files::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
             errors.push(cli_error(sources, format!("cannot read variables file {}: {e}", path.display())));

@@ -1,21 +1,13 @@
 //! Docker, through bollard: connecting (with a friendly error when the engine is not there),
-//! observing what is live in one list call per object kind ([`observe`], read by hand over a
-//! plain socket: [`wire`]), and the operations apply performs ([`ops`]). Labels (DESIGN §5) are
-//! defined here.
+//! the raw requests the observation reads by hand over a plain socket ([`wire`]), and the
+//! operations apply performs ([`ops`]). What flinkform makes of the lists is `observe`'s.
 
-pub mod observe;
 pub mod ops;
 pub mod wire;
 
 use bollard::Docker;
 
-pub const LABEL_PROJECT: &str = "io.flinkform.project";
-pub const LABEL_ADDRESS: &str = "io.flinkform.address";
-pub const LABEL_LINEAGE: &str = "io.flinkform.lineage";
-pub const LABEL_HASH: &str = "io.flinkform.config-hash";
-pub const LABEL_MANAGED: &str = "io.flinkform.managed";
-
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DockerError {
     #[error(
         "cannot reach the Docker engine at {host} ({detail}). Start Docker (e.g. `sudo systemctl start docker`) or set DOCKER_HOST to a running engine"
@@ -69,6 +61,7 @@ pub fn plain_endpoint(host: &str) -> Option<wire::Endpoint> {
 /// Connects to the engine at [`host`]`(configured)`.
 pub async fn connect(configured: Option<&str>) -> Result<Engine, DockerError> {
     let shown = host(configured);
+    tracing::debug!(host = %shown, "engine: connect");
     let unreachable = |detail: String| DockerError::Unreachable { host: shown.clone(), detail };
     let wire = plain_endpoint(&shown);
     let server = match &wire {

@@ -25,12 +25,13 @@ pub async fn create_network(
     driver: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
+    tracing::debug!(name, driver, "engine: create network");
     // Docker allows two networks with one name. A killed run's create may still land after
     // this run looked: one that is exactly ours is used, and a duplicate made in that race is
     // removed again, so containers never meet an ambiguous network name.
     let ours = |l: &Option<HashMap<String, String>>| {
         let l = l.clone().unwrap_or_default();
-        [super::LABEL_PROJECT, super::LABEL_ADDRESS, super::LABEL_HASH]
+        [crate::names::LABEL_PROJECT, crate::names::LABEL_ADDRESS, crate::names::LABEL_HASH]
             .iter()
             .all(|k| l.contains_key(*k) && l.get(*k) == labels.get(*k))
     };
@@ -74,6 +75,7 @@ pub async fn create_volume(
     driver: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
+    tracing::debug!(name, driver, "engine: create volume");
     let req = VolumeCreateRequest {
         name: Some(name.to_string()),
         driver: Some(driver.into()),
@@ -86,6 +88,7 @@ pub async fn create_volume(
 
 /// Makes sure `image` is present: used when local, pulled otherwise; a clear error when neither works.
 pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerError> {
+    tracing::debug!(image, "engine: inspect image (pull when absent)");
     if engine.docker.inspect_image(image).await.is_ok() {
         return Ok(());
     }
@@ -104,13 +107,8 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerErro
         .map_err(|e| DockerError::ImageMissing { image: image.into(), detail: e.to_string() })
 }
 
-/// Creates and starts a container; returns its id.
-pub async fn create_container(
-    engine: &Engine,
-    name: &str,
-    spec: &ContainerSpec,
-    labels: &BTreeMap<String, String>,
-) -> Result<String, DockerError> {
+/// What the engine is asked to create for `spec`, with flinkform's `labels` over the user's.
+fn create_body(spec: &ContainerSpec, labels: &BTreeMap<String, String>) -> ContainerCreateBody {
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
         port_bindings.insert(
@@ -150,7 +148,7 @@ pub async fn create_container(
     // The user's labels, then flinkform's (which win).
     let mut all_labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     all_labels.extend(labels.clone());
-    let body = ContainerCreateBody {
+    ContainerCreateBody {
         hostname: Some(spec.hostname.clone()),
         image: Some(spec.image.clone()),
         cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
@@ -169,7 +167,19 @@ pub async fn create_container(
             ..Default::default()
         }),
         ..Default::default()
-    };
+    }
+}
+
+/// Creates and starts a container; returns its id.
+pub async fn create_container(
+    engine: &Engine,
+    name: &str,
+    spec: &ContainerSpec,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
+    // The spec may hold secrets (its environment): only the name and image are logged.
+    tracing::debug!(name, image = %spec.image, "engine: create and start container");
+    let body = create_body(spec, labels);
     let opts = CreateContainerOptionsBuilder::new().name(name).build();
     let failed = |e| DockerError::api(format!("creating container {name}"))(e);
     let mut attempts = 0;
@@ -232,7 +242,7 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
         Err(_) => return Taken::Foreign,
     };
     let have = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
-    let same = [super::LABEL_PROJECT, super::LABEL_ADDRESS, super::LABEL_HASH]
+    let same = [crate::names::LABEL_PROJECT, crate::names::LABEL_ADDRESS, crate::names::LABEL_HASH]
         .iter()
         .all(|k| have.contains_key(*k) && have.get(*k) == labels.get(*k));
     if !same {
@@ -247,6 +257,7 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
 }
 
 pub async fn start(engine: &Engine, name: &str) -> Result<(), DockerError> {
+    tracing::debug!(name, "engine: start container");
     engine.docker.start_container(name, None).await.map_err(DockerError::api(format!("starting container {name}")))
 }
 
@@ -266,6 +277,7 @@ pub struct Inspected {
 
 /// Inspects one container (only containers apply has just created or started).
 pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerError> {
+    tracing::debug!(name, "engine: inspect container");
     let info = engine
         .docker
         .inspect_container(name, None)
@@ -294,6 +306,7 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
 
 /// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.
 pub async fn remove(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result<(), DockerError> {
+    tracing::debug!(kind = kind.as_str(), name, id, "engine: remove");
     let d = &engine.docker;
     let result = match kind {
         Kind::Container => {
@@ -307,12 +320,37 @@ pub async fn remove(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
     match result {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
+        // A removal another client (a run that was killed) asked for is still under way: it is
+        // this one's too, once the object is gone.
+        Err(e) if kind == Kind::Container && removal_in_progress(&e) => wait_gone(engine, id, name).await,
         Err(e) => Err(DockerError::Api { what: format!("removing {} {name}", kind.as_str()), source: e }),
+    }
+}
+
+fn removal_in_progress(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message }
+        if message.contains("already in progress"))
+}
+
+/// Waits (up to a minute) until the container is gone.
+async fn wait_gone(engine: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match engine.docker.inspect_container(id, None).await {
+            Err(e) if is_not_found(&e) => return Ok(()),
+            _ if std::time::Instant::now() > deadline => {
+                return Err(DockerError::Other(format!(
+                    "container {name} is still being removed by the engine after 60s; run apply again once it is gone"
+                )));
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
     }
 }
 
 /// Runs a command in a container and returns its output (for probes such as ZooKeeper's `srvr`).
 pub async fn exec_output(engine: &Engine, name: &str, cmd: &[&str]) -> Result<String, DockerError> {
+    tracing::debug!(name, "engine: exec probe");
     use bollard::exec::{CreateExecOptions, StartExecResults};
     let d = &engine.docker;
     let exec = d

@@ -59,6 +59,7 @@ impl Endpoint {
 
     /// `GET url`, expecting 200 and a JSON body of type `T`.
     pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, String> {
+        tracing::debug!(url, "engine: GET");
         let response = self.get(url).await?;
         if response.status != 200 {
             // The engine's errors are `{"message": "..."}`.

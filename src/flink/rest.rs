@@ -27,7 +27,7 @@ struct TaskManagers {
     taskmanagers: Vec<TaskManagerInfo>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RestError {
     #[error("Flink REST at {url}: {source}")]
     Http { url: String, source: reqwest::Error },
@@ -55,6 +55,7 @@ impl FlinkRest {
 
     async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, RestError> {
         let url = format!("{}{path}", self.base);
+        tracing::trace!(url, "flink: GET");
         let resp = self.http.get(&url).send().await.map_err(|source| RestError::Http { url: url.clone(), source })?;
         if !resp.status().is_success() {
             return Err(RestError::Status { url, status: resp.status().as_u16() });
@@ -125,6 +126,8 @@ impl FlinkRest {
     }
 
     async fn send_json(&self, req: reqwest::RequestBuilder, url: String) -> Result<serde_json::Value, RestError> {
+        // Bodies are not logged: a job's arguments and configuration may hold secrets.
+        tracing::debug!(url, "flink: request");
         let resp = req.send().await.map_err(|source| RestError::Http { url: url.clone(), source })?;
         let status = resp.status();
         let body: serde_json::Value = resp.json().await.unwrap_or_default();

@@ -82,41 +82,7 @@ pub fn container(c: &Container, salt: &str, infra: &BTreeMap<(Kind, String), Str
         hashed.command = hashed.command.iter().map(|a| sensitive::mask(salt, a)).collect();
     }
 
-    let mut a = BTreeMap::new();
-    a.insert("name".to_string(), c.name.clone());
-    a.insert("image".to_string(), spec.image.clone());
-    a.insert("restart".to_string(), spec.restart.clone());
-    if spec.memory_mib > 0 {
-        a.insert("memory".to_string(), format!("{}m", spec.memory_mib));
-    }
-    if !hashed.command.is_empty() {
-        a.insert("command".to_string(), format!("{:?}", hashed.command));
-    }
-    if let Some(e) = &spec.entrypoint {
-        a.insert("entrypoint".to_string(), format!("{e:?}"));
-    }
-    if let Some(u) = &spec.user {
-        a.insert("user".to_string(), u.clone());
-    }
-    if !c.networks.is_empty() {
-        a.insert("networks".to_string(), c.networks.join(", "));
-    }
-    for (k, v) in &hashed.env {
-        a.insert(format!("env.{k}"), v.clone());
-    }
-    for p in &spec.ports {
-        let host = p.host_port.map(|h| h.to_string()).unwrap_or_else(|| "(ephemeral)".into());
-        a.insert(format!("port.{}/{}", p.container_port, p.protocol), format!("{}:{host}", p.host_ip));
-    }
-    for m in &spec.mounts {
-        a.insert(format!("mount.{}", m.target), format!("{}{}", m.volume, if m.read_only { " (ro)" } else { "" }));
-    }
-    for (k, v) in &spec.labels {
-        a.insert(format!("label.{k}"), v.clone());
-    }
-    if let Some(h) = &spec.healthcheck {
-        a.insert("healthcheck".to_string(), format!("{:?} every {}s", h.test, h.interval_s));
-    }
+    let a = super::attributes::of_container(&c.name, &hashed);
 
     // The flinkform networks and volumes it names come first.
     let named = c.networks.iter().map(|n| (Kind::Network, n.clone()));

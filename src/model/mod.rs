@@ -1,8 +1,11 @@
-//! The model: a configuration expanded into addressed resource instances (DESIGN §2), each with
-//! the exact spec flinkform gives Docker, the attributes a reviewer reads in a plan, its
-//! dependencies and its readiness check. The config-hash of an instance is computed here, once.
+//! The model: a configuration expanded into addressed resource instances, each with the exact
+//! spec flinkform gives Docker, the attributes a reviewer reads in a plan, its dependencies and
+//! its readiness check. The config-hash of an instance is computed here, once.
 
+pub mod attributes;
+mod cluster;
 mod expand;
+pub mod flink_conf;
 mod generic;
 pub mod hash;
 pub mod sensitive;
@@ -157,8 +160,11 @@ pub enum Readiness {
     Zookeeper,
     /// The JobManager serves `GET /overview` on its published REST port.
     FlinkRest,
-    /// The TaskManager (id = container name) is registered with the cluster's JobManager.
-    TaskManagerRegistered,
+    /// The TaskManager (id = container name) is registered with the cluster's JobManager and
+    /// reports its `slots`.
+    TaskManagerRegistered {
+        slots: u64,
+    },
     /// Docker reports the container's healthcheck as `healthy`.
     Healthy,
 }

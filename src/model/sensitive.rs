@@ -6,8 +6,7 @@
 use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "sensitive:v1:";
-/// What a reader sees instead of a sensitive value.
-pub const SHOWN: &str = "(sensitive value)";
+pub use crate::config::SENSITIVE_SHOWN as SHOWN;
 
 /// The salted hash that stands for `value` in attributes, hashes, state and plan files.
 pub fn mask(salt: &str, value: &str) -> String {

@@ -2,15 +2,22 @@
 //! its reasons. A container's config-hash label against the desired hash decides "replace"
 //! (as Docker Compose does); state attributes explain *what* changed.
 
+use super::attributes::{attribute_changes, changed_keys, ignored};
 use super::{Action, Change, Plan, PlanError};
-use crate::docker::observe::{Live, LiveObject};
 use crate::model::{Desired, Instance, Kind, Role};
+use crate::observe::{LiveObject, Snapshot};
 use crate::state::State;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Computes the plan. With `destroy`, everything flinkform owns is deleted (`desired` is then
 /// only consulted for `prevent_destroy`).
-pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, destroy: bool) -> Result<Plan, PlanError> {
+pub fn compute(
+    desired: &Desired,
+    state: &State,
+    live: &Snapshot,
+    project: &str,
+    destroy: bool,
+) -> Result<Plan, PlanError> {
     // Objects removed from management with `state rm` keep their labels; flinkform ignores them.
     let forgotten_live;
     let live = if state.forgotten.is_empty() {
@@ -18,7 +25,7 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     } else {
         let mut l = live.clone();
         for o in l.objects.values_mut().filter(|o| state.forgotten.contains(&o.id)) {
-            o.labels.remove(crate::docker::LABEL_MANAGED);
+            o.labels.remove(crate::names::LABEL_MANAGED);
         }
         forgotten_live = l;
         &forgotten_live
@@ -47,6 +54,23 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
         }
     }
 
+    remove_what_is_not_desired(&mut changes, state, live, project, destroy);
+
+    super::jobs::keep_volumes_with_final_savepoints(&mut changes, state);
+
+    refuse_protected(&changes, desired)?;
+    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new() })
+}
+
+/// What flinkform owns but is not desired — recorded in state, or labelled as the project's —
+/// is deleted (everything, with `destroy`); jobs are stopped as recorded.
+fn remove_what_is_not_desired(
+    changes: &mut BTreeMap<String, Change>,
+    state: &State,
+    live: &Snapshot,
+    project: &str,
+    destroy: bool,
+) {
     // What flinkform owns but is not desired: recorded in state, or labelled as ours.
     struct Owned<'a> {
         kind: Kind,
@@ -113,12 +137,14 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
                 live_ports: BTreeMap::new(),
                 job_ops: (kind == Kind::Job).then_some(super::JobOps { stop: true, submit: false }),
                 keep_object: false,
+                recorded_job: None,
             },
         );
     }
+}
 
-    super::jobs::keep_volumes_with_final_savepoints(&mut changes, state);
-
+/// `lifecycle.prevent_destroy`: a plan that would destroy or replace such an object is refused.
+fn refuse_protected(changes: &BTreeMap<String, Change>, desired: &Desired) -> Result<(), PlanError> {
     let protected: Vec<String> = changes
         .values()
         .filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.live_id.is_some())
@@ -134,12 +160,13 @@ pub fn compute(desired: &Desired, state: &State, live: &Live, project: &str, des
     if !protected.is_empty() {
         return Err(PlanError::PreventDestroy(protected));
     }
-    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new() })
+    Ok(())
 }
 
-fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Change, String> {
+fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result<Change, String> {
     let recorded = state.resource(&d.address);
-    let l = live.get(d.kind, &d.name);
+    // An object whose removal a stopped run left in flight is gone by the time apply acts.
+    let l = live.get(d.kind, &d.name).filter(|l| !state.removal_pending(&l.id));
     let mut change = Change {
         live_id: l.map(|l| l.id.clone()),
         live_ports: l.map(|l| l.ports.clone()).unwrap_or_default(),
@@ -147,7 +174,9 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
     };
     let Some(l) = l else {
         change.action = Action::Create;
-        if recorded.is_some() {
+        if recorded.is_some_and(|r| state.removal_pending(&r.id)) {
+            change.reasons.push("its removal was interrupted; apply finishes it first".into());
+        } else if recorded.is_some() {
             change.reasons.push("removed outside flinkform".into());
         }
         return Ok(change);
@@ -155,7 +184,7 @@ fn decide(d: &Instance, state: &State, live: &Live, project: &str) -> Result<Cha
     // Ours when its labels say so, or when the state maps this address to its id (`state mv`).
     let recorded_here = recorded.is_some_and(|r| r.id == l.id);
     if !recorded_here && (!l.managed_by(project) || l.address() != Some(&d.address)) {
-        let owner = match (l.labels.get(crate::docker::LABEL_PROJECT), l.address()) {
+        let owner = match (l.labels.get(crate::names::LABEL_PROJECT), l.address()) {
             (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
             _ => "it is not managed by flinkform".into(),
         };
@@ -232,40 +261,6 @@ fn why_replace(role: Role) -> &'static str {
         Role::Service => "forces replacement: a container's configuration is fixed at its creation",
         Role::Network | Role::Volume | Role::Job => "forces replacement",
     }
-}
-
-fn changed_keys(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
-    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    keys.into_iter().filter(|k| before.get(*k) != after.get(*k)).cloned().collect()
-}
-
-/// `env` covers `env.KEY`; `port` covers `port.80/tcp`.
-fn ignored(key: &str, ignore: &[String]) -> bool {
-    ignore.iter().any(|i| key == i || key.strip_prefix(i.as_str()).is_some_and(|rest| rest.starts_with('.')))
-}
-
-/// `slots: 2 → 4`, one per changed attribute; multi-line values list the keys that changed.
-pub fn attribute_changes(before: Option<&BTreeMap<String, String>>, after: &BTreeMap<String, String>) -> Vec<String> {
-    let Some(before) = before else { return Vec::new() };
-    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let mut out = Vec::new();
-    for k in keys {
-        let (b, a) = (before.get(k), after.get(k));
-        if b == a {
-            continue;
-        }
-        let (bs, as_) = (b.map(String::as_str).unwrap_or("(none)"), a.map(String::as_str).unwrap_or("(none)"));
-        if bs.contains('\n') || as_.contains('\n') {
-            let bl: BTreeSet<&str> = bs.lines().collect();
-            let al: BTreeSet<&str> = as_.lines().collect();
-            let changed: BTreeSet<&str> =
-                bl.symmetric_difference(&al).map(|l| l.split(':').next().unwrap_or(l).trim()).collect();
-            out.push(format!("{k} changed ({})", changed.into_iter().collect::<Vec<_>>().join(", ")));
-        } else {
-            out.push(crate::model::sensitive::display(&format!("{k}: {bs} → {as_}")));
-        }
-    }
-    out
 }
 
 /// Replacing a network or volume means replacing everything on it.

@@ -5,8 +5,8 @@
 
 use super::{Action, Change, JobOps};
 use crate::config::{JobState, UpgradeMode};
-use crate::docker::observe::Live;
 use crate::model::{Instance, Kind};
+use crate::observe::Snapshot;
 use crate::state::{Resource, State};
 use std::collections::BTreeMap;
 
@@ -39,7 +39,7 @@ fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<
     None
 }
 
-pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<String, Change>) -> Change {
+pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<String, Change>) -> Change {
     let settings = d.job.as_ref().expect("job instances carry job settings");
     let recorded = state.resource(&d.address);
     let mut c = Change::unchanged(d, recorded);
@@ -59,7 +59,7 @@ pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<Strin
         });
         return c;
     };
-    if r.attributes.get("state").map(String::as_str) == Some("suspended") {
+    if r.suspended() {
         if want_running {
             c.action = Action::Update;
             c.job_ops = Some(JobOps { stop: false, submit: true });
@@ -104,7 +104,7 @@ pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<Strin
     if r.config_hash != d.config_hash {
         c.action = Action::Update;
         c.job_ops = Some(JobOps { stop: true, submit: true });
-        c.reasons.extend(super::diff::attribute_changes(c.before.as_ref(), &d.attributes));
+        c.reasons.extend(super::attributes::attribute_changes(c.before.as_ref(), &d.attributes));
         c.reasons.push(mechanics(settings.upgrade_mode).into());
         return c;
     }
@@ -122,8 +122,8 @@ pub fn decide(d: &Instance, state: &State, live: &Live, changes: &BTreeMap<Strin
 /// A job in state but no longer configured (or destroyed): stopped, with a final savepoint in
 /// savepoint mode.
 pub fn removed(r: &Resource, destroy: bool) -> Change {
-    let savepoint_mode = r.attributes.get("upgrade_mode").map(String::as_str) != Some("stateless");
-    let suspended = r.attributes.get("state").map(String::as_str) == Some("suspended");
+    let savepoint_mode = r.job.as_ref().is_none_or(|j| j.upgrade_mode == UpgradeMode::Savepoint);
+    let suspended = r.suspended();
     let mut reasons =
         vec![if destroy { "destroy requested".to_string() } else { "no longer in the configuration".to_string() }];
     if !suspended {
@@ -143,6 +143,7 @@ pub fn removed(r: &Resource, destroy: bool) -> Change {
         live_ports: BTreeMap::new(),
         job_ops: Some(JobOps { stop: !suspended, submit: false }),
         keep_object: false,
+        recorded_job: r.job.clone(),
     }
 }
 
@@ -151,9 +152,9 @@ pub fn keep_volumes_with_final_savepoints(changes: &mut BTreeMap<String, Change>
     let keep: Vec<(String, String)> = changes
         .values()
         .filter(|c| c.kind == Kind::Job && c.action == Action::Delete)
-        .filter(|c| c.before.as_ref().is_some_and(|b| b.get("upgrade_mode").map(String::as_str) != Some("stateless")))
+        .filter(|c| c.recorded_job.as_ref().is_some_and(|j| j.upgrade_mode == UpgradeMode::Savepoint))
         .filter_map(|c| {
-            let cluster = c.before.as_ref()?.get("cluster")?.clone();
+            let cluster = c.recorded_job.as_ref()?.cluster.clone();
             let has_savepoint =
                 c.job_ops.is_some_and(|o| o.stop) || state.resource(&c.address).is_some_and(|r| r.savepoint.is_some());
             has_savepoint.then(|| (format!("{cluster}.volume[\"data\"]"), c.address.clone()))

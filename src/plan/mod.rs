@@ -3,6 +3,7 @@
 //! that decides whether a resource is created, replaced, started or destroyed ([`diff`]);
 //! [`render`] turns a plan into text.
 
+mod attributes;
 pub mod diff;
 mod jobs;
 pub mod json;
@@ -61,6 +62,8 @@ pub struct Change {
     pub job_ops: Option<JobOps>,
     /// Forget the object but leave it on Docker (a data volume holding final savepoints).
     pub keep_object: bool,
+    /// Jobs: the job as recorded (its cluster, the mode it was submitted in).
+    pub recorded_job: Option<crate::state::JobRecord>,
 }
 
 impl Change {
@@ -80,6 +83,7 @@ impl Change {
             live_ports: BTreeMap::new(),
             job_ops: None,
             keep_object: false,
+            recorded_job: recorded.and_then(|r| r.job.clone()),
         }
     }
 }
@@ -122,12 +126,19 @@ impl OutputChange {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
     #[error("{}", .0.join("\n"))]
     Conflicts(Vec<String>),
     #[error("{}", .0.join("\n"))]
     PreventDestroy(Vec<String>),
+}
+
+/// `--target` and `--replace`: what a plan is narrowed to, and what it replaces regardless.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Focus {
+    pub targets: Vec<String>,
+    pub replace: Vec<String>,
 }
 
 impl Plan {

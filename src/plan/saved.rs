@@ -6,7 +6,7 @@
 
 use super::Plan;
 use crate::config::Config;
-use crate::docker::observe::Live;
+use crate::observe::Snapshot;
 use crate::state::State;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,7 +38,7 @@ pub struct SavedPlan {
     pub applied: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StalePlan {
     #[error("this saved plan was already applied; make a new one with `flinkform plan --out FILE`")]
     AlreadyApplied,
@@ -84,7 +84,7 @@ pub fn config_fingerprint(config: &Config) -> String {
 }
 
 /// Everything observed: objects (id, labels, running, image), image ids, Flink jobs.
-pub fn live_fingerprint(live: &Live) -> String {
+pub fn live_fingerprint(live: &Snapshot) -> String {
     let mut text = String::new();
     for ((kind, name), o) in &live.objects {
         text.push_str(&format!(
@@ -104,10 +104,10 @@ pub fn live_fingerprint(live: &Live) -> String {
 impl SavedPlan {
     pub fn new(
         config: &Config,
-        vars: &crate::cli::VarArgs,
-        focus: &crate::cli::FocusArgs,
+        vars: &crate::config::VarInputs,
+        focus: &super::Focus,
         state: &State,
-        live: &Live,
+        live: &Snapshot,
         plan: &Plan,
         destroy: bool,
     ) -> Self {
@@ -150,7 +150,7 @@ impl SavedPlan {
     }
 
     /// Refuses unless everything the plan was made from is as it was.
-    pub fn check(&self, config: &Config, state: &State, live: &Live, replanned: &Plan) -> Result<(), StalePlan> {
+    pub fn check(&self, config: &Config, state: &State, live: &Snapshot, replanned: &Plan) -> Result<(), StalePlan> {
         if self.applied {
             return Err(StalePlan::AlreadyApplied);
         }

@@ -1,6 +1,6 @@
-//! The state file (DESIGN §4): what flinkform owns. Plain data with its own format, written
-//! atomically (temp file, fsync, rename, fsync dir, mode 0600) after every resource operation;
-//! `serial` moves only when content changes; a newer schema is refused.
+//! The state file (docs/ARCHITECTURE.md, "State"): what flinkform owns. Plain data with its own
+//! format, written atomically (temp file, fsync, rename, fsync dir, mode 0600) after every
+//! resource operation; `serial` moves only when content changes; a newer schema is refused.
 
 mod lock;
 
@@ -29,6 +29,34 @@ pub struct State {
     /// Ids of Docker objects forgotten with `state rm`: still labelled, no longer managed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forgotten: Vec<String>,
+    /// Engine calls sent but not yet known to have completed (write-ahead intent): recorded
+    /// before each create or remove, dropped with the write that records its result. A run
+    /// that finds entries here was stopped mid-call; it resolves them before planning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+}
+
+/// An engine call in flight, as recorded before it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub operation: PendingOp,
+    pub address: String,
+    pub kind: crate::model::Kind,
+    /// The object's Docker name.
+    pub name: String,
+    /// The object being removed (removes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PendingOp {
+    /// Creating the object: it may exist, labelled, without being recorded (it is adopted by
+    /// its labels, as any object a stopped run created).
+    Create,
+    /// Removing the object: a container's stop may still be under way on the engine.
+    Remove,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +76,51 @@ pub struct Resource {
     /// Jobs: the last savepoint taken or restored from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub savepoint: Option<String>,
+    /// Jobs: what flinkform acts on (the attributes only explain it to a reader).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRecord>,
+    /// JobManagers: the REST API's URL, as published when the container was created or started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_url: Option<String>,
+}
+
+/// A job as recorded: the cluster it runs on, how it is upgraded, whether it is suspended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The cluster's address (`cluster.analytics`).
+    pub cluster: String,
+    pub upgrade_mode: crate::config::UpgradeMode,
+    /// Stopped (with a savepoint, when it has one) and not to be resubmitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+}
+
+impl Resource {
+    /// A job that is recorded as suspended.
+    pub fn suspended(&self) -> bool {
+        self.job.as_ref().is_some_and(|j| j.suspended)
+    }
+
+    /// A state written before jobs and REST URLs were recorded typed: read from the attributes.
+    fn migrate(&mut self) {
+        use crate::config::UpgradeMode;
+        if self.kind == crate::model::Kind::Job && self.job.is_none() {
+            let stateless = self.attributes.get("upgrade_mode").is_some_and(|m| m == "stateless");
+            self.job = Some(JobRecord {
+                cluster: self.attributes.get("cluster").cloned().unwrap_or_default(),
+                upgrade_mode: if stateless { UpgradeMode::Stateless } else { UpgradeMode::Savepoint },
+                suspended: self.attributes.get("state").is_some_and(|s| s == "suspended"),
+            });
+        }
+        if self.rest_url.is_none()
+            && self.address.contains(".jobmanager[")
+            && let Some(port) = self.ports.get("8081/tcp")
+        {
+            let published = self.attributes.get("port.8081").or_else(|| self.attributes.get("port.8081/tcp"));
+            let bind = published.and_then(|v| v.split(':').next()).unwrap_or("127.0.0.1");
+            self.rest_url = Some(crate::names::rest_url(bind, *port));
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +130,7 @@ pub struct StateOutput {
     pub sensitive: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
     #[error("cannot read state file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
@@ -86,6 +159,7 @@ impl State {
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             forgotten: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -111,6 +185,7 @@ impl State {
         let mut state: State =
             serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
         state.resources.sort_by(|a, b| a.address.cmp(&b.address));
+        state.resources.iter_mut().for_each(Resource::migrate);
         if state.salt.is_empty() {
             // A state from before sensitive values were hashed: it gets its salt now.
             state.salt = new_salt();
@@ -140,6 +215,21 @@ impl State {
         if let Ok(i) = self.position(address) {
             self.resources.remove(i);
         }
+    }
+
+    /// Records an engine call as in flight.
+    pub fn intend(&mut self, pending: Pending) {
+        self.pending.push(pending);
+    }
+
+    /// The call `operation` on `address` completed (or failed and the engine said so).
+    pub fn settle(&mut self, operation: PendingOp, address: &str) {
+        self.pending.retain(|p| !(p.operation == operation && p.address == address));
+    }
+
+    /// Is the object with this id being removed by a call a stopped run left in flight?
+    pub fn removal_pending(&self, id: &str) -> bool {
+        self.pending.iter().any(|p| p.operation == PendingOp::Remove && p.id.as_deref() == Some(id))
     }
 
     /// JSON bytes as written (pretty, sorted, trailing newline).

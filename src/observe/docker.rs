@@ -1,54 +1,13 @@
-//! One snapshot of what is live, taken once before planning: one filtered list call per object
-//! kind (containers, networks, volumes), never an inspect per container.
+//! The Docker engine's observation: one filtered list call per object kind (containers,
+//! networks, volumes), never an inspect per container, read by hand over a plain socket or
+//! through bollard (TLS, ssh), and the ids of the images the configuration uses.
 
-use super::{DockerError, Engine, LABEL_HASH, LABEL_MANAGED, LABEL_PROJECT, wire};
+use super::{LiveObject, Snapshot};
+use crate::docker::{DockerError, Engine, wire};
+use crate::names::LABEL_PROJECT;
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
-
-/// A live Docker object whose name is one flinkform may want, or that carries the project's labels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveObject {
-    pub kind: crate::model::Kind,
-    pub id: String,
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-    /// Containers only: running (or restarting) rather than created/exited.
-    pub running: bool,
-    pub state: String,
-    pub image_id: Option<String>,
-    /// "8081/tcp" → host port.
-    pub ports: BTreeMap<String, u16>,
-}
-
-impl LiveObject {
-    pub fn managed_by(&self, project: &str) -> bool {
-        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true")
-            && self.labels.get(LABEL_PROJECT).is_some_and(|p| p == project)
-    }
-    pub fn address(&self) -> Option<&str> {
-        self.labels.get(super::LABEL_ADDRESS).map(String::as_str)
-    }
-    pub fn config_hash(&self) -> Option<&str> {
-        self.labels.get(LABEL_HASH).map(String::as_str)
-    }
-}
-
-/// Everything observed, by Docker name.
-#[derive(Debug, Clone, Default)]
-pub struct Live {
-    pub objects: BTreeMap<(crate::model::Kind, String), LiveObject>,
-    /// Local image reference → image id, for the images the configuration uses.
-    pub images: BTreeMap<String, String>,
-    /// Flink's view, per cluster: job id → state; None when the cluster's REST API did not answer.
-    pub jobs: BTreeMap<String, Option<BTreeMap<String, String>>>,
-}
-
-impl Live {
-    pub fn get(&self, kind: crate::model::Kind, name: &str) -> Option<&LiveObject> {
-        self.objects.get(&(kind, name.to_string()))
-    }
-}
 
 /// Which objects one [`list`] asks the engine for.
 #[derive(Debug, Clone, Copy)]
@@ -107,9 +66,9 @@ impl Engine {
 }
 
 /// One list call per kind (containers, networks, volumes), all three at once.
-pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Live, DockerError> {
+pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot, DockerError> {
     use crate::model::Kind;
-    let mut live = Live::default();
+    let mut live = Snapshot::default();
     let Some(filter) = selection.filter() else { return Ok(live) };
     let (containers, networks, volumes) = match from {
         Source::Wire(endpoint) => {
@@ -220,43 +179,95 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-impl Live {
-    /// What the state says is live, for planning without asking Docker (`--refresh=false`).
-    pub fn from_state(state: &crate::state::State, project: &str) -> Live {
-        use crate::model::Kind;
-        let mut live = Live::default();
-        for r in &state.resources {
-            if r.kind == Kind::Job {
-                let cluster = r.attributes.get("cluster").cloned().unwrap_or_default();
-                let jobs = live.jobs.entry(cluster).or_insert_with(|| Some(BTreeMap::new()));
-                if r.attributes.get("state").map(String::as_str) != Some("suspended")
-                    && let Some(j) = jobs.as_mut()
-                {
-                    j.insert(r.id.clone(), "RUNNING".into());
-                }
-                continue;
+/// Docker's side of a plan, asked for early. The connection and the three list calls
+/// (everything labelled as the project's) go out as soon as the project is known — while the
+/// configuration's blocks are still being evaluated — and run while the state is read and the
+/// configuration expanded; the image lookups follow as soon as expansion names the images. A
+/// no-op plan then costs the engine's list, not the list plus flinkform's own work.
+pub struct DockerObservation {
+    task: tokio::task::JoinHandle<Result<(Engine, Snapshot), DockerError>>,
+    images: tokio::sync::oneshot::Sender<Vec<String>>,
+}
+
+/// Starts observing the engine at `host` (None: DOCKER_HOST, then the local socket) for `project`.
+pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
+    let host = host.map(str::to_string);
+    let project = project.to_string();
+    let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
+    tracing::debug!(project, "observing: listing what carries the project's label");
+    let task = tokio::spawn(async move {
+        let labelled = Selection::Labelled { project: &project };
+        // Over a plain socket the lists need no API version: they go out with the ping.
+        let plain = crate::docker::plain_endpoint(&crate::docker::host(host.as_deref()));
+        let early = async {
+            match &plain {
+                Some(endpoint) => Some(list(Source::Wire(endpoint), labelled).await),
+                None => None,
             }
-            let labels = BTreeMap::from([
-                (LABEL_MANAGED.to_string(), "true".to_string()),
-                (LABEL_PROJECT.to_string(), project.to_string()),
-                (super::LABEL_ADDRESS.to_string(), r.address.clone()),
-                (LABEL_HASH.to_string(), r.config_hash.clone()),
-            ]);
-            live.objects.insert(
-                (r.kind, r.name.clone()),
-                LiveObject {
-                    kind: r.kind,
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                    labels,
-                    running: true,
-                    state: "running".into(),
-                    image_id: None,
-                    ports: r.ports.clone(),
-                },
-            );
+        };
+        let connected = async {
+            let engine = crate::docker::connect(host.as_deref()).await?;
+            // Through bollard (TLS, ssh) the list needs the connection, and goes out once it is made.
+            let late = async {
+                match plain {
+                    Some(_) => None,
+                    None => Some(list(engine.source(), labelled).await),
+                }
+            };
+            let images = async { image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
+            let (late, images) = tokio::join!(late, images);
+            Ok::<_, DockerError>((engine, late, images))
+        };
+        let (early, connected) = tokio::join!(early, connected);
+        // An engine that is not there is reported as such, not as a failed list.
+        let (engine, late, images) = connected?;
+        let mut live = early.or(late).expect("one of the two lists ran")?;
+        live.images = images;
+        Ok((engine, live))
+    });
+    DockerObservation { task, images }
+}
+
+impl super::Observation for DockerObservation {
+    type Engine = Engine;
+
+    /// Adds the images' ids and whatever holds a wanted name the labelled list did not show (a
+    /// second list, only when something is to be created: an object there without the
+    /// project's labels is a conflict the plan reports).
+    async fn finish(self, wanted: &super::Wanted<'_>) -> Result<(Engine, Snapshot), super::ObserveError> {
+        use crate::model::{Kind, Spec};
+        let mut images: Vec<String> = wanted
+            .desired
+            .values()
+            .filter_map(|d| match &d.spec {
+                Spec::Container(c) => Some(c.image.clone()),
+                _ => None,
+            })
+            .collect();
+        images.sort();
+        images.dedup();
+        // The task only ends early on an error, which the join below reports.
+        let _ = self.images.send(images);
+        let (engine, mut live) = self.task.await.map_err(|e| super::ObserveError::Lost(e.to_string()))??;
+        let prefix = format!("{}-", wanted.project);
+        let missing: Vec<&str> = wanted
+            .desired
+            .values()
+            .filter(|d| d.kind != Kind::Job && live.get(d.kind, &d.name).is_none())
+            .map(|d| d.name.as_str())
+            .collect();
+        // One pattern covers every missing name under the project's prefix (the engine matches
+        // each pattern against each container it holds); names outside it are asked one by one.
+        let mut outside: Vec<String> =
+            missing.iter().filter(|n| !n.starts_with(&prefix)).map(|n| n.to_string()).collect();
+        outside.sort();
+        outside.dedup();
+        let under_prefix = missing.iter().any(|n| n.starts_with(&prefix)).then_some(prefix.as_str());
+        let named = list(engine.source(), Selection::Named { prefix: under_prefix, names: &outside }).await?;
+        for (key, object) in named.objects {
+            live.objects.entry(key).or_insert(object);
         }
-        live
+        Ok((engine, live))
     }
 }
 

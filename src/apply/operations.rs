@@ -1,0 +1,220 @@
+//! The executor's decisions, made without Docker: a plan lowered into atomic operations — one
+//! engine or Flink call, or a wait — each with the change that caused it and the operations it
+//! waits for (docs/ARCHITECTURE.md, "The executor"). [`Operations`]' text form, one line per
+//! operation, is what the tests assert.
+
+use crate::model::{Readiness, Role};
+use crate::plan::{Action, Change, Plan};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What one operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpKind {
+    /// Removes the object (a container is stopped first); one the plan keeps is only forgotten.
+    Remove,
+    /// Creates the object (a container: from its image, started).
+    Create,
+    /// Starts a stopped container.
+    Start,
+    /// Waits until a created or started container is ready. Its own operation, so that what
+    /// needs the container only running (TaskManagers on their JobManager) starts sooner.
+    WaitReady(Probe),
+    /// Stops a job: with a savepoint, or cancelled (stateless mode).
+    StopJob { savepoint: bool },
+    /// Submits a job (from its last savepoint in savepoint mode), or records it suspended.
+    SubmitJob,
+}
+
+/// Which readiness probe a wait runs: [`Readiness`] without its `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Probe {
+    Zookeeper,
+    FlinkRest,
+    TaskManagerRegistered { slots: u64 },
+    Healthy,
+}
+
+impl Probe {
+    pub fn of(readiness: &Readiness) -> Option<Probe> {
+        match readiness {
+            Readiness::None => None,
+            Readiness::Zookeeper => Some(Probe::Zookeeper),
+            Readiness::FlinkRest => Some(Probe::FlinkRest),
+            Readiness::TaskManagerRegistered { slots } => Some(Probe::TaskManagerRegistered { slots: *slots }),
+            Readiness::Healthy => Some(Probe::Healthy),
+        }
+    }
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpKind::Remove => f.write_str("remove"),
+            OpKind::Create => f.write_str("create"),
+            OpKind::Start => f.write_str("start"),
+            OpKind::WaitReady(Probe::Zookeeper) => f.write_str("wait-ready(zookeeper srvr)"),
+            OpKind::WaitReady(Probe::FlinkRest) => f.write_str("wait-ready(GET /overview)"),
+            OpKind::WaitReady(Probe::TaskManagerRegistered { slots }) => {
+                write!(f, "wait-ready(registered, {slots} slots)")
+            }
+            OpKind::WaitReady(Probe::Healthy) => f.write_str("wait-ready(healthy)"),
+            OpKind::StopJob { savepoint: true } => f.write_str("stop-with-savepoint"),
+            OpKind::StopJob { savepoint: false } => f.write_str("cancel"),
+            OpKind::SubmitJob => f.write_str("submit"),
+        }
+    }
+}
+
+/// One operation: what, on which change of the plan, waiting for which operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub kind: OpKind,
+    /// Index of its change in the plan.
+    pub change: usize,
+    pub address: String,
+    /// Indices of the operations it waits for.
+    pub after: Vec<usize>,
+}
+
+/// A plan's operations, in the plan's address order, with their dependencies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Operations {
+    pub ops: Vec<Operation>,
+    /// The plan's reasons, per change, for the text form (the cause of each operation).
+    causes: Vec<String>,
+}
+
+impl Operations {
+    /// Lowers `plan` into operations. Pure: the same plan gives the same operations.
+    pub fn lower(plan: &Plan) -> Operations {
+        let mut ops = Vec::new();
+        for (i, c) in plan.changes.iter().enumerate() {
+            for kind in kinds(c) {
+                ops.push(Operation { kind, change: i, address: c.address.clone(), after: Vec::new() });
+            }
+        }
+        let after = dependencies(plan, &ops);
+        for (op, after) in ops.iter_mut().zip(after) {
+            op.after = after;
+        }
+        let causes = plan.changes.iter().map(|c| c.reasons.join("; ")).collect();
+        Operations { ops, causes }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// The operations one change becomes.
+fn kinds(c: &Change) -> Vec<OpKind> {
+    if let Some(j) = c.job_ops {
+        let mut out = Vec::new();
+        if j.stop {
+            out.push(OpKind::StopJob { savepoint: stops_with_savepoint(c) });
+        }
+        if j.submit || (c.action == Action::Create && c.desired.is_some()) {
+            out.push(OpKind::SubmitJob);
+        }
+        return out;
+    }
+    let mut out = match c.action {
+        Action::Create => vec![OpKind::Create],
+        Action::Start => vec![OpKind::Start],
+        Action::Delete => vec![OpKind::Remove],
+        Action::Replace | Action::Update => vec![OpKind::Remove, OpKind::Create],
+        Action::NoOp => vec![],
+    };
+    if c.action != Action::Delete
+        && !out.is_empty()
+        && let Some(probe) = c.desired.as_ref().and_then(|d| Probe::of(&d.readiness))
+    {
+        out.push(OpKind::WaitReady(probe));
+    }
+    out
+}
+
+/// A job is stopped with a savepoint unless it runs stateless and is not being suspended (a
+/// suspension always keeps the job's state).
+fn stops_with_savepoint(c: &Change) -> bool {
+    use crate::config::JobState;
+    let suspend = c.desired.as_ref().and_then(|d| d.job.as_ref()).is_some_and(|j| j.state == JobState::Suspended);
+    // The running job was submitted in its recorded mode: that mode says how it stops.
+    let stateless = c.recorded_job.as_ref().is_some_and(|j| j.upgrade_mode == crate::config::UpgradeMode::Stateless);
+    !stateless || suspend
+}
+
+/// Creates/starts/submits wait for what they depend on to be ready (created, and through its
+/// readiness wait); a TaskManager only for its JobManager to be running, since its own
+/// readiness (registered with that JobManager) includes the JobManager's. A wait follows its
+/// create/start. Removes and job stops wait for the removes and stops of what depends on them;
+/// a replacement's create waits for its remove.
+fn dependencies(plan: &Plan, ops: &[Operation]) -> Vec<Vec<usize>> {
+    #[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+    enum Class {
+        Teardown,
+        Bringup,
+        Ready,
+    }
+    let class = |k: OpKind| match k {
+        OpKind::Remove | OpKind::StopJob { .. } => Class::Teardown,
+        OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
+        OpKind::WaitReady(_) => Class::Ready,
+    };
+    let mut index: BTreeMap<(&str, Class), usize> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        index.insert((op.address.as_str(), class(op.kind)), i);
+    }
+    let roles: BTreeMap<&str, Role> =
+        plan.changes.iter().filter_map(|c| Some((c.address.as_str(), c.desired.as_ref()?.role))).collect();
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let c = &plan.changes[op.change];
+            let mut after = Vec::new();
+            match class(op.kind) {
+                Class::Bringup => {
+                    let early = roles.get(c.address.as_str()) == Some(&Role::TaskManager);
+                    for d in &c.dependencies {
+                        let running_is_enough = early && roles.get(d.as_str()) == Some(&Role::JobManager);
+                        let ready = index.get(&(d.as_str(), Class::Ready)).filter(|_| !running_is_enough);
+                        after.extend(ready.or(index.get(&(d.as_str(), Class::Bringup))));
+                    }
+                    after.extend(index.get(&(c.address.as_str(), Class::Teardown)));
+                }
+                Class::Ready => after.extend(index.get(&(c.address.as_str(), Class::Bringup))),
+                Class::Teardown => {
+                    for (j, other) in ops.iter().enumerate() {
+                        let oc = &plan.changes[other.change];
+                        if j != i && class(other.kind) == Class::Teardown && oc.dependencies.contains(&c.address) {
+                            after.push(j);
+                        }
+                    }
+                }
+            }
+            after.sort_unstable();
+            after.dedup();
+            after
+        })
+        .collect()
+}
+
+/// One line per operation: `3 create cluster.a.jobmanager[0] after 2  # slots: 2 → 4`.
+impl fmt::Display for Operations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, op) in self.ops.iter().enumerate() {
+            write!(f, "{i} {} {}", op.kind, op.address)?;
+            if !op.after.is_empty() {
+                let after: Vec<String> = op.after.iter().map(usize::to_string).collect();
+                write!(f, " after {}", after.join(","))?;
+            }
+            let cause = &self.causes[op.change];
+            if !cause.is_empty() && !matches!(op.kind, OpKind::WaitReady(_)) {
+                write!(f, "  # {}", crate::model::sensitive::display(cause))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+//! A `cluster` block expanded: its network and data volume, ZooKeeper servers, JobManagers and
+//! TaskManagers, with dependencies network/volume → zookeeper → jobmanager → taskmanager. One
+//! builder per role; what they share (names, the masking of sensitive settings, the instance
+//! frame) is [`Builder`]'s.
+
+use super::flink_conf::{FlinkRole, properties, render};
+use super::hash::config_hash;
+use super::*;
+use crate::config::Cluster;
+use crate::names;
+
+/// Restart policy for cluster containers: a crashed JobManager or TaskManager comes back (what
+/// makes HA real), while one stopped on purpose with `docker stop` stays stopped, and is shown
+/// by the next plan.
+const RESTART: &str = "unless-stopped";
+const DATA_DIR: &str = "/flink-data";
+
+/// Every instance of cluster `c`. `salt` hashes its sensitive settings.
+pub fn instances(project: &str, c: &Cluster, salt: &str) -> Vec<Instance> {
+    let b = Builder {
+        project,
+        c,
+        salt,
+        network: names::network(project, &c.name),
+        volume: names::volume(project, &c.name, "data"),
+        network_addr: format!("{}.network", c.address),
+        volume_addr: format!("{}.volume[\"data\"]", c.address),
+    };
+    let mut out = b.infrastructure();
+    let zookeepers = b.zookeepers();
+    let jobmanagers = b.jobmanagers(&addresses(&zookeepers));
+    let taskmanagers = b.taskmanagers(&addresses(&jobmanagers));
+    out.extend(zookeepers);
+    out.extend(jobmanagers);
+    out.extend(taskmanagers);
+    out
+}
+
+fn addresses(instances: &[Instance]) -> Vec<String> {
+    instances.iter().map(|i| i.address.clone()).collect()
+}
+
+struct Builder<'a> {
+    project: &'a str,
+    c: &'a Cluster,
+    salt: &'a str,
+    network: String,
+    volume: String,
+    network_addr: String,
+    volume_addr: String,
+}
+
+/// What differs between two instances of a cluster.
+struct Part {
+    role: Role,
+    index: u32,
+    spec: Spec,
+    attributes: BTreeMap<String, String>,
+    dependencies: Vec<String>,
+    readiness: Readiness,
+}
+
+impl Builder<'_> {
+    fn address(&self, role: &str, index: u32) -> String {
+        format!("{}.{role}[{index}]", self.c.address)
+    }
+
+    fn name(&self, role: &str, index: u32) -> String {
+        names::container(self.project, &self.c.name, role, index)
+    }
+
+    /// Sensitive `flink_config` values reach Flink through FLINK_PROPERTIES, but the hash and
+    /// the attributes see them masked.
+    fn mask_props(&self, rendered: &str) -> String {
+        if self.c.sensitive_config.is_empty() {
+            return rendered.to_string();
+        }
+        rendered
+            .lines()
+            .map(|l| match l.split_once(": ") {
+                Some((k, v)) if self.c.sensitive_config.contains(k) => {
+                    format!("{k}: {}\n", sensitive::mask(self.salt, v))
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect()
+    }
+
+    /// The spec as hashed and shown: FLINK_PROPERTIES masked.
+    fn masked(&self, spec: &ContainerSpec) -> ContainerSpec {
+        let mut spec = spec.clone();
+        if let Some(p) = spec.env.get_mut("FLINK_PROPERTIES") {
+            *p = self.mask_props(p);
+        }
+        spec
+    }
+
+    fn instance(&self, kind: Kind, address: String, name: String, part: Part) -> Instance {
+        let hashed = match &part.spec {
+            Spec::Container(spec) => Spec::Container(self.masked(spec)),
+            other => other.clone(),
+        };
+        Instance {
+            config_hash: config_hash(&hashed),
+            address,
+            kind,
+            role: part.role,
+            cluster: self.c.address.clone(),
+            name,
+            spec: part.spec,
+            attributes: part.attributes,
+            dependencies: part.dependencies,
+            readiness: part.readiness,
+            prevent_destroy: self.c.meta.prevent_destroy,
+            ignore_changes: self.c.meta.ignore_changes.clone(),
+            job: None,
+        }
+    }
+
+    fn container_instance(&self, role_name: &str, part: Part) -> Instance {
+        self.instance(Kind::Container, self.address(role_name, part.index), self.name(role_name, part.index), part)
+    }
+
+    fn infrastructure(&self) -> Vec<Instance> {
+        let infra = |kind: Kind, role: Role, address: &str, name: &str, spec: Spec, driver: &str| {
+            let attributes = BTreeMap::from([("name".into(), name.to_string()), ("driver".into(), driver.into())]);
+            let part = Part { role, index: 0, spec, attributes, dependencies: vec![], readiness: Readiness::None };
+            self.instance(kind, address.to_string(), name.to_string(), part)
+        };
+        vec![
+            infra(
+                Kind::Network,
+                Role::Network,
+                &self.network_addr,
+                &self.network,
+                Spec::Network { driver: "bridge".into() },
+                "bridge",
+            ),
+            infra(
+                Kind::Volume,
+                Role::Volume,
+                &self.volume_addr,
+                &self.volume,
+                Spec::Volume { driver: "local".into() },
+                "local",
+            ),
+        ]
+    }
+
+    fn container(
+        &self,
+        name: &str,
+        image: &str,
+        command: &str,
+        env: BTreeMap<String, String>,
+        ports: Vec<PortSpec>,
+        memory_mib: u64,
+    ) -> ContainerSpec {
+        // Flink's roles share the data volume (HA storage, checkpoints, savepoints); ZooKeeper
+        // (no command: the image's own) keeps its data in its container.
+        let data = MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false };
+        let flink = !command.is_empty();
+        ContainerSpec {
+            image: image.to_string(),
+            command: if flink { vec![command.to_string()] } else { vec![] },
+            hostname: name.to_string(),
+            env,
+            ports,
+            network: self.network.clone(),
+            mounts: if flink { vec![data] } else { vec![] },
+            memory_mib,
+            restart: RESTART.into(),
+            entrypoint: None,
+            extra_networks: Vec::new(),
+            user: None,
+            healthcheck: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// ZooKeeper servers, the official image's interface (`ZOO_MY_ID`, `ZOO_SERVERS`).
+    fn zookeepers(&self) -> Vec<Instance> {
+        let Some(zk) = &self.c.zookeeper else { return Vec::new() };
+        let servers: Vec<String> = (0..zk.replicas)
+            .map(|i| format!("server.{}={}:2888:3888;2181", i + 1, self.name("zookeeper", i)))
+            .collect();
+        (0..zk.replicas)
+            .map(|i| {
+                let name = self.name("zookeeper", i);
+                let mut env = BTreeMap::from([("ZOO_MY_ID".to_string(), (i + 1).to_string())]);
+                if zk.replicas > 1 {
+                    env.insert("ZOO_SERVERS".to_string(), servers.join(" "));
+                }
+                env.insert("JVMFLAGS".to_string(), format!("-Xmx{}m", (zk.memory.mib / 2).max(64)));
+                let spec = self.container(&name, &zk.image, "", env, vec![], zk.memory.mib);
+                let attributes = attributes::of_container(&name, &spec);
+                let part = Part {
+                    role: Role::Zookeeper,
+                    index: i,
+                    spec: Spec::Container(spec),
+                    attributes,
+                    dependencies: vec![self.network_addr.clone()],
+                    readiness: Readiness::Zookeeper,
+                };
+                self.container_instance("zookeeper", part)
+            })
+            .collect()
+    }
+
+    /// JobManagers (the official flink image's `jobmanager`), REST published as configured.
+    fn jobmanagers(&self, zookeepers: &[String]) -> Vec<Instance> {
+        let c = self.c;
+        (0..c.jobmanager.replicas)
+            .map(|i| {
+                let name = self.name("jobmanager", i);
+                let props = render(&properties(self.project, c, FlinkRole::JobManager, i));
+                let env = BTreeMap::from([
+                    ("FLINK_PROPERTIES".to_string(), props.clone()),
+                    ("JOB_MANAGER_RPC_ADDRESS".to_string(), name.clone()),
+                ]);
+                let port = PortSpec {
+                    container_port: 8081,
+                    host_ip: c.jobmanager.rest_bind.clone(),
+                    host_port: c.jobmanager.rest_port.map(|p| p + i as u16),
+                    protocol: "tcp".into(),
+                };
+                let spec = self.container(&name, &c.image, "jobmanager", env, vec![port], c.jobmanager.memory.mib);
+                let mut attributes = attributes::of_container(&name, &self.masked(&spec));
+                attributes.insert("flink_config".into(), self.mask_props(&props));
+                let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
+                dependencies.extend(zookeepers.iter().cloned());
+                let part = Part {
+                    role: Role::JobManager,
+                    index: i,
+                    spec: Spec::Container(spec),
+                    attributes,
+                    dependencies,
+                    readiness: Readiness::FlinkRest,
+                };
+                self.container_instance("jobmanager", part)
+            })
+            .collect()
+    }
+
+    /// TaskManagers (`taskmanager`, `taskmanager.resource-id` = container name).
+    fn taskmanagers(&self, jobmanagers: &[String]) -> Vec<Instance> {
+        let c = self.c;
+        (0..c.taskmanager.replicas)
+            .map(|i| {
+                let name = self.name("taskmanager", i);
+                let props = render(&properties(self.project, c, FlinkRole::TaskManager, i));
+                let env = BTreeMap::from([
+                    ("FLINK_PROPERTIES".to_string(), props.clone()),
+                    ("JOB_MANAGER_RPC_ADDRESS".to_string(), self.name("jobmanager", 0)),
+                ]);
+                let spec = self.container(&name, &c.image, "taskmanager", env, vec![], c.taskmanager.memory.mib);
+                let mut attributes = attributes::of_container(&name, &self.masked(&spec));
+                attributes.insert("flink_config".into(), self.mask_props(&props));
+                attributes.insert("slots".into(), c.taskmanager.slots.to_string());
+                let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
+                dependencies.extend(jobmanagers.iter().cloned());
+                let part = Part {
+                    role: Role::TaskManager,
+                    index: i,
+                    spec: Spec::Container(spec),
+                    attributes,
+                    dependencies,
+                    readiness: Readiness::TaskManagerRegistered { slots: u64::from(c.taskmanager.slots) },
+                };
+                self.container_instance("taskmanager", part)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,138 @@
+//! `apply` and `destroy`: the state's lock taken as early as it can be, the plan made (or a
+//! saved one checked against a fresh one), then — once the command line has confirmed — the
+//! executor run, the outputs evaluated and the state written.
+
+use super::plan::{PlanOptions, Planned, make_plan, output_value, start_observing};
+use super::rest_port_from;
+use crate::apply::{ApplyReport, Executed};
+use crate::config::{Config, VarInputs};
+use crate::plan::{Focus, Plan, saved::SavedPlan};
+use crate::state::{State, StateLock, StateOutput, StateWriter};
+use miette::Report;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// What `apply` / `destroy` is asked for (plain data: the command line fills it).
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// A plan saved with `plan --out`: applied exactly, refused when anything it was made from moved.
+    pub plan_file: Option<PathBuf>,
+    pub vars: VarInputs,
+    pub focus: Focus,
+    pub destroy: bool,
+    pub lock_timeout: Duration,
+}
+
+/// A plan ready to be confirmed and executed, with the lock that guards it.
+pub struct Prepared {
+    pub config: Config,
+    pub planned: Planned,
+    pub destroy: bool,
+    /// The saved plan being applied, and where it is.
+    pub saved: Option<(SavedPlan, PathBuf)>,
+    _lock: StateLock,
+}
+
+impl Prepared {
+    pub fn plan(&self) -> &Plan {
+        &self.planned.plan
+    }
+    /// A saved plan was reviewed already: it is applied without asking again.
+    pub fn needs_confirmation(&self) -> bool {
+        self.planned.plan.has_changes() && self.saved.is_none()
+    }
+}
+
+/// What an apply did.
+pub struct Applied {
+    pub state: State,
+    pub report: ApplyReport,
+    /// The last state write (with the outputs) failed: what the report says was done is on the
+    /// engine but not all of it in the state; the next run adopts it from the labels.
+    pub unsaved: Option<Report>,
+}
+
+/// Locks the state, loads the configuration and plans (checking a saved plan against it).
+pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Report> {
+    let saved = match &options.plan_file {
+        Some(path) if options.destroy => {
+            return Err(miette::miette!(
+                "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
+                path.display()
+            ));
+        }
+        Some(path) => Some((SavedPlan::read(&dir.join(path)).map_err(Report::new)?, dir.join(path))),
+        None => None,
+    };
+    let destroy = options.destroy || saved.as_ref().is_some_and(|(s, _)| s.destroy);
+    let vars = match &saved {
+        Some((s, _)) => VarInputs { vars: s.vars.clone(), var_files: s.var_files.iter().map(Into::into).collect() },
+        None => options.vars.clone(),
+    };
+    let operation = if destroy { "destroy" } else { "apply" };
+    // Once the state's lock is held, Docker can be asked while the rest of the configuration is
+    // evaluated (a snapshot taken before the lock could miss what its holder was changing). A
+    // busy lock is waited for only once the configuration is known to be valid.
+    let mut early = None;
+    let config = super::load_then(dir, &vars, &mut |settings| {
+        let taken = StateLock::try_take(&dir.join(&settings.state_path));
+        early = Some(taken.and_then(|lock| {
+            lock.map(|mut lock| {
+                let observing = start_observing(settings);
+                lock.announce(operation).map(|()| (lock, observing))
+            })
+            .transpose()
+        }));
+    })?;
+    let (lock, started) = match early.transpose().map_err(Report::new)?.flatten() {
+        Some((lock, observing)) => (lock, Some(observing)),
+        None => (StateLock::acquire(&config.state_path(), operation, options.lock_timeout).map_err(Report::new)?, None),
+    };
+    let focus = match &saved {
+        Some((s, _)) => Focus { targets: s.targets.clone(), replace: s.replace.clone() },
+        None => options.focus.clone(),
+    };
+    let plan_options = PlanOptions { destroy, refresh: true, focus, settle_pending: true };
+    let planned = make_plan(&config, &plan_options, started).await?;
+    if let Some((s, _)) = &saved {
+        s.check(&config, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
+    }
+    Ok(Prepared { config, planned, destroy, saved, _lock: lock })
+}
+
+/// Executes a prepared plan, `parallelism` operations at once; `stop` set (Ctrl-C) starts no
+/// new operation. The state is written after every operation, and once more with the outputs.
+pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBool>) -> Result<Applied, Report> {
+    let Prepared { config, planned, destroy, saved, _lock } = prepared;
+    let Planned { state, engine, snapshot, plan } = planned;
+    let engine = engine.expect("apply always observes Docker");
+    let writer = StateWriter::new(&config.state_path(), &state);
+    let Executed { mut state, mut writer, report } =
+        crate::apply::apply(&engine, &plan, &config.settings.project, state, writer, parallelism, stop)
+            .await
+            .map_err(Report::new)?;
+    // Outputs, now that every value is known.
+    let outputs =
+        if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| rest_port_from(&state, c)) };
+    let outputs = outputs.map_err(Report::new)?;
+    state.outputs = outputs
+        .iter()
+        .map(|(k, v)| {
+            let value = output_value(&v.value, v.sensitive, &state.salt);
+            (k.clone(), StateOutput { value, sensitive: v.sensitive })
+        })
+        .collect();
+    if let Err(e) = writer.save(&mut state) {
+        return Ok(Applied { state, report, unsaved: Some(Report::new(e)) });
+    }
+    if let Some((mut s, path)) = saved {
+        s.applied = true;
+        s.write(&path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
+    }
+    // The process ends now: freeing what was planned and observed one allocation at a time
+    // would cost a no-op apply more than its own work.
+    std::mem::forget((config, snapshot, plan));
+    Ok(Applied { state, report, unsaved: None })
+}

@@ -1,0 +1,155 @@
+//! Planning: the state read, the configuration expanded and Docker observed (all three at
+//! once), then the plan computed, narrowed (`--target`, `--replace`) and its outputs evaluated.
+
+use super::{expand, load_state, rest_port_from};
+use crate::config::{Config, VarInputs};
+use crate::docker::Engine;
+use crate::observe::docker::DockerObservation;
+use crate::observe::{self, Snapshot, Wanted};
+use crate::plan::{self, Focus, Plan, saved::SavedPlan};
+use crate::state::State;
+use miette::Report;
+use std::path::Path;
+
+/// What a plan is asked for (plain data: the command line fills it).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan the destruction of everything the configuration manages.
+    pub destroy: bool,
+    /// Ask the engine and Flink what is live (else: plan from the state alone).
+    pub refresh: bool,
+    pub focus: Focus,
+    /// Resolve the engine calls a stopped run left in flight before planning (apply and
+    /// destroy, which hold the state's lock); a plan only shows what apply would do with them.
+    pub settle_pending: bool,
+}
+
+/// Everything a plan was computed from, and the plan.
+pub struct Planned {
+    pub state: State,
+    /// None when planned from the state alone.
+    pub engine: Option<Engine>,
+    pub snapshot: Snapshot,
+    pub plan: Plan,
+}
+
+/// Starts observing the engine the settings name, for their project.
+pub(crate) fn start_observing(settings: &crate::config::Settings) -> DockerObservation {
+    observe::docker::start(settings.docker_host.as_deref(), &settings.project)
+}
+
+/// Completes an observation for the configuration's desired instances.
+pub(crate) async fn finish_observing(
+    observation: DockerObservation,
+    config: &Config,
+    desired: &crate::model::Desired,
+) -> Result<(Engine, Snapshot), Report> {
+    let wanted = Wanted {
+        project: &config.settings.project,
+        desired,
+        job_clusters: config.jobs.values().map(|j| j.cluster.as_str()).collect(),
+    };
+    observe::finish(observation, &wanted).await.map_err(Report::new)
+}
+
+/// `plan`: loads the configuration (asking Docker as soon as the project is known: a plan
+/// takes no lock) and plans.
+pub async fn plan(dir: &Path, vars: &VarInputs, options: &PlanOptions) -> Result<(Config, Planned), Report> {
+    let mut started = None;
+    let config = super::load_then(dir, vars, &mut |settings| {
+        if options.refresh {
+            started = Some(start_observing(settings));
+        }
+    })?;
+    let planned = make_plan(&config, options, started).await?;
+    Ok((config, planned))
+}
+
+/// Loads state, observes Docker and Flink, computes the plan (shared with apply and destroy).
+pub async fn make_plan(
+    config: &Config,
+    options: &PlanOptions,
+    started: Option<DockerObservation>,
+) -> Result<Planned, Report> {
+    // Docker is asked while the state is read and the configuration expanded.
+    let mut observing = options.refresh.then(|| started.unwrap_or_else(|| start_observing(&config.settings)));
+    let mut state = load_state(config)?;
+    if options.settle_pending && !state.pending.is_empty() {
+        settle_pending(config, &mut state).await?;
+        // What was listed before the calls were resolved is out of date: list again.
+        observing = Some(start_observing(&config.settings));
+    }
+    let desired = expand(config, &state);
+    let (engine, snapshot) = match observing {
+        Some(observing) => {
+            let (engine, snapshot) = finish_observing(observing, config, &desired).await?;
+            (Some(engine), snapshot)
+        }
+        None => (None, Snapshot::from_state(&state, &config.settings.project)),
+    };
+    let mut plan =
+        plan::compute(&desired, &state, &snapshot, &config.settings.project, options.destroy).map_err(Report::new)?;
+    plan.focus(&options.focus.targets, &options.focus.replace).map_err(|e| miette::miette!("{e}"))?;
+    if !options.destroy {
+        plan.outputs = output_changes(config, &state, &plan)?;
+    }
+    tracing::debug!(changes = plan.counts().0 + plan.counts().1 + plan.counts().2, "planned");
+    Ok(Planned { state, engine, snapshot, plan })
+}
+
+/// Finishes what a stopped run left in flight, and records it.
+async fn settle_pending(config: &Config, state: &mut State) -> Result<(), Report> {
+    // Made from the state as read, so the resolved one is written as a change.
+    let mut writer = crate::state::StateWriter::new(&config.state_path(), state);
+    let engine = crate::docker::connect(config.settings.docker_host.as_deref()).await.map_err(Report::new)?;
+    for note in crate::apply::settle_pending(&engine, state).await.map_err(Report::new)? {
+        tracing::info!("{note}");
+    }
+    writer.save(state).map_err(Report::new)
+}
+
+/// Saves `planned` for `apply FILE` at `path` (relative paths: in the configuration directory,
+/// as Terraform's -chdir does).
+pub fn save_plan(
+    dir: &Path,
+    path: &Path,
+    config: &Config,
+    vars: &VarInputs,
+    options: &PlanOptions,
+    planned: &Planned,
+) -> Result<(), Report> {
+    let out = dir.join(path);
+    let saved =
+        SavedPlan::new(config, vars, &options.focus, &planned.state, &planned.snapshot, &planned.plan, options.destroy);
+    saved.write(&out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))
+}
+
+/// Outputs as they will be after apply: a REST URL stays known only when its JobManager is not
+/// (re)created with an ephemeral port.
+fn output_changes(config: &Config, state: &State, plan: &Plan) -> Result<Vec<plan::OutputChange>, Report> {
+    let recreated = |cluster: &str| {
+        let jm0 = format!("{cluster}.jobmanager[0]");
+        plan.changes
+            .iter()
+            .any(|c| c.address == jm0 && matches!(c.action, plan::Action::Create | plan::Action::Replace))
+    };
+    let values = config
+        .evaluate_outputs(&|c| if recreated(c) { None } else { rest_port_from(state, c) })
+        .map_err(Report::new)?;
+    Ok(values
+        .into_iter()
+        .map(|(name, v)| {
+            let after_unknown =
+                serde_json::to_string(&v.value).unwrap_or_default().contains(crate::config::KNOWN_AFTER_APPLY);
+            let after = output_value(&v.value, v.sensitive, &state.salt);
+            let before = state.outputs.get(&name).map(|o| o.value.clone());
+            plan::OutputChange { name, before, after, after_unknown, sensitive: v.sensitive }
+        })
+        .collect())
+}
+
+/// An output's value as state keeps it: a sensitive one only as its salted hash.
+pub(crate) fn output_value(value: &hcl::Value, sensitive: bool, salt: &str) -> serde_json::Value {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    if sensitive { crate::model::sensitive::mask(salt, &json.to_string()).into() } else { json }
+}

@@ -1,0 +1,126 @@
+//! The executor's operation graph, without Docker: a plan lowered into operations (what, on
+//! which address, after which others, and why), asserted through its text form.
+
+mod fixtures;
+
+use fixtures::{applied, desired, jobs_applied, jobs_with_jobmanager_memory};
+use flinkform::apply::operations::Operations;
+use flinkform::model::Kind;
+use flinkform::observe::Snapshot;
+use flinkform::plan::{self, Plan};
+use flinkform::state::State;
+use std::collections::BTreeMap;
+
+fn operations(plan: &Plan) -> String {
+    Operations::lower(plan).to_string()
+}
+
+#[test]
+fn a_new_cluster_comes_up_network_first_and_taskmanagers_as_soon_as_their_jobmanager_runs() {
+    let (d, project) = desired("quickstart", &[]);
+    let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
+    insta::assert_snapshot!("ops_quickstart_create", operations(&p));
+}
+
+#[test]
+fn scaling_up_creates_only_the_new_taskmanagers() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d4, _) = desired("quickstart", &["taskmanagers=4"]);
+    let p = plan::compute(&d4, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_scale_up", operations(&p));
+}
+
+#[test]
+fn scaling_down_removes_only_the_last_taskmanagers() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d1, _) = desired("quickstart", &["taskmanagers=1"]);
+    let p = plan::compute(&d1, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_scale_down", operations(&p));
+}
+
+#[test]
+fn a_taskmanager_setting_replaces_each_taskmanager_remove_then_create() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let (d4, _) = desired("quickstart", &["slots=4"]);
+    let p = plan::compute(&d4, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_slots_replace", operations(&p));
+}
+
+#[test]
+fn an_ha_cluster_comes_up_zookeeper_then_jobmanagers_then_taskmanagers() {
+    let (d, project) = desired("ha", &[]);
+    let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
+    insta::assert_snapshot!("ops_ha_create", operations(&p));
+}
+
+#[test]
+fn a_jobmanager_replacement_under_a_job_stops_it_with_a_savepoint_first_and_resubmits_after() {
+    let (_, state, live, project) = jobs_applied(&[]);
+    let d = jobs_with_jobmanager_memory("1280m");
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_jobmanager_replaced_under_job", operations(&p));
+}
+
+#[test]
+fn a_job_upgrade_is_a_stop_with_savepoint_then_a_submit() {
+    let (d, state, live, project) = jobs_applied(&["parallelism=4"]);
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_job_upgrade", operations(&p));
+}
+
+#[test]
+fn destroy_removes_in_reverse_dependency_order() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, live) = applied(&d, &project);
+    let p = plan::compute(&d, &state, &live, &project, true).unwrap();
+    insta::assert_snapshot!("ops_quickstart_destroy", operations(&p));
+}
+
+#[test]
+fn destroy_with_a_running_job_takes_a_final_savepoint_and_keeps_the_volume() {
+    let (d, state, live, project) = jobs_applied(&[]);
+    let p = plan::compute(&d, &state, &live, &project, true).unwrap();
+    insta::assert_snapshot!("ops_destroy_with_job", operations(&p));
+}
+
+#[test]
+fn a_container_stopped_outside_flinkform_is_started_and_waited_for() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, mut live) = applied(&d, &project);
+    let jm = live.objects.get_mut(&(Kind::Container, "quickstart-quickstart-jobmanager-0".into())).unwrap();
+    jm.running = false;
+    jm.state = "exited".into();
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_start_stopped", operations(&p));
+}
+
+#[test]
+fn a_cancelled_job_is_only_resubmitted() {
+    let (d, state, mut live, project) = jobs_applied(&[]);
+    live.jobs.insert("cluster.jobs".into(), Some(BTreeMap::from([("j1".to_string(), "CANCELED".to_string())])));
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_job_resubmitted", operations(&p));
+}
+
+#[test]
+fn lowering_is_deterministic_and_every_dependency_points_backwards_or_forwards_acyclically() {
+    let (d, project) = desired("ha", &[]);
+    let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
+    let (a, b) = (Operations::lower(&p), Operations::lower(&p));
+    assert_eq!(a, b);
+    assert_eq!(a.to_string(), b.to_string());
+    // A walk in index order that only starts an operation once its dependencies are done
+    // finishes everything: no operation waits for one that never comes.
+    let mut done = vec![false; a.ops.len()];
+    for _ in 0..a.ops.len() {
+        for (i, op) in a.ops.iter().enumerate() {
+            if !done[i] && op.after.iter().all(|&j| done[j]) {
+                done[i] = true;
+            }
+        }
+    }
+    assert!(done.iter().all(|d| *d), "a cycle in:\n{a}");
+}
