@@ -27,8 +27,12 @@ pub fn volume(project: &str, cluster: &str, volume: &str) -> String {
 
 /// The URL of a port published on `bind`: a wildcard bind is reached through loopback.
 pub fn rest_url(bind: &str, port: u16) -> String {
-    let host = if bind == "0.0.0.0" || bind == "::" || bind.is_empty() { "127.0.0.1" } else { bind };
-    format!("http://{host}:{port}")
+    match bind {
+        "0.0.0.0" | "::" | "" => format!("http://127.0.0.1:{port}"),
+        // An IPv6 address is written in brackets in a URL.
+        v6 if v6.contains(':') => format!("http://[{v6}]:{port}"),
+        v4 => format!("http://{v4}:{port}"),
+    }
 }
 
 /// Docker's rule for container, network and volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -61,5 +65,7 @@ mod tests {
         assert_eq!(sanitize("My Project"), "my-project");
         assert_eq!(rest_url("0.0.0.0", 8081), "http://127.0.0.1:8081");
         assert_eq!(rest_url("127.0.0.2", 1), "http://127.0.0.2:1");
+        assert_eq!(rest_url("::1", 8081), "http://[::1]:8081");
+        assert_eq!(rest_url("::", 8081), "http://127.0.0.1:8081");
     }
 }

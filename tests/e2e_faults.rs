@@ -90,11 +90,12 @@ fn labelled_containers(p: &Project) -> BTreeSet<String> {
 }
 
 /// The next apply converges, then plan says "No changes." and Docker matches the state.
-fn converges(p: &Project, n: u64, what: &str) {
+fn converges(p: &Project, n: u64, what: &str) -> String {
     converges_to(p, n, "0", what)
 }
 
-fn converges_to(p: &Project, n: u64, generation: &str, what: &str) {
+/// [`converges`] to the configuration with `gen = generation`; returns what the apply printed.
+fn converges_to(p: &Project, n: u64, generation: &str, what: &str) -> String {
     let (n_var, gen_var) = (format!("n={n}"), format!("gen={generation}"));
     let out = p.run(&["apply", "--auto-approve", "--var", &n_var, "--var", &gen_var]);
     assert!(
@@ -108,6 +109,7 @@ fn converges_to(p: &Project, n: u64, generation: &str, what: &str) {
     let (state, labelled) = (state_containers(p), labelled_containers(p));
     assert_eq!(labelled, state, "{what}: every labelled container is in the state");
     assert_eq!(state.len() as u64, n, "{what}");
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// How many trials, from which seed (FLINKFORM_CRASH_TRIALS, FLINKFORM_CRASH_SEED).
@@ -159,13 +161,18 @@ fn sigkill_during_destroy_is_followed_by_one_converging_apply() {
     let mut rng = Lcg(seed.wrapping_add(1));
     let n = 8;
     converges(&p, n, "setup");
+    let mut resolved = 0;
     for trial in 0..trials {
         // Removing a container stops it first (up to a second here): the kill lands among
         // stops the engine carries out after flinkform is gone.
         let delay = Duration::from_millis(rng.next(1500));
         kill_after(&p, spawn(&p, &["destroy", "--auto-approve", "--var", "n=8"]), delay);
-        converges(&p, n, &format!("destroy trial {trial} (seed {seed}, killed after {delay:?})"));
+        let out = converges(&p, n, &format!("destroy trial {trial} (seed {seed}, killed after {delay:?})"));
+        if out.contains("resolved first") && out.contains("finished its removal") {
+            resolved += 1;
+        }
     }
+    assert!(trials < 5 || resolved > 0, "some kill landed while a removal was in flight, and was resolved");
     p.ok(&["destroy", "--auto-approve", "--var", "n=8"]);
     assert!(p.labelled().is_empty(), "{:?}", p.labelled());
 }
@@ -173,7 +180,13 @@ fn sigkill_during_destroy_is_followed_by_one_converging_apply() {
 #[test]
 fn sigkill_during_a_replacement_is_followed_by_one_converging_apply() {
     assert!(require_docker());
-    let p = Project::new("ffkillreplace", LIGHT);
+    // On the default bridge: killing runs mid-start under load can leave the engine (20.10) with a
+    // stale endpoint on a user network, which then refuses to be removed though no container is
+    // attached ("has active endpoints"); that engine weakness is not what this test is about.
+    let p = Project::new(
+        "ffkillswap",
+        &LIGHT.replace("network \"net\" {}\n", "").replace("  network = network.net.name\n", ""),
+    );
     let (trials, seed) = trials_and_seed();
     let mut rng = Lcg(seed.wrapping_add(2));
     let n = 8;

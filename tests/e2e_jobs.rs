@@ -106,20 +106,25 @@ fn restored_from(url: &str, jid: &str) -> Option<String> {
     get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"].as_str().map(str::to_string)
 }
 
+/// A project `name` with the job example applied: (project, REST URL, job id).
+fn submitted(name: &str) -> (Project, String, String) {
+    let build = Command::new("bash").arg("examples/jobs/build.sh").status().unwrap();
+    assert!(build.success(), "examples/jobs/build.sh compiles the job");
+    let p = Project::new(name, HCL);
+    std::fs::copy("examples/jobs/stateful-counter.jar", p.path().join("stateful-counter.jar")).unwrap();
+    p.ok(&["apply", "--auto-approve"]);
+    let url = p.rest_url(&format!("{name}-jobs-jobmanager-0"));
+    let (jid, _, _) = recorded(&p);
+    (p, url, jid)
+}
+
 #[test]
 fn stateful_job_upgrades_through_savepoints() {
     if !require_docker() {
         return;
     }
-    let build = Command::new("bash").arg("examples/jobs/build.sh").status().unwrap();
-    assert!(build.success(), "examples/jobs/build.sh compiles the job");
-    let p = Project::new("fft-jobs", HCL);
-    std::fs::copy("examples/jobs/stateful-counter.jar", p.path().join("stateful-counter.jar")).unwrap();
-
     // Submit: RUNNING with the declared parallelism.
-    p.ok(&["apply", "--auto-approve"]);
-    let url = p.rest_url("fft-jobs-jobs-jobmanager-0");
-    let (j1, _, _) = recorded(&p);
+    let (p, url, j1) = submitted("fft-jobs");
     assert_eq!(get(&format!("{url}/jobs/{j1}"))["state"], "RUNNING");
     assert_eq!(parallelism(&url, &j1), 2);
     assert!(p.ok(&["plan"]).contains("No changes."));
@@ -208,4 +213,62 @@ fn stateful_job_upgrades_through_savepoints() {
         docker(&["ps", "-aq", "--filter", "label=io.flinkform.project=fft-jobs"]).trim().is_empty(),
         "no container remains"
     );
+}
+
+/// The latest completed savepoint of a job, as Flink reports it.
+fn latest_savepoint(url: &str, jid: &str) -> Option<String> {
+    get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["savepoint"]["external_path"].as_str().map(str::to_string)
+}
+
+#[test]
+fn a_stop_with_savepoint_cut_short_by_sigkill_is_recorded_and_restored_from() {
+    use std::process::Stdio;
+    if !require_docker() {
+        return;
+    }
+    let (p, url, j1) = submitted("fft-jobkill");
+    assert_eq!(recorded(&p).1, None, "no savepoint yet");
+    eventually("the counter to count", Duration::from_secs(90), || max_count(&url, &j1).filter(|c| *c >= 100));
+
+    // The upgrade's stop-with-savepoint is sent; flinkform is killed while Flink takes it.
+    let mut child = Command::new(bin())
+        .arg("--chdir")
+        .arg(p.path())
+        .args(["apply", "--auto-approve", "--var", "parallelism=4"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the stop is recorded as in flight (the request goes out right after that
+    // write) and before flinkform, which asks for the savepoint's status every 500 ms, can
+    // record its result.
+    let asked = std::time::Instant::now();
+    while !std::fs::read_to_string(p.state_path()).unwrap_or_default().contains("\"stop-job\"") {
+        assert!(asked.elapsed() < Duration::from_secs(120), "the stop was never recorded as in flight");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let state = std::fs::read_to_string(p.state_path()).unwrap();
+    assert!(state.contains("\"stop-job\""), "the stop was recorded as in flight before it was sent:\n{state}");
+
+    // Flink finishes the stop on its own; the savepoint it took is the one to restore from.
+    eventually("the job to finish", Duration::from_secs(60), || {
+        (get(&format!("{url}/jobs/{j1}"))["state"] == "FINISHED").then_some(())
+    });
+    // Flink serves checkpoint statistics from a short-lived cache.
+    let taken = eventually("the stop's savepoint", Duration::from_secs(30), || latest_savepoint(&url, &j1));
+    let plan = p.ok(&["plan", "--var", "parallelism=4"]);
+    assert!(plan.contains("its stop with a savepoint was interrupted"), "{plan}");
+    let out = p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
+    assert!(out.contains(&format!("its interrupted stop completed with the savepoint {taken}")), "{out}");
+    let (j2, recorded_savepoint, _) = recorded(&p);
+    assert_eq!(recorded_savepoint.as_deref(), Some(taken.as_str()), "the interrupted stop's savepoint is recorded");
+    assert_eq!(get(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
+    assert_eq!(parallelism(&url, &j2), 4);
+    assert_eq!(restored_from(&url, &j2).as_deref(), Some(taken.as_str()), "nothing the job counted is lost");
+    assert!(p.ok(&["plan", "--var", "parallelism=4"]).contains("No changes."));
+    p.ok(&["destroy", "--auto-approve", "--var", "parallelism=4"]);
 }

@@ -366,3 +366,22 @@ fn outputs_are_evaluated_from_the_files_as_loaded_not_as_edited_since() {
     let outputs = config.evaluate_outputs(&|_| None).unwrap();
     assert_eq!(outputs["label"].value, hcl::Value::from("as loaded"));
 }
+
+#[test]
+fn rest_ports_past_65535_are_refused_not_wrapped() {
+    let hcl = "cluster \"c\" {\n  zookeeper {\n    replicas = 1\n  }\n  jobmanager {\n    replicas  = 3\n    rest_port = 65535\n  }\n}\n";
+    let err = load(&[("main.hcl", hcl)], &[]).unwrap_err();
+    assert!(err.contains("would publish REST on port 65537, past 65535"), "{err}");
+    let ok = "cluster \"c\" {\n  zookeeper {\n    replicas = 1\n  }\n  jobmanager {\n    replicas  = 3\n    rest_port = 65533\n  }\n}\n";
+    assert!(load(&[("main.hcl", ok)], &[]).is_ok());
+}
+
+#[test]
+fn a_module_that_calls_itself_is_a_cycle_found_at_once() {
+    // Three self-calls would expand 3^16 times before the depth limit: the cycle is found by path.
+    let inner = "module \"a\" {\n  source = \".\"\n}\nmodule \"b\" {\n  source = \".\"\n}\nmodule \"c\" {\n  source = \"../m\"\n}\n";
+    let started = std::time::Instant::now();
+    let err = load(&[("main.hcl", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.hcl", inner)], &[]).unwrap_err();
+    assert!(err.contains("which is already being expanded: a module cycle"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "found without expanding it");
+}

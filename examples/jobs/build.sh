@@ -20,6 +20,8 @@ cid="$(docker create "$image")"
 docker cp -q "$cid:/opt/flink/lib" "$work/lib"
 mkdir -p "$work/classes"
 javac --release 17 -nowarn -cp "$work/lib/*" -d "$work/classes" $(find "$here/src" -name '*.java')
-jar --create --file "$jar.tmp" --main-class org.flinkform.examples.StatefulCounter -C "$work/classes" .
-mv "$jar.tmp" "$jar"
+# Written beside the jar under this process's own name, then renamed: two builds at once (tests
+# run in parallel) each put a whole jar in place.
+jar --create --file "$jar.tmp.$$" --main-class org.flinkform.examples.StatefulCounter -C "$work/classes" .
+mv "$jar.tmp.$$" "$jar"
 echo "[jobs] built $jar" >&2

@@ -7,7 +7,7 @@ use super::{ApplyError, Shared, jobmanager_urls, save};
 use crate::config::{JobState, UpgradeMode};
 use crate::flink::rest::{FlinkRest, RunRequest};
 use crate::plan::Change;
-use crate::state::{Resource, State};
+use crate::state::{PendingOp, Resource, State};
 use std::time::{Duration, Instant};
 
 const SAVEPOINT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -38,7 +38,7 @@ fn recorded(shared: &Shared, address: &str) -> Result<Option<Resource>, ApplyErr
 }
 
 /// Marks a recorded job suspended (and says so in its attributes, for readers).
-fn suspend(r: &mut Resource) {
+pub(super) fn suspend(r: &mut Resource) {
     r.attributes.insert("state".into(), "suspended".into());
     if let Some(j) = r.job.as_mut() {
         j.suspended = true;
@@ -75,9 +75,11 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
             p.line(&c.address, &format!("Stopping with a savepoint into {dir}... [id={}]", r.id));
             // A job whose tasks are still being deployed cannot take a savepoint yet: wait for them.
             let _ = wait_tasks_running(&rest, &r.id, Duration::from_secs(60)).await;
-            let path = rest.stop_with_savepoint(&r.id, &dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
+            super::intend(shared, c, PendingOp::StopJob, Some(&r.id))?;
+            let stopped = rest.stop_with_savepoint(&r.id, &dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
                 ApplyError::Job(format!("stop-with-savepoint of job {} failed, so the job keeps running and nothing that depends on it was changed: {e}", r.id))
-            })?;
+            });
+            let path = super::settle_on_error(shared, c, PendingOp::StopJob, stopped)?;
             // The savepoint completes just before the job finishes: wait until it has let go of its slots.
             wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Savepoint complete after {}s: {path}", started.elapsed().as_secs()));
@@ -90,7 +92,10 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
         }
     }
     if c.desired.is_none() {
-        save(shared, |s| s.remove(&c.address))?;
+        save(shared, |s| {
+            s.remove(&c.address);
+            s.settle(PendingOp::StopJob, &c.address);
+        })?;
         match &savepoint {
             Some(path) if with_savepoint => {
                 p.line(&c.address, &format!("Destruction complete; final savepoint: {path}"))
@@ -101,7 +106,10 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
     }
     r.savepoint = if with_savepoint { savepoint } else { None };
     suspend(&mut r);
-    save(shared, |s| s.put(r))
+    save(shared, |s| {
+        s.put(r);
+        s.settle(PendingOp::StopJob, &c.address);
+    })
 }
 
 pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
@@ -189,7 +197,7 @@ async fn wait_tasks_running(rest: &FlinkRest, jid: &str, timeout: Duration) -> R
     Ok(())
 }
 
-async fn wait_for(
+pub(super) async fn wait_for(
     rest: &FlinkRest,
     jid: &str,
     done: impl Fn(Option<&str>) -> bool,

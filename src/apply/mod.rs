@@ -3,6 +3,7 @@
 //! ([`ready`]), the state written after every operation. Job operations live in [`job`]. See
 //! docs/ARCHITECTURE.md, "The executor".
 
+mod intent;
 mod job;
 pub mod operations;
 mod ready;
@@ -13,7 +14,9 @@ use crate::graph::{self, Outcome};
 use crate::model::{Instance, Kind, Spec};
 use crate::names;
 use crate::plan::{Action, Change, Plan};
-use crate::state::{Pending, PendingOp, Resource, State, StateError, StateWriter};
+use crate::state::{PendingOp, Resource, State, StateError, StateWriter};
+pub use intent::settle_pending;
+use intent::{intend, settle_on_error};
 use operations::{OpKind, Operation, Operations};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -372,51 +375,6 @@ fn labels(shared: &Shared, d: &Instance) -> BTreeMap<String, String> {
     ])
 }
 
-/// Records, before the call is sent, that `operation` on `c` is about to be asked of the engine.
-fn intend(shared: &Shared, c: &Change, operation: PendingOp, id: Option<&String>) -> Result<(), ApplyError> {
-    let pending =
-        Pending { operation, address: c.address.clone(), kind: c.kind, name: c.name.clone(), id: id.cloned() };
-    save(shared, |s| s.intend(pending))
-}
-
-/// A call the engine answered with an error is no longer in flight: its intent is dropped.
-fn settle_on_error<T>(
-    shared: &Shared,
-    c: &Change,
-    operation: PendingOp,
-    result: Result<T, ApplyError>,
-) -> Result<T, ApplyError> {
-    if result.is_err() {
-        let _ = save(shared, |s| s.settle(operation, &c.address));
-    }
-    result
-}
-
-/// Resolves the calls a stopped run left in flight, before anything is planned: a removal is
-/// finished (a container's stop may still have been under way, and would otherwise be seen
-/// running now and stopped later) and the object dropped from the state; a create needs
-/// nothing, since what it made carries the project's labels and is adopted (or removed) by the
-/// plan. Returns one line per entry resolved.
-pub async fn settle_pending(engine: &Engine, state: &mut State) -> Result<Vec<String>, ApplyError> {
-    let mut notes = Vec::new();
-    for p in std::mem::take(&mut state.pending) {
-        match (p.operation, &p.id) {
-            (PendingOp::Remove, Some(id)) => {
-                tracing::debug!(address = %p.address, id, "finishing an interrupted removal");
-                ops::remove(engine, p.kind, id, &p.name).await?;
-                if state.resource(&p.address).is_some_and(|r| &r.id == id) {
-                    state.remove(&p.address);
-                }
-                notes.push(format!("{}: finished its removal, interrupted in an earlier run", p.address));
-            }
-            (PendingOp::Remove, None) | (PendingOp::Create, _) => {
-                notes.push(format!("{}: an interrupted create; adopted from its labels if it exists", p.address))
-            }
-        }
-    }
-    Ok(notes)
-}
-
 pub(crate) fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), ApplyError> {
     let mut guard = shared.state.lock().map_err(|_| ApplyError::Internal("state lock poisoned".into()))?;
     let (state, writer) = &mut *guard;
@@ -426,16 +384,23 @@ pub(crate) fn save(shared: &Shared, f: impl FnOnce(&mut State)) -> Result<(), Ap
 
 /// REST URLs of a cluster's JobManagers, from the state (ports are recorded as created).
 pub(crate) fn jobmanager_urls(shared: &Shared, cluster: &str) -> Vec<String> {
-    let prefix = format!("{cluster}.jobmanager[");
-    let guard = match shared.state.lock() {
-        Ok(g) => g,
-        Err(_) => return Vec::new(),
-    };
-    guard
-        .0
+    match shared.state.lock() {
+        Ok(guard) => jobmanager_urls_in(&guard.0, cluster),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// REST URLs of a cluster's JobManagers, as `state` records them.
+pub(crate) fn jobmanager_urls_in(state: &State, cluster: &str) -> Vec<String> {
+    let Ok(cluster) = crate::address::Address::parse(cluster) else { return Vec::new() };
+    state
         .resources
         .iter()
-        .filter(|r| r.address.starts_with(&prefix) && r.kind == Kind::Container)
+        .filter(|r| r.kind == Kind::Container)
+        .filter(|r| {
+            crate::address::Address::parse(&r.address)
+                .is_ok_and(|a| a.role() == Some("jobmanager") && a.cluster().as_ref() == Some(&cluster))
+        })
         .filter_map(|r| r.rest_url.clone())
         .collect()
 }

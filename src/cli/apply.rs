@@ -56,6 +56,10 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     };
     let prepared = pipeline::prepare(dir, &options).await?;
     let destroy = prepared.destroy;
+    if !prepared.settled().is_empty() {
+        let lines: String = prepared.settled().iter().map(|n| format!("  - {n}\n")).collect();
+        super::print(&format!("An earlier run was stopped mid-call; resolved first:\n{lines}\n"));
+    }
     super::print(&render::human(prepared.plan()));
     if prepared.needs_confirmation() && !args.auto_approve {
         confirm(destroy)?;

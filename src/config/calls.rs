@@ -10,7 +10,7 @@ use super::{eval, vars};
 use hcl::Value;
 use hcl::eval::Context;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 impl Loader<'_> {
     /// A `module` block: loads its source, binds inputs to its variables, evaluates it.
@@ -23,6 +23,28 @@ impl Loader<'_> {
         deps: Vec<String>,
     ) -> BTreeMap<String, OutputValue> {
         let name = b.label();
+        let Some((rel, dir, at)) = self.module_source(scope, b) else { return BTreeMap::new() };
+        let Some(blocks) = self.read_module(&dir, &at, &rel) else { return BTreeMap::new() };
+
+        let inputs = self.module_inputs(b, ctx, env, &rel, &blocks);
+        self.validate(&inputs);
+        let mut callers = scope.callers.clone();
+        callers.push(scope.dir.clone());
+        let child = Scope {
+            prefix: format!("{}module.{name}.", scope.prefix),
+            stem: format!("{}{name}-", scope.stem),
+            dir,
+            inherited: deps,
+            depth: scope.depth + 1,
+            callers,
+        };
+        self.module(&child, &blocks, &inputs)
+    }
+
+    /// A module block's `source`: a literal directory, not one of its callers, within the depth
+    /// limit, without `count`/`for_each`. Returns (as written, the directory, where it is written).
+    fn module_source(&mut self, scope: &Scope, b: &RawBlock) -> Option<(String, PathBuf, Loc)> {
+        let name = b.label();
         let Some(source) = b.attrs.get("source") else {
             self.error(
                 &b.loc,
@@ -30,7 +52,7 @@ impl Loader<'_> {
                 "missing source",
                 "add `source = \"./modules/flink-session\"` (a directory relative to this file's module)".into(),
             );
-            return BTreeMap::new();
+            return None;
         };
         let Ok(Value::String(rel)) = eval::eval_attr(&eval::context(&[]), source, &self.sources) else {
             self.error(
@@ -39,7 +61,7 @@ impl Loader<'_> {
                 "not a literal string",
                 "write `source = \"./path/to/module\"`".into(),
             );
-            return BTreeMap::new();
+            return None;
         };
         let dir = scope.dir.join(&rel);
         if scope.depth >= MAX_DEPTH {
@@ -49,7 +71,7 @@ impl Loader<'_> {
                 "too deep",
                 "a module must not call itself, directly or through others".into(),
             );
-            return BTreeMap::new();
+            return None;
         }
         for meta in ["count", "for_each"] {
             if let Some(a) = b.attrs.get(meta) {
@@ -61,8 +83,24 @@ impl Loader<'_> {
                 );
             }
         }
-        let Some(blocks) = self.read_module(&dir, &source.value_loc, &rel) else { return BTreeMap::new() };
+        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let here = canonical(&dir);
+        if scope.callers.iter().chain([&scope.dir]).any(|c| canonical(c) == here) {
+            self.error(
+                &source.value_loc,
+                format!("module \"{name}\" calls \"{rel}\", which is already being expanded: a module cycle"),
+                "calls itself",
+                "a module must not call itself, directly or through others".into(),
+            );
+            return None;
+        }
+        Some((rel, dir, source.value_loc.clone()))
+    }
 
+    /// The values of a module's variables from the module block's arguments (defaults
+    /// otherwise); unknown and missing inputs are reported.
+    fn module_inputs(&mut self, b: &RawBlock, ctx: &Context, env: &Env, rel: &str, blocks: &[RawBlock]) -> Inputs {
+        let name = b.label();
         let mut variables = BTreeMap::new();
         for v in blocks.iter().filter(|v| v.ident == "variable") {
             let decl = vars::declare(v, &self.sources, &mut self.errors);
@@ -131,16 +169,7 @@ impl Loader<'_> {
                 ),
             );
         }
-        let inputs = Inputs { variables, values, sensitive };
-        self.validate(&inputs);
-        let child = Scope {
-            prefix: format!("{}module.{name}.", scope.prefix),
-            stem: format!("{}{name}-", scope.stem),
-            dir,
-            inherited: deps,
-            depth: scope.depth + 1,
-        };
-        self.module(&child, &blocks, &inputs)
+        Inputs { variables, values, sensitive }
     }
 
     /// Checks every variable's `validation` blocks against its value.

@@ -369,91 +369,11 @@ pub fn convert(
     };
     let flink_config = f.string_map("flink_config").unwrap_or_default();
 
-    let zk_ev = ev.children.get("zookeeper");
-    let zookeeper = zk_ev.map(|z| {
-        let mut f = Fields::new(Some(z), sources, errors);
-        let replicas = f.whole("replicas", 1, 7).unwrap_or(1) as u32;
-        if replicas.is_multiple_of(2) {
-            let loc = f.loc("replicas");
-            f.fail(
-                &loc,
-                format!("ZooKeeper needs an odd number of servers for a quorum, got {replicas}"),
-                "use 1, 3 or 5 replicas".into(),
-            );
-        }
-        Zookeeper {
-            replicas,
-            image: f.string("image").unwrap_or_else(|| DEFAULT_ZOOKEEPER_IMAGE.to_string()),
-            memory: f.memory("memory").unwrap_or(Memory { mib: 512 }),
-        }
-    });
-
-    let jm_ev = ev.children.get("jobmanager");
-    let mut f = Fields::new(jm_ev, sources, errors);
-    let jobmanager = JobManager {
-        replicas: f.whole("replicas", 1, 9).unwrap_or(1) as u32,
-        memory: f.memory("memory").unwrap_or(Memory { mib: 1600 }),
-        rest_port: f.whole("rest_port", 1, 65535).map(|p| p as u16),
-        rest_bind: f.string("rest_bind").unwrap_or_else(|| "127.0.0.1".into()),
-    };
-    if jobmanager.replicas > 1 && zookeeper.is_none() {
-        let loc = f.loc("replicas");
-        f.fail(
-            &loc,
-            format!(
-                "{} JobManagers need high availability, but cluster \"{name}\" has no ZooKeeper",
-                jobmanager.replicas
-            ),
-            "add a `zookeeper { replicas = 1 }` block to the cluster, or set `replicas = 1`".into(),
-        );
-    }
-    if jobmanager.rest_bind.parse::<std::net::IpAddr>().is_err() {
-        let loc = f.loc("rest_bind");
-        f.fail(
-            &loc,
-            format!("`rest_bind` = \"{}\" is not an IP address", jobmanager.rest_bind),
-            "use \"127.0.0.1\" (default) or \"0.0.0.0\"".into(),
-        );
-    }
-
-    let tm_ev = ev.children.get("taskmanager");
-    let mut f = Fields::new(tm_ev, sources, errors);
-    let taskmanager = TaskManager {
-        replicas: f.whole("replicas", 0, 1000).unwrap_or(1) as u32,
-        slots: f.whole("slots", 1, 1024).unwrap_or(1) as u32,
-        memory: f.memory("memory").unwrap_or(Memory { mib: 1728 }),
-    };
-
-    let ha_ev = ev.children.get("high_availability");
-    let mut f = Fields::new(ha_ev, sources, errors);
-    let high_availability = if zookeeper.is_some() || ha_ev.is_some() {
-        let ha = HighAvailability {
-            storage_dir: f.string("storage_dir").unwrap_or_else(|| "file:///flink-data/ha".into()),
-            cluster_id: f.string("cluster_id").unwrap_or_else(|| name.to_string()),
-            session_timeout_ms: f.whole("session_timeout", 1000, 600_000).unwrap_or(15_000),
-        };
-        if let Some(path) = ha.storage_dir.strip_prefix("file://")
-            && !path.starts_with("/flink-data/")
-        {
-            let loc = f.loc("storage_dir");
-            f.fail(
-                &loc,
-                format!("HA storage dir \"{}\" is not shared between the JobManagers", ha.storage_dir),
-                "put it on the cluster's data volume (file:///flink-data/…) or a shared file system (s3://…)".into(),
-            );
-        }
-        if zookeeper.is_none() {
-            let loc = ha_ev.map(|e| e.loc.clone()).unwrap_or_default();
-            f.fail(
-                &loc,
-                "`high_availability` needs ZooKeeper".into(),
-                "add a `zookeeper { replicas = 1 }` block to the cluster".into(),
-            );
-        }
-        Some(ha)
-    } else {
-        None
-    };
+    let zookeeper = zookeeper(ev.children.get("zookeeper"), sources, errors);
+    let jobmanager = jobmanager(ev.children.get("jobmanager"), name, zookeeper.is_some(), sources, errors);
+    let taskmanager = taskmanager(ev.children.get("taskmanager"), sources, errors);
+    let high_availability =
+        high_availability(ev.children.get("high_availability"), name, zookeeper.is_some(), sources, errors);
 
     Cluster {
         address: address.to_string(),
@@ -469,6 +389,124 @@ pub fn convert(
         taskmanager,
         high_availability,
     }
+}
+
+/// The `zookeeper` block, when there is one: an odd number of servers.
+fn zookeeper(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigError>) -> Option<Zookeeper> {
+    let mut f = Fields::new(Some(ev?), sources, errors);
+    let replicas = f.whole("replicas", 1, 7).unwrap_or(1) as u32;
+    if replicas.is_multiple_of(2) {
+        let loc = f.loc("replicas");
+        f.fail(
+            &loc,
+            format!("ZooKeeper needs an odd number of servers for a quorum, got {replicas}"),
+            "use 1, 3 or 5 replicas".into(),
+        );
+    }
+    Some(Zookeeper {
+        replicas,
+        image: f.string("image").unwrap_or_else(|| DEFAULT_ZOOKEEPER_IMAGE.to_string()),
+        memory: f.memory("memory").unwrap_or(Memory { mib: 512 }),
+    })
+}
+
+/// The `jobmanager` block: more than one needs ZooKeeper; the REST bind is an IP address and
+/// every JobManager's REST port (`rest_port` + its index) is a port.
+fn jobmanager(
+    ev: Option<&Evaluated>,
+    name: &str,
+    has_zookeeper: bool,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> JobManager {
+    let mut f = Fields::new(ev, sources, errors);
+    let jobmanager = JobManager {
+        replicas: f.whole("replicas", 1, 9).unwrap_or(1) as u32,
+        memory: f.memory("memory").unwrap_or(Memory { mib: 1600 }),
+        rest_port: f.whole("rest_port", 1, 65535).map(|p| p as u16),
+        rest_bind: f.string("rest_bind").unwrap_or_else(|| "127.0.0.1".into()),
+    };
+    if jobmanager.replicas > 1 && !has_zookeeper {
+        let loc = f.loc("replicas");
+        f.fail(
+            &loc,
+            format!(
+                "{} JobManagers need high availability, but cluster \"{name}\" has no ZooKeeper",
+                jobmanager.replicas
+            ),
+            "add a `zookeeper { replicas = 1 }` block to the cluster, or set `replicas = 1`".into(),
+        );
+    }
+    if let Some(port) = jobmanager.rest_port
+        && u32::from(port) + jobmanager.replicas - 1 > 65535
+    {
+        let loc = f.loc("rest_port");
+        f.fail(
+            &loc,
+            format!(
+                "JobManager {} would publish REST on port {}, past 65535 (`rest_port` + its index)",
+                jobmanager.replicas - 1,
+                u32::from(port) + jobmanager.replicas - 1
+            ),
+            format!("use a `rest_port` of at most {}", 65536 - jobmanager.replicas),
+        );
+    }
+    if jobmanager.rest_bind.parse::<std::net::IpAddr>().is_err() {
+        let loc = f.loc("rest_bind");
+        f.fail(
+            &loc,
+            format!("`rest_bind` = \"{}\" is not an IP address", jobmanager.rest_bind),
+            "use \"127.0.0.1\" (default) or \"0.0.0.0\"".into(),
+        );
+    }
+    jobmanager
+}
+
+fn taskmanager(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigError>) -> TaskManager {
+    let mut f = Fields::new(ev, sources, errors);
+    TaskManager {
+        replicas: f.whole("replicas", 0, 1000).unwrap_or(1) as u32,
+        slots: f.whole("slots", 1, 1024).unwrap_or(1) as u32,
+        memory: f.memory("memory").unwrap_or(Memory { mib: 1728 }),
+    }
+}
+
+/// `high_availability` (implied by a `zookeeper` block): its storage shared by the JobManagers.
+fn high_availability(
+    ev: Option<&Evaluated>,
+    name: &str,
+    has_zookeeper: bool,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Option<HighAvailability> {
+    if !has_zookeeper && ev.is_none() {
+        return None;
+    }
+    let mut f = Fields::new(ev, sources, errors);
+    let ha = HighAvailability {
+        storage_dir: f.string("storage_dir").unwrap_or_else(|| "file:///flink-data/ha".into()),
+        cluster_id: f.string("cluster_id").unwrap_or_else(|| name.to_string()),
+        session_timeout_ms: f.whole("session_timeout", 1000, 600_000).unwrap_or(15_000),
+    };
+    if let Some(path) = ha.storage_dir.strip_prefix("file://")
+        && !path.starts_with("/flink-data/")
+    {
+        let loc = f.loc("storage_dir");
+        f.fail(
+            &loc,
+            format!("HA storage dir \"{}\" is not shared between the JobManagers", ha.storage_dir),
+            "put it on the cluster's data volume (file:///flink-data/…) or a shared file system (s3://…)".into(),
+        );
+    }
+    if !has_zookeeper {
+        let loc = ev.map(|e| e.loc.clone()).unwrap_or_default();
+        f.fail(
+            &loc,
+            "`high_availability` needs ZooKeeper".into(),
+            "add a `zookeeper { replicas = 1 }` block to the cluster".into(),
+        );
+    }
+    Some(ha)
 }
 
 #[cfg(test)]

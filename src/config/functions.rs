@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "values",
 ];
 
+/// Declares the built-in functions in `ctx`, one line each: a table as long as the library.
 pub fn declare(ctx: &mut Context) {
     use ParamType::*;
     let any = || Any;

@@ -87,28 +87,7 @@ fn load_with(
     early: &mut dyn FnMut(&Settings),
 ) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
-    let mut sources = Sources::default();
-    let mut paths = files::list(dir);
-    paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && files::is_file(p));
-    paths.sort();
-    if paths.is_empty() {
-        let empty = Sources {
-            files: vec![SourceFile { name: dir.display().to_string(), path: dir.into(), text: String::new() }],
-        };
-        return Err(ConfigErrors {
-            errors: vec![empty.error(
-                &Loc::default(),
-                format!("no configuration files (*.hcl) in {}", dir.display()),
-                "",
-                Some("run flinkform in the directory holding your .hcl files, or pass --chdir DIR".into()),
-            )],
-        });
-    }
-    for path in &paths {
-        let text = files::read_to_string(path).unwrap_or_default();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        sources.files.push(SourceFile { name, path: path.clone(), text });
-    }
+    let mut sources = read_root(dir)?;
     functions::set_base_dir(dir.to_path_buf());
 
     let mut blocks: Vec<RawBlock> = Vec::new();
@@ -155,6 +134,7 @@ fn load_with(
         dir: dir.to_path_buf(),
         inherited: Vec::new(),
         depth: 0,
+        callers: Vec::new(),
     };
     let outputs = loader.module(&scope, &blocks, &root_inputs);
     let module::Loader { sources, mut errors, out, .. } = loader;
@@ -178,6 +158,33 @@ fn load_with(
         outputs,
         files: Default::default(),
     })
+}
+
+/// The configuration directory's `*.hcl` files, in name order; none is an error.
+fn read_root(dir: &Path) -> Result<Sources, ConfigErrors> {
+    let mut sources = Sources::default();
+    let mut paths = files::list(dir);
+    paths.retain(|p| p.extension().is_some_and(|e| e == "hcl") && files::is_file(p));
+    paths.sort();
+    if paths.is_empty() {
+        let empty = Sources {
+            files: vec![SourceFile { name: dir.display().to_string(), path: dir.into(), text: String::new() }],
+        };
+        return Err(ConfigErrors {
+            errors: vec![empty.error(
+                &Loc::default(),
+                format!("no configuration files (*.hcl) in {}", dir.display()),
+                "",
+                Some("run flinkform in the directory holding your .hcl files, or pass --chdir DIR".into()),
+            )],
+        });
+    }
+    for path in &paths {
+        let text = files::read_to_string(path).unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        sources.files.push(SourceFile { name, path: path.clone(), text });
+    }
+    Ok(sources)
 }
 
 impl Config {

@@ -56,6 +56,9 @@ pub struct Scope {
     /// Dependencies every resource inside inherits (the module block's references and depends_on).
     pub inherited: Vec<String>,
     pub depth: usize,
+    /// The module directories that called this one, outermost first (a module calling itself,
+    /// directly or through others, is found by its path, before it is expanded again).
+    pub callers: Vec<PathBuf>,
 }
 
 /// A module's variables with their values and which are sensitive.
@@ -90,43 +93,7 @@ impl Loader<'_> {
 
     /// Evaluates one module; returns its outputs.
     pub fn module(&mut self, scope: &Scope, blocks: &[RawBlock], inputs: &Inputs) -> BTreeMap<String, OutputValue> {
-        let mut nodes: BTreeMap<Key, Node> = BTreeMap::new();
-        for b in blocks {
-            match b.ident.as_str() {
-                "locals" => {
-                    for (name, attr) in &b.attrs {
-                        let key = ("local".to_string(), name.clone());
-                        if nodes.contains_key(&key) {
-                            self.error(
-                                &attr.key_loc,
-                                format!("local `{name}` is defined twice"),
-                                "second definition",
-                                "rename or remove one".into(),
-                            );
-                            continue;
-                        }
-                        nodes.insert(key, Node::Local(attr));
-                    }
-                }
-                "variable" | "flinkform" => {}
-                ident => {
-                    let key = (ident.to_string(), b.label().to_string());
-                    if nodes.contains_key(&key) {
-                        self.errors.push(super::duplicate(&self.sources, b, ident));
-                        continue;
-                    }
-                    if ident != "output" && !crate::names::is_valid(b.label()) {
-                        self.error(
-                            &b.loc,
-                            format!("{} name \"{}\" is not a valid name", b.ident, b.label()),
-                            "invalid name",
-                            "use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
-                        );
-                    }
-                    nodes.insert(key, Node::Block(b));
-                }
-            }
-        }
+        let nodes = self.nodes(blocks);
         let mut cyclic = BTreeSet::new();
         let order = self.order(&nodes, &inputs.variables, &mut cyclic);
 
@@ -167,25 +134,8 @@ impl Loader<'_> {
                     env.ns.entry("local").or_default().insert(key.1.clone(), v);
                 }
                 Node::Block(b) if b.ident == "output" => {
-                    let ctx0 = eval::context(&[]);
-                    let read =
-                        |name: &str| b.attrs.get(name).and_then(|a| eval::eval_attr(&ctx0, a, &self.sources).ok());
-                    let declared = read("sensitive").and_then(|v| v.as_bool()).unwrap_or(false);
-                    match b.attrs.get("value") {
-                        Some(a) => {
-                            let value = eval::eval_attr(&ctx, a, &self.sources).unwrap_or_else(|e| {
-                                self.errors.push(e);
-                                Value::Null
-                            });
-                            let sensitive = declared || eval::is_sensitive(&a.expr, &env.sensitive);
-                            outputs.insert(key.1.clone(), OutputValue { value, sensitive });
-                        }
-                        None => self.errors.push(self.sources.error(
-                            &b.loc,
-                            format!("output \"{}\" has no `value`", key.1),
-                            "missing value",
-                            Some("add `value = …`".into()),
-                        )),
+                    if let Some(value) = self.output(b, &ctx, &env) {
+                        outputs.insert(key.1.clone(), value);
                     }
                 }
                 Node::Block(b) if b.ident == "module" => {
@@ -208,6 +158,74 @@ impl Loader<'_> {
             }
         }
         outputs
+    }
+
+    /// The module's locals and blocks by (namespace, name); duplicates and invalid names reported.
+    fn nodes<'b>(&mut self, blocks: &'b [RawBlock]) -> BTreeMap<Key, Node<'b>> {
+        let mut nodes: BTreeMap<Key, Node> = BTreeMap::new();
+        for b in blocks {
+            match b.ident.as_str() {
+                "locals" => {
+                    for (name, attr) in &b.attrs {
+                        let key = ("local".to_string(), name.clone());
+                        if nodes.contains_key(&key) {
+                            self.error(
+                                &attr.key_loc,
+                                format!("local `{name}` is defined twice"),
+                                "second definition",
+                                "rename or remove one".into(),
+                            );
+                            continue;
+                        }
+                        nodes.insert(key, Node::Local(attr));
+                    }
+                }
+                "variable" | "flinkform" => {}
+                ident => {
+                    let key = (ident.to_string(), b.label().to_string());
+                    if nodes.contains_key(&key) {
+                        self.errors.push(super::duplicate(&self.sources, b, ident));
+                        continue;
+                    }
+                    if ident != "output" && !crate::names::is_valid(b.label()) {
+                        self.error(
+                            &b.loc,
+                            format!("{} name \"{}\" is not a valid name", b.ident, b.label()),
+                            "invalid name",
+                            "use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+                        );
+                    }
+                    nodes.insert(key, Node::Block(b));
+                }
+            }
+        }
+        nodes
+    }
+
+    /// An `output` block's value, sensitive when declared so or computed from a sensitive value.
+    fn output(&mut self, b: &RawBlock, ctx: &Context, env: &Env) -> Option<OutputValue> {
+        let ctx0 = eval::context(&[]);
+        let read = |name: &str| b.attrs.get(name).and_then(|a| eval::eval_attr(&ctx0, a, &self.sources).ok());
+        let declared = read("sensitive").and_then(|v| v.as_bool()).unwrap_or(false);
+        match b.attrs.get("value") {
+            Some(a) => {
+                let value = eval::eval_attr(ctx, a, &self.sources).unwrap_or_else(|e| {
+                    self.errors.push(e);
+                    Value::Null
+                });
+                let sensitive = declared || eval::is_sensitive(&a.expr, &env.sensitive);
+                Some(OutputValue { value, sensitive })
+            }
+            None => {
+                self.errors.push(self.sources.error(
+                    &b.loc,
+                    format!("output \"{}\" has no `value`", b.label()),
+                    "missing value",
+                    Some("add `value = …`".into()),
+                ));
+                None
+            }
+        }
     }
 
     /// The address prefixes a block depends on: `depends_on`, the resources and modules its

@@ -38,72 +38,9 @@ impl Loader<'_> {
             for expr in exprs {
                 for r in eval::references(expr) {
                     let loc = Loc { file, range: r.range.clone() };
-                    let target = match r.namespace.as_str() {
-                        "var" => {
-                            if !variables.contains_key(&r.name) {
-                                self.errors.push(super::undefined(
-                                    &self.sources,
-                                    &loc,
-                                    "variable",
-                                    &format!("var.{}", r.name),
-                                    &r.name,
-                                    variables.keys().map(String::as_str),
-                                    &format!("declare it: `variable \"{}\" {{}}`", r.name),
-                                ));
-                            }
-                            continue;
-                        }
-                        "path" => continue,
-                        "count" | "each" => {
-                            let wanted = if r.namespace == "count" { "count" } else { "for_each" };
-                            let ok = matches!(node, Node::Block(b) if b.attrs.contains_key(wanted));
-                            if !ok || !repeated {
-                                self.error(
-                                    &loc,
-                                    format!(
-                                        "`{}.{}` is only available in a block with `{wanted}`",
-                                        r.namespace, r.name
-                                    ),
-                                    "not repeated",
-                                    format!("add `{wanted} = …` to the block, or remove this reference"),
-                                );
-                            }
-                            continue;
-                        }
-                        ns => (ns.to_string(), r.name.clone()),
-                    };
-                    if !index.contains_key(&target) {
-                        let names: Vec<&str> = nodes.keys().filter(|k| k.0 == target.0).map(|k| k.1.as_str()).collect();
-                        let help = if target.0 == "local" {
-                            format!("define it in a `locals {{ {} = … }}` block", r.name)
-                        } else {
-                            format!("declare it: `{} \"{}\" {{ … }}`", target.0, r.name)
-                        };
-                        self.errors.push(super::undefined(
-                            &self.sources,
-                            &loc,
-                            &target.0,
-                            &format!("{}.{}", r.namespace, r.name),
-                            &r.name,
-                            names,
-                            &help,
-                        ));
+                    let Some(target) = self.reference(&r, &loc, node, repeated, nodes, &index, variables) else {
                         continue;
-                    }
-                    if target.0 == "cluster"
-                        && let Some(a) = &r.attribute
-                        && !super::CLUSTER_ATTRIBUTES.contains(&a.as_str())
-                    {
-                        let help = diag::suggest(a, super::CLUSTER_ATTRIBUTES.iter().copied())
-                            .map(|s| format!("did you mean `{s}`?"))
-                            .unwrap_or_else(|| format!("available: {}", super::CLUSTER_ATTRIBUTES.join(", ")));
-                        self.error(
-                            &loc,
-                            format!("cluster \"{}\" has no attribute `{a}`", r.name),
-                            "unknown attribute",
-                            help,
-                        );
-                    }
+                    };
                     graph.update_edge(index[key], index[&target], ());
                 }
             }
@@ -135,5 +72,80 @@ impl Loader<'_> {
         // Jobs after clusters they may name with a plain string; order is otherwise kept.
         order.sort_by_key(|k| k.0 == "job");
         order
+    }
+
+    /// What one reference in `node` refers to, among the blocks and locals that are ordered
+    /// (variables, `path`, `count` and `each` are not); an undefined name, or a reference a
+    /// block may not make, is reported and gives None.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(
+        &mut self,
+        r: &eval::Reference,
+        loc: &Loc,
+        node: &Node,
+        repeated: bool,
+        nodes: &BTreeMap<Key, Node>,
+        index: &BTreeMap<Key, NodeIndex>,
+        variables: &BTreeMap<String, Variable>,
+    ) -> Option<Key> {
+        let target = match r.namespace.as_str() {
+            "var" => {
+                if !variables.contains_key(&r.name) {
+                    self.errors.push(super::undefined(
+                        &self.sources,
+                        loc,
+                        "variable",
+                        &format!("var.{}", r.name),
+                        &r.name,
+                        variables.keys().map(String::as_str),
+                        &format!("declare it: `variable \"{}\" {{}}`", r.name),
+                    ));
+                }
+                return None;
+            }
+            "path" => return None,
+            "count" | "each" => {
+                let wanted = if r.namespace == "count" { "count" } else { "for_each" };
+                let ok = matches!(node, Node::Block(b) if b.attrs.contains_key(wanted));
+                if !ok || !repeated {
+                    self.error(
+                        loc,
+                        format!("`{}.{}` is only available in a block with `{wanted}`", r.namespace, r.name),
+                        "not repeated",
+                        format!("add `{wanted} = …` to the block, or remove this reference"),
+                    );
+                }
+                return None;
+            }
+            ns => (ns.to_string(), r.name.clone()),
+        };
+        if !index.contains_key(&target) {
+            let names: Vec<&str> = nodes.keys().filter(|k| k.0 == target.0).map(|k| k.1.as_str()).collect();
+            let help = if target.0 == "local" {
+                format!("define it in a `locals {{ {} = … }}` block", r.name)
+            } else {
+                format!("declare it: `{} \"{}\" {{ … }}`", target.0, r.name)
+            };
+            self.errors.push(super::undefined(
+                &self.sources,
+                loc,
+                &target.0,
+                &format!("{}.{}", r.namespace, r.name),
+                &r.name,
+                names,
+                &help,
+            ));
+            return None;
+        }
+        if target.0 == "cluster"
+            && let Some(a) = &r.attribute
+            && !super::CLUSTER_ATTRIBUTES.contains(&a.as_str())
+        {
+            let help = diag::suggest(a, super::CLUSTER_ATTRIBUTES.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("available: {}", super::CLUSTER_ATTRIBUTES.join(", ")));
+            self.error(loc, format!("cluster \"{}\" has no attribute `{a}`", r.name), "unknown attribute", help);
+        }
+        Some(target)
     }
 }

@@ -235,86 +235,106 @@ fn collect_block(
     let mut raw = RawBlock { ident: schema.ident.to_string(), labels, attrs: BTreeMap::new(), blocks: Vec::new(), loc };
     for structure in b.body.iter() {
         match structure {
-            Structure::Attribute(attr) => {
-                let name = attr.key.as_str().to_string();
-                let key_loc = Loc::new(file, attr.key.span());
-                if let Some(allowed) = schema.attrs
-                    && !allowed.contains(&name.as_str())
-                {
-                    let mut help = match suggest(&name, allowed.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("valid attributes: {}", allowed.join(", ")),
-                    };
-                    if let Some(s) = schema.blocks.iter().find(|s| s.ident == name) {
-                        help = format!("`{}` is a block: write `{} {{ … }}`", s.ident, s.ident);
-                    }
-                    errors.push(sources.error(
-                        &key_loc,
-                        format!("unknown attribute `{name}` in `{}`", describe(&raw)),
-                        "unknown attribute",
-                        Some(help),
-                    ));
-                    continue;
-                }
-                if raw.attrs.contains_key(&name) {
-                    errors.push(sources.error(
-                        &key_loc,
-                        format!("attribute `{name}` is set twice"),
-                        "second definition",
-                        Some("remove one of the two definitions".into()),
-                    ));
-                    continue;
-                }
-                raw.attrs.insert(
-                    name.clone(),
-                    RawAttr { name, expr: attr.value.clone(), key_loc, value_loc: Loc::new(file, attr.value.span()) },
-                );
-            }
-            Structure::Block(inner) => {
-                let ident = inner.ident.as_str();
-                let inner_loc = Loc::new(file, inner.ident.span());
-                match schema.blocks.iter().find(|s| s.ident == ident) {
-                    None => {
-                        let help = if schema.attrs.is_some_and(|a| a.contains(&ident)) {
-                            format!("`{ident}` is an attribute: write `{ident} = …`")
-                        } else {
-                            match suggest(ident, schema.blocks.iter().map(|s| s.ident)) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None if schema.blocks.is_empty() => {
-                                    format!("`{}` has no nested blocks", schema.ident)
-                                }
-                                None => format!(
-                                    "valid blocks: {}",
-                                    schema.blocks.iter().map(|s| s.ident).collect::<Vec<_>>().join(", ")
-                                ),
-                            }
-                        };
-                        errors.push(sources.error(
-                            &inner_loc,
-                            format!("unknown block `{ident}` in `{}`", describe(&raw)),
-                            "unknown block",
-                            Some(help),
-                        ));
-                    }
-                    Some(s) => {
-                        if !s.repeatable && raw.blocks.iter().any(|x| x.ident == ident) {
-                            errors.push(sources.error(
-                                &inner_loc,
-                                format!("block `{ident}` appears twice"),
-                                "second definition",
-                                Some("merge the two blocks into one".into()),
-                            ));
-                            continue;
-                        }
-                        if let Some(child) = collect_block(sources, file, inner, s, errors) {
-                            raw.blocks.push(child);
-                        }
-                    }
-                }
-            }
+            Structure::Attribute(attr) => add_attribute(&mut raw, sources, file, attr, schema, errors),
+            Structure::Block(inner) => add_block(&mut raw, sources, file, inner, schema, errors),
         }
     }
     Some(raw)
+}
+
+/// One attribute of a block: known to its schema, set once.
+fn add_attribute(
+    raw: &mut RawBlock,
+    sources: &Sources,
+    file: usize,
+    attr: &hcl::edit::structure::Attribute,
+    schema: &Schema,
+    errors: &mut Vec<ConfigError>,
+) {
+    let name = attr.key.as_str().to_string();
+    let key_loc = Loc::new(file, attr.key.span());
+    if let Some(allowed) = schema.attrs
+        && !allowed.contains(&name.as_str())
+    {
+        let mut help = match suggest(&name, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("valid attributes: {}", allowed.join(", ")),
+        };
+        if let Some(s) = schema.blocks.iter().find(|s| s.ident == name) {
+            help = format!("`{}` is a block: write `{} {{ … }}`", s.ident, s.ident);
+        }
+        errors.push(sources.error(
+            &key_loc,
+            format!("unknown attribute `{name}` in `{}`", describe(raw)),
+            "unknown attribute",
+            Some(help),
+        ));
+        return;
+    }
+    if raw.attrs.contains_key(&name) {
+        errors.push(sources.error(
+            &key_loc,
+            format!("attribute `{name}` is set twice"),
+            "second definition",
+            Some("remove one of the two definitions".into()),
+        ));
+        return;
+    }
+    raw.attrs.insert(
+        name.clone(),
+        RawAttr { name, expr: attr.value.clone(), key_loc, value_loc: Loc::new(file, attr.value.span()) },
+    );
+}
+
+/// One nested block: known to its schema, repeated only where it may be.
+fn add_block(
+    raw: &mut RawBlock,
+    sources: &Sources,
+    file: usize,
+    inner: &hcl::edit::structure::Block,
+    schema: &Schema,
+    errors: &mut Vec<ConfigError>,
+) {
+    let ident = inner.ident.as_str();
+    let inner_loc = Loc::new(file, inner.ident.span());
+    match schema.blocks.iter().find(|s| s.ident == ident) {
+        None => {
+            let help = if schema.attrs.is_some_and(|a| a.contains(&ident)) {
+                format!("`{ident}` is an attribute: write `{ident} = …`")
+            } else {
+                match suggest(ident, schema.blocks.iter().map(|s| s.ident)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if schema.blocks.is_empty() => {
+                        format!("`{}` has no nested blocks", schema.ident)
+                    }
+                    None => format!(
+                        "valid blocks: {}",
+                        schema.blocks.iter().map(|s| s.ident).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            };
+            errors.push(sources.error(
+                &inner_loc,
+                format!("unknown block `{ident}` in `{}`", describe(raw)),
+                "unknown block",
+                Some(help),
+            ));
+        }
+        Some(s) => {
+            if !s.repeatable && raw.blocks.iter().any(|x| x.ident == ident) {
+                errors.push(sources.error(
+                    &inner_loc,
+                    format!("block `{ident}` appears twice"),
+                    "second definition",
+                    Some("merge the two blocks into one".into()),
+                ));
+                return;
+            }
+            if let Some(child) = collect_block(sources, file, inner, s, errors) {
+                raw.blocks.push(child);
+            }
+        }
+    }
 }
 
 fn describe(b: &RawBlock) -> String {

@@ -287,8 +287,8 @@ impl InstanceKey {
     pub(super) fn address_suffix(&self) -> String {
         match self {
             InstanceKey::None => String::new(),
-            InstanceKey::Index(i) => format!("[{i}]"),
-            InstanceKey::Each(k, _) => format!("[{k:?}]"),
+            InstanceKey::Index(i) => crate::address::Key::Index(*i as u64).to_string(),
+            InstanceKey::Each(k, _) => crate::address::Key::Name(k.clone()).to_string(),
         }
     }
     /// `-0`, `-eu`: a valid Docker name part.

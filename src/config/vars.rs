@@ -74,49 +74,54 @@ pub fn declare(block: &RawBlock, sources: &Sources, errors: &mut Vec<ConfigError
             )),
         }
     }
-    for val in block.blocks.iter().filter(|b| b.ident == "validation") {
-        let (Some(condition), Some(message)) = (val.attrs.get("condition"), val.attrs.get("error_message")) else {
-            errors.push(sources.error(
-                &val.loc,
-                "a `validation` block needs `condition` and `error_message`",
-                "incomplete validation",
-                Some("write `validation { condition = var.x > 0  error_message = \"x must be positive\" }`".into()),
-            ));
-            continue;
-        };
-        let error_message = match eval::eval_attr(&ctx, message, sources) {
-            Ok(Value::String(s)) => s,
-            _ => {
-                errors.push(sources.error(
-                    &message.value_loc,
-                    "`error_message` must be a literal string",
-                    "not a string",
-                    Some("write `error_message = \"…\"`".into()),
-                ));
-                continue;
-            }
-        };
-        let others: Vec<String> = eval::references(&condition.expr)
-            .into_iter()
-            .filter(|r| r.namespace != "var" || r.name != v.name)
-            .map(|r| format!("{}.{}", r.namespace, r.name))
-            .collect();
-        if !others.is_empty() {
-            errors.push(sources.error(
-                &condition.value_loc,
-                format!("the validation of `{}` refers to {}", v.name, others.join(", ")),
-                "not this variable",
-                Some(format!("a validation condition may only refer to `var.{}`", v.name)),
-            ));
-            continue;
-        }
-        v.validations.push(Validation {
-            condition: condition.expr.clone(),
-            error_message,
-            loc: condition.value_loc.clone(),
-        });
-    }
+    v.validations = block
+        .blocks
+        .iter()
+        .filter(|b| b.ident == "validation")
+        .filter_map(|val| validation(val, &v.name, sources, errors))
+        .collect();
     v
+}
+
+/// One `validation` block of variable `name`: a condition on it alone, a literal message.
+fn validation(val: &RawBlock, name: &str, sources: &Sources, errors: &mut Vec<ConfigError>) -> Option<Validation> {
+    let ctx = eval::context(&[]);
+    let (Some(condition), Some(message)) = (val.attrs.get("condition"), val.attrs.get("error_message")) else {
+        errors.push(sources.error(
+            &val.loc,
+            "a `validation` block needs `condition` and `error_message`",
+            "incomplete validation",
+            Some("write `validation { condition = var.x > 0  error_message = \"x must be positive\" }`".into()),
+        ));
+        return None;
+    };
+    let error_message = match eval::eval_attr(&ctx, message, sources) {
+        Ok(Value::String(s)) => s,
+        _ => {
+            errors.push(sources.error(
+                &message.value_loc,
+                "`error_message` must be a literal string",
+                "not a string",
+                Some("write `error_message = \"…\"`".into()),
+            ));
+            return None;
+        }
+    };
+    let others: Vec<String> = eval::references(&condition.expr)
+        .into_iter()
+        .filter(|r| r.namespace != "var" || r.name != name)
+        .map(|r| format!("{}.{}", r.namespace, r.name))
+        .collect();
+    if !others.is_empty() {
+        errors.push(sources.error(
+            &condition.value_loc,
+            format!("the validation of `{}` refers to {}", name, others.join(", ")),
+            "not this variable",
+            Some(format!("a validation condition may only refer to `var.{}`", name)),
+        ));
+        return None;
+    }
+    Some(Validation { condition: condition.expr.clone(), error_message, loc: condition.value_loc.clone() })
 }
 
 /// A type expression: `string`, `list(number)`, `map(string)`, `object({ a = string })`.

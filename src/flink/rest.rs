@@ -200,6 +200,12 @@ impl FlinkRest {
         }
     }
 
+    /// The path of the job's latest completed savepoint, if Flink still knows the job.
+    pub async fn latest_savepoint(&self, jid: &str) -> Result<Option<String>, RestError> {
+        let v: serde_json::Value = self.get(&format!("/jobs/{jid}/checkpoints")).await?;
+        Ok(v["latest"]["savepoint"]["external_path"].as_str().map(str::to_string))
+    }
+
     /// Cancels a job (stateless upgrades and removals).
     pub async fn cancel(&self, jid: &str) -> Result<(), RestError> {
         let url = format!("{}/jobs/{jid}?mode=cancel", self.base);

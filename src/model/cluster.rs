@@ -6,6 +6,7 @@
 use super::flink_conf::{FlinkRole, properties, render};
 use super::hash::config_hash;
 use super::*;
+use crate::address::{Key, part_of};
 use crate::config::Cluster;
 use crate::names;
 
@@ -23,8 +24,8 @@ pub fn instances(project: &str, c: &Cluster, salt: &str) -> Vec<Instance> {
         salt,
         network: names::network(project, &c.name),
         volume: names::volume(project, &c.name, "data"),
-        network_addr: format!("{}.network", c.address),
-        volume_addr: format!("{}.volume[\"data\"]", c.address),
+        network_addr: part_of(&c.address, "network", None),
+        volume_addr: part_of(&c.address, "volume", Some(Key::Name("data".into()))),
     };
     let mut out = b.infrastructure();
     let zookeepers = b.zookeepers();
@@ -62,7 +63,7 @@ struct Part {
 
 impl Builder<'_> {
     fn address(&self, role: &str, index: u32) -> String {
-        format!("{}.{role}[{index}]", self.c.address)
+        part_of(&self.c.address, role, Some(Key::Index(u64::from(index))))
     }
 
     fn name(&self, role: &str, index: u32) -> String {

@@ -48,7 +48,7 @@ pub fn expand(config: &Config, salt: &str) -> Desired {
         if prefixes.is_empty() {
             continue;
         }
-        let own_block = block_of(&address).to_string();
+        let own_block = block_of(&address);
         let mut extra = Vec::new();
         for p in &prefixes {
             let matches = resolved.entry(p.clone()).or_insert_with(|| {
@@ -80,32 +80,10 @@ fn under(address: &str, prefix: &str) -> bool {
     address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
-/// The block an instance belongs to: `module.m.cluster.x` for `module.m.cluster.x[0].jobmanager[1]`.
-fn block_of(address: &str) -> &str {
-    let mut offset = 0;
-    let mut skip_next = false;
-    for seg in address.split('.') {
-        offset += seg.len() + 1;
-        if skip_next {
-            skip_next = false;
-            continue;
-        }
-        if seg == "module" {
-            skip_next = true;
-            continue;
-        }
-        if ["cluster", "container", "job", "network", "volume"].contains(&seg) {
-            let rest = address.get(offset..).unwrap_or("");
-            let name_len = rest.find(['.', '[']).unwrap_or(rest.len());
-            let key_len = if rest[name_len..].starts_with('[') {
-                rest[name_len..].find(']').map(|e| e + 1).unwrap_or(0)
-            } else {
-                0
-            };
-            return &address[..offset + name_len + key_len];
-        }
-    }
-    address
+/// The block instance an address belongs to (`module.m.cluster.x[0]` for
+/// `module.m.cluster.x[0].jobmanager[1]`).
+fn block_of(address: &str) -> Option<crate::address::Address> {
+    crate::address::Address::parse(address).ok().map(|a| a.block())
 }
 
 /// A job depends on every JobManager and TaskManager of its cluster: it is submitted after

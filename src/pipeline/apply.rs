@@ -39,6 +39,10 @@ impl Prepared {
     pub fn plan(&self) -> &Plan {
         &self.planned.plan
     }
+    /// What was resolved, before planning, of calls a stopped run left in flight.
+    pub fn settled(&self) -> &[String] {
+        &self.planned.settled
+    }
     /// A saved plan was reviewed already: it is applied without asking again.
     pub fn needs_confirmation(&self) -> bool {
         self.planned.plan.has_changes() && self.saved.is_none()
@@ -106,7 +110,7 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
 /// new operation. The state is written after every operation, and once more with the outputs.
 pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBool>) -> Result<Applied, Report> {
     let Prepared { config, planned, destroy, saved, _lock } = prepared;
-    let Planned { state, engine, snapshot, plan } = planned;
+    let Planned { state, engine, snapshot, plan, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
     let writer = StateWriter::new(&config.state_path(), &state);
     let Executed { mut state, mut writer, report } =

@@ -53,5 +53,6 @@ pub fn validate(dir: &Path, vars: &VarInputs) -> Result<(usize, usize), Report> 
 
 /// REST host port of a cluster's first JobManager (by cluster address), as recorded in state.
 pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
-    state.resource(&format!("{cluster}.jobmanager[0]")).and_then(|r| r.ports.get("8081/tcp").copied())
+    let jobmanager = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
+    state.resource(&jobmanager).and_then(|r| r.ports.get("8081/tcp").copied())
 }

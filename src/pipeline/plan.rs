@@ -31,6 +31,8 @@ pub struct Planned {
     pub engine: Option<Engine>,
     pub snapshot: Snapshot,
     pub plan: Plan,
+    /// What was resolved of calls a stopped run left in flight, one line each.
+    pub settled: Vec<String>,
 }
 
 /// Starts observing the engine the settings name, for their project.
@@ -74,8 +76,9 @@ pub async fn make_plan(
     // Docker is asked while the state is read and the configuration expanded.
     let mut observing = options.refresh.then(|| started.unwrap_or_else(|| start_observing(&config.settings)));
     let mut state = load_state(config)?;
+    let mut settled = Vec::new();
     if options.settle_pending && !state.pending.is_empty() {
-        settle_pending(config, &mut state).await?;
+        settled = settle_pending(config, &mut state).await?;
         // What was listed before the calls were resolved is out of date: list again.
         observing = Some(start_observing(&config.settings));
     }
@@ -94,18 +97,17 @@ pub async fn make_plan(
         plan.outputs = output_changes(config, &state, &plan)?;
     }
     tracing::debug!(changes = plan.counts().0 + plan.counts().1 + plan.counts().2, "planned");
-    Ok(Planned { state, engine, snapshot, plan })
+    Ok(Planned { state, engine, snapshot, plan, settled })
 }
 
-/// Finishes what a stopped run left in flight, and records it.
-async fn settle_pending(config: &Config, state: &mut State) -> Result<(), Report> {
+/// Finishes what a stopped run left in flight, and records it; one line per call resolved.
+async fn settle_pending(config: &Config, state: &mut State) -> Result<Vec<String>, Report> {
     // Made from the state as read, so the resolved one is written as a change.
     let mut writer = crate::state::StateWriter::new(&config.state_path(), state);
     let engine = crate::docker::connect(config.settings.docker_host.as_deref()).await.map_err(Report::new)?;
-    for note in crate::apply::settle_pending(&engine, state).await.map_err(Report::new)? {
-        tracing::info!("{note}");
-    }
-    writer.save(state).map_err(Report::new)
+    let notes = crate::apply::settle_pending(&engine, state).await.map_err(Report::new)?;
+    writer.save(state).map_err(Report::new)?;
+    Ok(notes)
 }
 
 /// Saves `planned` for `apply FILE` at `path` (relative paths: in the configuration directory,
@@ -128,7 +130,7 @@ pub fn save_plan(
 /// (re)created with an ephemeral port.
 fn output_changes(config: &Config, state: &State, plan: &Plan) -> Result<Vec<plan::OutputChange>, Report> {
     let recreated = |cluster: &str| {
-        let jm0 = format!("{cluster}.jobmanager[0]");
+        let jm0 = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
         plan.changes
             .iter()
             .any(|c| c.address == jm0 && matches!(c.action, plan::Action::Create | plan::Action::Replace))

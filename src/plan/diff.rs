@@ -282,16 +282,15 @@ fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>,
     }
 }
 
-/// For an orphan found only by its labels: containers depend on their cluster's network/volume.
+/// For an orphan found only by its labels: a cluster's containers depend on its network/volume.
 fn infer_dependencies(address: &str, kind: Kind) -> Vec<String> {
-    if kind != Kind::Container {
-        return Vec::new();
-    }
-    for role in [".zookeeper[", ".jobmanager[", ".taskmanager["] {
-        if let Some(i) = address.rfind(role) {
-            let cluster = &address[..i];
-            return vec![format!("{cluster}.network"), format!("{cluster}.volume[\"data\"]")];
+    use crate::address::{Address, Key, part_of};
+    let cluster = Address::parse(address).ok().and_then(|a| a.cluster());
+    match cluster.filter(|_| kind == Kind::Container) {
+        Some(c) => {
+            let c = c.to_string();
+            vec![part_of(&c, "network", None), part_of(&c, "volume", Some(Key::Name("data".into())))]
         }
+        None => Vec::new(),
     }
-    Vec::new()
 }

@@ -4,10 +4,11 @@
 //! its TaskManagers suspends it with a savepoint first and restores it afterwards.
 
 use super::{Action, Change, JobOps};
+use crate::address::{Address, Key, part_of};
 use crate::config::{JobState, UpgradeMode};
 use crate::model::{Instance, Kind};
 use crate::observe::Snapshot;
-use crate::state::{Resource, State};
+use crate::state::{PendingOp, Resource, State};
 use std::collections::BTreeMap;
 
 /// Flink states in which a job is not running and will not run again by itself.
@@ -24,15 +25,20 @@ fn mechanics(mode: UpgradeMode) -> &'static str {
 
 /// Does this plan restart the job's cluster under it (JobManagers, or every TaskManager)?
 fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<String> {
-    let jm = format!("{cluster}.jobmanager[");
-    if let Some(c) =
-        changes.values().find(|c| c.address.starts_with(&jm) && matches!(c.action, Action::Replace | Action::Create))
-    {
+    let cluster = Address::parse(cluster).ok()?;
+    // Each change's role in this cluster, if it is one of its parts.
+    let parts: Vec<(&Change, String)> = changes
+        .values()
+        .filter_map(|c| {
+            let a = Address::parse(&c.address).ok()?;
+            (a.cluster().as_ref() == Some(&cluster)).then(|| (c, a.role().unwrap_or_default().to_string()))
+        })
+        .collect();
+    let of_role = |role: &'static str| parts.iter().filter(move |(_, r)| r == role).map(|(c, _)| *c);
+    if let Some(c) = of_role("jobmanager").find(|c| matches!(c.action, Action::Replace | Action::Create)) {
         return Some(format!("{} is {}", c.address, if c.action == Action::Create { "created" } else { "replaced" }));
     }
-    let tm = format!("{cluster}.taskmanager[");
-    let tms: Vec<&Change> =
-        changes.values().filter(|c| c.address.starts_with(&tm) && c.action != Action::Delete).collect();
+    let tms: Vec<&Change> = of_role("taskmanager").filter(|c| c.action != Action::Delete).collect();
     if !tms.is_empty() && tms.iter().all(|c| matches!(c.action, Action::Replace | Action::Create)) {
         return Some("every TaskManager is replaced".into());
     }
@@ -84,6 +90,10 @@ pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<S
             None => "its cluster is being created".into(),
         };
         c.reasons.push(why);
+        let interrupted = state.pending.iter().any(|p| p.operation == PendingOp::StopJob && p.address == d.address);
+        if interrupted {
+            c.reasons.push("its stop with a savepoint was interrupted: apply records that savepoint first".into());
+        }
         if want_running {
             c.action = Action::Create;
             c.job_ops = Some(JobOps { stop: false, submit: true });
@@ -157,7 +167,8 @@ pub fn keep_volumes_with_final_savepoints(changes: &mut BTreeMap<String, Change>
             let cluster = c.recorded_job.as_ref()?.cluster.clone();
             let has_savepoint =
                 c.job_ops.is_some_and(|o| o.stop) || state.resource(&c.address).is_some_and(|r| r.savepoint.is_some());
-            has_savepoint.then(|| (format!("{cluster}.volume[\"data\"]"), c.address.clone()))
+            let volume = part_of(&cluster, "volume", Some(Key::Name("data".into())));
+            has_savepoint.then(|| (volume, c.address.clone()))
         })
         .collect();
     for (volume, job) in keep {

@@ -162,16 +162,16 @@ impl Plan {
         if targets.is_empty() {
             return Ok(());
         }
-        let selects =
-            |t: &String, a: &str| a == t || a.starts_with(&format!("{t}.")) || a.starts_with(&format!("{t}["));
-        let mut keep: std::collections::BTreeSet<String> = self
-            .changes
+        let targets: Vec<crate::address::Address> = targets
             .iter()
-            .filter(|c| targets.iter().any(|t| selects(t, &c.address)))
-            .map(|c| c.address.clone())
-            .collect();
+            .map(|t| crate::address::Address::parse(t).map_err(|e| format!("--target {t}: {e}")))
+            .collect::<Result<_, _>>()?;
+        let selected = |a: &str| crate::address::Address::parse(a).is_ok_and(|a| targets.iter().any(|t| t.selects(&a)));
+        let mut keep: std::collections::BTreeSet<String> =
+            self.changes.iter().filter(|c| selected(&c.address)).map(|c| c.address.clone()).collect();
         if keep.is_empty() {
-            return Err(format!("--target {}: matches no resource", targets.join(", ")));
+            let shown: Vec<String> = targets.iter().map(ToString::to_string).collect();
+            return Err(format!("--target {}: matches no resource", shown.join(", ")));
         }
         loop {
             let deps: Vec<String> = self

@@ -57,6 +57,8 @@ pub enum PendingOp {
     Create,
     /// Removing the object: a container's stop may still be under way on the engine.
     Remove,
+    /// Stopping a job with a savepoint (its id): the savepoint may complete after the run died.
+    StopJob,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +115,8 @@ impl Resource {
             });
         }
         if self.rest_url.is_none()
-            && self.address.contains(".jobmanager[")
             && let Some(port) = self.ports.get("8081/tcp")
+            && crate::address::Address::parse(&self.address).is_ok_and(|a| a.role() == Some("jobmanager"))
         {
             let published = self.attributes.get("port.8081").or_else(|| self.attributes.get("port.8081/tcp"));
             let bind = published.and_then(|v| v.split(':').next()).unwrap_or("127.0.0.1");
