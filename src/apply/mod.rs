@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     pub(crate) images: Mutex<BTreeMap<String, Arc<ImageReady>>>,
     /// Set by Ctrl-C, and by a failed state write: no operation starts after it.
     pub(crate) stop: Arc<AtomicBool>,
+    /// A state write failed (so `stop` was not the user's Ctrl-C).
+    pub(crate) write_failed: AtomicBool,
 }
 
 /// An image made sure of (present, or pulled) once, or why it could not be.
@@ -113,9 +115,11 @@ pub async fn apply(
         inspected: Mutex::new(BTreeMap::new()),
         images: Mutex::new(BTreeMap::new()),
         stop: stop.clone(),
+        write_failed: AtomicBool::new(false),
     });
     let outcomes = walk(&shared, plan, &operations, parallelism, stop.clone()).await;
-    let mut report = ApplyReport { interrupted: stop.load(Ordering::SeqCst), ..Default::default() };
+    let interrupted = stop.load(Ordering::SeqCst) && !shared.write_failed.load(Ordering::SeqCst);
+    let mut report = ApplyReport { interrupted, ..Default::default() };
     count(plan, &operations, outcomes, &mut report);
     let shared = Arc::try_unwrap(shared).ok().expect("every operation has finished");
     let (state, writer) = shared.state.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -160,6 +164,7 @@ async fn walk(
                 tracing::debug!(address = %op.address, operation = %op.kind, error = %e, "operation failed");
                 // The state no longer records what is done: start nothing more.
                 if matches!(e, ApplyError::State(_)) {
+                    shared.write_failed.store(true, Ordering::SeqCst);
                     shared.stop.store(true, Ordering::SeqCst);
                 }
             }
