@@ -143,7 +143,10 @@ fn drift_kinds_and_state_surgery() {
     std::fs::remove_file(p.path().join("extra.hcl")).unwrap();
 
     // (f) An object labelled as the project's under a name outside its prefix, recorded nowhere
-    // (a run killed between creating it and saving the state), is found by its labels and removed.
+    // (a run of this state killed between creating it and saving the state: its labels carry the
+    // state's lineage), is found by its labels and removed.
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
+    let lineage = format!("io.flinkform.lineage={}", state["lineage"].as_str().unwrap());
     docker(&[
         "network",
         "create",
@@ -153,6 +156,8 @@ fn drift_kinds_and_state_surgery() {
         "io.flinkform.managed=true",
         "--label",
         "io.flinkform.address=network.stray",
+        "--label",
+        &lineage,
         "fftdkx-stray",
     ]);
     let plan = p.ok(&["plan"]);

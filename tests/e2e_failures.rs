@@ -1,7 +1,7 @@
 //! End to end: failures are contained and explained. A missing image fails its JobManager and
 //! skips its TaskManager, while an unrelated cluster is still created; a crashing TaskManager
-//! fails fast naming the container and its last log lines; the state records what succeeded and
-//! the next apply converges.
+//! fails fast naming the container and its last log lines, and is recorded tainted (the next plan
+//! replaces it); the state records what succeeded and the next apply converges.
 
 mod common;
 use common::*;
@@ -81,6 +81,14 @@ fn failures_skip_only_dependents_and_the_next_apply_converges() {
         state["resources"].as_array().unwrap().iter().map(|r| r["address"].as_str().unwrap()).collect();
     assert!(addresses.contains(&"cluster.ok.jobmanager[0]"), "{addresses:?}");
     assert!(!addresses.contains(&"cluster.bad.jobmanager[0]"), "{addresses:?}");
+
+    // The TaskManager that never became ready is recorded tainted: with nothing changed, the
+    // next plan replaces it instead of saying "No changes." for a crash-looping container.
+    let tm = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "cluster.ok.taskmanager[0]");
+    assert_eq!(tm.map(|r| r["tainted"].clone()), Some(serde_json::Value::Bool(true)), "{state}");
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("cluster.ok.taskmanager[0] must be replaced"), "{plan}");
+    assert!(plan.contains("tainted: it was created but never became ready"), "{plan}");
 
     // With the causes fixed, the next apply completes the rest and the plan is clean.
     let fixed = ["--var", "bad_image=flinkform-offline/flink:2.3.0-java17", "--var", "managed_memory=128m"];

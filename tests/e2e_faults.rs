@@ -300,3 +300,52 @@ container "web" {{
     assert_eq!(state_containers(&p).len(), 3);
     assert!(p.ok(&["plan"]).contains("No changes."));
 }
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_the_next_apply_converges() {
+    assert!(require_docker());
+    // A container whose healthcheck never passes: apply would wait for it for minutes.
+    let hcl = r#"
+flinkform {
+  project = "PROJECT"
+}
+
+variable "check" {
+  type    = string
+  default = "false"
+}
+
+container "slow" {
+  image   = "flinkform-offline/busybox:static"
+  command = ["sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait"]
+  healthcheck {
+    test     = ["CMD", var.check]
+    interval = "1s"
+    retries  = 1000
+  }
+}
+"#;
+    let p = Project::new("ffsigint2", hcl);
+    let mut child = spawn(&p, &["apply", "--auto-approve"]);
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        if line.unwrap().contains("waiting until ready") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "the first Ctrl-C lets the wait in flight go on");
+    let second = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(second.elapsed() < Duration::from_secs(5), "the second Ctrl-C stops at once");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Second interrupt: stopping now"));
+    state_containers(&p);
+    // With a healthcheck that passes, one apply converges.
+    p.ok(&["apply", "--auto-approve", "--var", "check=true"]);
+    assert!(p.ok(&["plan", "--var", "check=true"]).contains("No changes."));
+    assert_eq!(p.containers().len(), 1);
+}

@@ -385,3 +385,16 @@ fn a_module_that_calls_itself_is_a_cycle_found_at_once() {
     assert!(err.contains("which is already being expanded: a module cycle"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "found without expanding it");
 }
+
+#[test]
+fn a_flink_setting_with_a_line_break_is_refused_without_showing_it() {
+    // A newline would smuggle in a second setting; a sensitive one (a PEM key) is not echoed.
+    let hcl = "variable \"key\" {\n  type      = string\n  sensitive = true\n}\n\ncluster \"c\" {\n  flink_config = {\n    \"s3.secret-key\" = var.key\n  }\n}\n";
+    let err = load(&[("main.hcl", hcl)], &["key=-----BEGIN KEY-----\nc2VjcmV0\nsecurity.ssl.rest.enabled: false"])
+        .unwrap_err();
+    assert!(err.contains("`flink_config`.\"s3.secret-key\" spans several lines"), "{err}");
+    assert!(!err.contains("c2VjcmV0") && !err.contains("security.ssl.rest.enabled"), "{err}");
+    let job = "cluster \"c\" {}\n\njob \"j\" {\n  cluster = cluster.c.name\n  jar     = \"j.jar\"\n  flink_config = {\n    \"a\" = \"x\\nsecurity.ssl.rest.enabled: false\"\n  }\n}\n";
+    let err = load(&[("main.hcl", job), ("j.jar", "jar")], &[]).unwrap_err();
+    assert!(err.contains("spans several lines"), "{err}");
+}

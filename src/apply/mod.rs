@@ -132,7 +132,11 @@ pub async fn apply(
 pub fn record_unchanged(plan: &Plan, state: &mut State) {
     for c in plan.changes.iter().filter(|c| c.action == Action::NoOp && c.kind != Kind::Job) {
         if let (Some(d), Some(id)) = (&c.desired, &c.live_id) {
-            state.put(record(d, id, c.live_ports.clone()));
+            // A tainted object left out of this run (`--target`) stays tainted.
+            let tainted = state.resource(&d.address).is_some_and(|r| r.tainted && &r.id == id);
+            let mut r = record(d, id, c.live_ports.clone());
+            r.tainted = tainted;
+            state.put(r);
         }
     }
     for c in plan.changes.iter().filter(|c| c.action == Action::Update) {
@@ -221,6 +225,7 @@ pub fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource 
         }),
         rest_url: rest_url(d, &ports),
         ports,
+        tainted: false,
     }
 }
 
@@ -296,7 +301,11 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
                 None => ops::inspect(&shared.engine, &id).await?,
             };
             let verb = if c.action == Action::Start { "starting" } else { "creating" };
-            ready::wait(shared, d, probe, &id, &inspected, started, verb).await?;
+            if let Err(e) = ready::wait(shared, d, probe, &id, &inspected, started, verb).await {
+                // It exists but does not work: recorded as such, so the next plan replaces it.
+                save(shared, |s| s.taint(&c.address))?;
+                return Err(e);
+            }
             let done = if c.action == Action::Start { "Start complete" } else { "Creation complete" };
             p.line(&c.address, &format!("{done} after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
             Ok(())

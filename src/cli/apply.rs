@@ -71,8 +71,16 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
                 anstream::eprintln!(
-                    "\nInterrupt received: letting operations in flight finish, starting no new ones..."
+                    "\nInterrupt received: letting operations in flight finish, starting no new ones... (interrupt again to stop now)"
                 );
+            }
+            // A second Ctrl-C stops at once: every completed operation is in the state, and the
+            // calls in flight are recorded as pending, for the next apply to resolve.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                anstream::eprintln!(
+                    "\nSecond interrupt: stopping now. The state records what completed; run apply again to resolve what was in flight."
+                );
+                std::process::exit(130);
             }
         })
     };

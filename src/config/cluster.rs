@@ -298,6 +298,24 @@ impl<'a> Fields<'a> {
         None
     }
 
+    /// Flink settings (`flink_config`): a map of strings, each key and value on one line — a
+    /// newline would end the setting and start another (`"x\nsecurity.ssl.rest.enabled: false"`).
+    pub fn flink_settings(&mut self, name: &str) -> Option<BTreeMap<String, String>> {
+        let settings = self.string_map(name)?;
+        let multiline = |s: &str| s.contains(['\n', '\r']);
+        if let Some(key) = settings.iter().find(|(k, v)| multiline(k) || multiline(v)).map(|(k, _)| k.clone()) {
+            let loc = self.loc(name);
+            // The value is not shown: it may be a secret.
+            self.fail(
+                &loc,
+                format!("`{name}`.{key:?} spans several lines; a Flink setting is one line"),
+                "remove the line breaks: Flink reads one setting per line".into(),
+            );
+            return None;
+        }
+        Some(settings)
+    }
+
     /// A map of strings (numbers and bools are written as Flink reads them).
     pub fn string_map(&mut self, name: &str) -> Option<BTreeMap<String, String>> {
         let (v, loc) = self.get(name)?;
@@ -367,7 +385,7 @@ pub fn convert(
             "2.3".into()
         }
     };
-    let flink_config = f.string_map("flink_config").unwrap_or_default();
+    let flink_config = f.flink_settings("flink_config").unwrap_or_default();
 
     let zookeeper = zookeeper(ev.children.get("zookeeper"), sources, errors);
     let jobmanager = jobmanager(ev.children.get("jobmanager"), name, zookeeper.is_some(), sources, errors);

@@ -74,7 +74,7 @@ pub fn convert(
         Some("suspended") => JobState::Suspended,
         _ => JobState::Running,
     };
-    let flink_config = f.string_map("flink_config").unwrap_or_default();
+    let flink_config = f.flink_settings("flink_config").unwrap_or_default();
     Some(Job {
         address: address.to_string(),
         sensitive_config: ev.sensitive_keys("flink_config", flink_config.keys().cloned()),

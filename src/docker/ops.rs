@@ -4,6 +4,7 @@
 
 use super::{DockerError, Engine};
 use crate::model::{ContainerSpec, Kind};
+use crate::names::{LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE, LABEL_PROJECT};
 use bollard::models::{
     ContainerCreateBody, HealthConfig, HostConfig, Mount, MountType, NetworkConnectRequest, NetworkCreateRequest,
     PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
@@ -31,7 +32,7 @@ pub async fn create_network(
     // removed again, so containers never meet an ambiguous network name.
     let ours = |l: &Option<HashMap<String, String>>| {
         let l = l.clone().unwrap_or_default();
-        [crate::names::LABEL_PROJECT, crate::names::LABEL_ADDRESS, crate::names::LABEL_HASH]
+        [LABEL_PROJECT, LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE]
             .iter()
             .all(|k| l.contains_key(*k) && l.get(*k) == labels.get(*k))
     };
@@ -242,7 +243,7 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
         Err(_) => return Taken::Foreign,
     };
     let have = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
-    let same = [crate::names::LABEL_PROJECT, crate::names::LABEL_ADDRESS, crate::names::LABEL_HASH]
+    let same = [LABEL_PROJECT, LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE]
         .iter()
         .all(|k| have.contains_key(*k) && have.get(*k) == labels.get(*k));
     if !same {

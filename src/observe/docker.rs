@@ -124,7 +124,8 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
                 id: c.id,
                 name: name.to_string(),
                 labels: c.labels.unwrap_or_default(),
-                running: matches!(state.as_str(), "running" | "restarting"),
+                // A container Docker keeps restarting is not running: it keeps crashing.
+                running: state == "running",
                 state,
                 image_id: c.image_id,
                 ports,

@@ -72,6 +72,14 @@ impl LiveObject {
         self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true")
             && self.labels.get(LABEL_PROJECT).is_some_and(|p| p == project)
     }
+    /// Made for this project by the state with `lineage` (another directory with the same
+    /// project name has a state of its own, and its objects are never this one's).
+    pub fn owned_by(&self, project: &str, lineage: &str) -> bool {
+        self.managed_by(project) && !lineage.is_empty() && self.lineage() == Some(lineage)
+    }
+    pub fn lineage(&self) -> Option<&str> {
+        self.labels.get(crate::names::LABEL_LINEAGE).map(String::as_str)
+    }
     pub fn address(&self) -> Option<&str> {
         self.labels.get(LABEL_ADDRESS).map(String::as_str)
     }
@@ -117,6 +125,7 @@ impl Snapshot {
                 (LABEL_PROJECT.to_string(), project.to_string()),
                 (LABEL_ADDRESS.to_string(), r.address.clone()),
                 (LABEL_HASH.to_string(), r.config_hash.clone()),
+                (crate::names::LABEL_LINEAGE.to_string(), state.lineage.clone()),
             ]);
             live.objects.insert(
                 (r.kind, r.name.clone()),

@@ -176,6 +176,7 @@ pub async fn import(config: &Config, address: &str, container: &str) -> Result<(
         job: None,
         // Recorded, with its published ports, by the next apply.
         rest_url: None,
+        tainted: false,
     });
     state.forgotten.retain(|id| Some(id) != info.id.as_ref());
     writer.save(&mut state).map_err(Report::new)

@@ -23,8 +23,10 @@ pub async fn refresh(config: &Config, write: bool) -> Result<Vec<String>, Report
         if r.kind == Kind::Job {
             continue;
         }
-        // A name now held by something without the project's labels is not the recorded object.
-        match live.get(r.kind, &r.name).filter(|l| l.managed_by(&config.settings.project)) {
+        // A name now held by something without the project's labels, or another state's, is
+        // not the recorded object.
+        let ours = |l: &&crate::observe::LiveObject| l.owned_by(&config.settings.project, &state.lineage);
+        match live.get(r.kind, &r.name).filter(ours) {
             None => {
                 notes.push(format!("  - {}: removed outside flinkform; dropped from the state", r.address));
                 state.remove(&r.address);

@@ -59,7 +59,8 @@ pub fn compute(
     super::jobs::keep_volumes_with_final_savepoints(&mut changes, state);
 
     refuse_protected(&changes, desired)?;
-    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new() })
+    let foreign = foreign_objects(live, state, project);
+    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new(), foreign })
 }
 
 /// What flinkform owns but is not desired — recorded in state, or labelled as the project's —
@@ -88,14 +89,16 @@ fn remove_what_is_not_desired(
             }
             continue;
         }
-        let l = live.get(r.kind, &r.name).filter(|l| l.managed_by(project));
+        let l = live.get(r.kind, &r.name).filter(|l| l.owned_by(project, &state.lineage) || l.id == r.id);
         owned.insert(
             r.address.clone(),
             Owned { kind: r.kind, name: r.name.clone(), live: l, deps: r.dependencies.clone(), in_state: true },
         );
     }
     let recorded_ids: std::collections::BTreeSet<&str> = state.resources.iter().map(|r| r.id.as_str()).collect();
-    for l in live.objects.values().filter(|l| l.managed_by(project) && !recorded_ids.contains(l.id.as_str())) {
+    for l in
+        live.objects.values().filter(|l| l.owned_by(project, &state.lineage) && !recorded_ids.contains(l.id.as_str()))
+    {
         if let Some(a) = l.address()
             && !owned.contains_key(a)
         {
@@ -143,6 +146,23 @@ fn remove_what_is_not_desired(
     }
 }
 
+/// What carries the project's labels but another state's lineage, and that this state does
+/// not record: left alone, and named in the plan.
+fn foreign_objects(live: &Snapshot, state: &State, project: &str) -> Vec<super::Foreign> {
+    let recorded: std::collections::BTreeSet<&str> = state.resources.iter().map(|r| r.id.as_str()).collect();
+    live.objects
+        .values()
+        .filter(|l| l.managed_by(project) && !l.owned_by(project, &state.lineage) && !recorded.contains(l.id.as_str()))
+        .filter(|l| !state.forgotten.contains(&l.id))
+        .map(|l| super::Foreign {
+            kind: l.kind,
+            name: l.name.clone(),
+            address: l.address().unwrap_or_default().to_string(),
+            lineage: l.lineage().unwrap_or("none").to_string(),
+        })
+        .collect()
+}
+
 /// `lifecycle.prevent_destroy`: a plan that would destroy or replace such an object is refused.
 fn refuse_protected(changes: &BTreeMap<String, Change>, desired: &Desired) -> Result<(), PlanError> {
     let protected: Vec<String> = changes
@@ -183,8 +203,12 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
     };
     // Ours when its labels say so, or when the state maps this address to its id (`state mv`).
     let recorded_here = recorded.is_some_and(|r| r.id == l.id);
-    if !recorded_here && (!l.managed_by(project) || l.address() != Some(&d.address)) {
+    if !recorded_here && (!l.owned_by(project, &state.lineage) || l.address() != Some(&d.address)) {
         let owner = match (l.labels.get(crate::names::LABEL_PROJECT), l.address()) {
+            (Some(p), Some(_)) if l.managed_by(project) && l.lineage() != Some(state.lineage.as_str()) => format!(
+                "it belongs to another state of flinkform project \"{p}\" (lineage {}): another directory or state file manages it",
+                l.lineage().unwrap_or("none")
+            ),
             (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
             _ => "it is not managed by flinkform".into(),
         };
@@ -197,6 +221,11 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
             d.address,
             d.name
         ));
+    }
+    if recorded.is_some_and(|r| r.tainted && r.id == l.id) {
+        change.action = Action::Replace;
+        change.reasons.push("tainted: it was created but never became ready; replaced".into());
+        return Ok(change);
     }
     if l.config_hash() != Some(d.config_hash.as_str()) {
         let recorded_hash = recorded.map(|r| r.config_hash.as_str());
@@ -241,7 +270,10 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         ));
         return Ok(change);
     }
-    if d.kind == Kind::Container && !l.running {
+    if d.kind == Kind::Container && l.state == "restarting" {
+        change.action = Action::Replace;
+        change.reasons.push("crash-looping: Docker keeps restarting it (state: restarting)".into());
+    } else if d.kind == Kind::Container && !l.running {
         change.action = Action::Start;
         change.reasons.push(format!("stopped outside flinkform (state: {})", l.state));
     }

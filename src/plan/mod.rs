@@ -93,6 +93,17 @@ impl Change {
 pub struct Plan {
     pub changes: Vec<Change>,
     pub outputs: Vec<OutputChange>,
+    /// Objects labelled as this project's that another state owns (another lineage): left alone.
+    pub foreign: Vec<Foreign>,
+}
+
+/// An object carrying the project's labels but another state's lineage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    pub kind: Kind,
+    pub name: String,
+    pub address: String,
+    pub lineage: String,
 }
 
 /// An output's value before (state) and after (configuration; unknown until apply when it

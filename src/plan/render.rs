@@ -47,6 +47,10 @@ pub fn human(plan: &Plan) -> String {
     if !plan.has_changes() && outputs.is_empty() {
         out.push_str(&"No changes.".bold().to_string());
         out.push_str(" Your Flink clusters match the configuration.\n");
+        if !plan.foreign.is_empty() {
+            out.push('\n');
+            foreign(&mut out, plan);
+        }
         return out;
     }
     if plan.has_changes() {
@@ -71,9 +75,25 @@ pub fn human(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    foreign(&mut out, plan);
     let (add, change, destroy) = plan.counts();
     let _ = writeln!(out, "{} {add} to add, {change} to change, {destroy} to destroy.", "Plan:".bold());
     out
+}
+
+/// Objects another state of the same project owns: named, so nobody wonders why they stay.
+fn foreign(out: &mut String, plan: &Plan) {
+    if plan.foreign.is_empty() {
+        return;
+    }
+    out.push_str(
+        "Left alone: labelled as this project's, but another flinkform state owns them (another lineage):
+",
+    );
+    for f in &plan.foreign {
+        let _ = writeln!(out, "  {} \"{}\" ({}, lineage {})", f.kind.as_str(), f.name, f.address, f.lineage);
+    }
+    out.push('\n');
 }
 
 fn resource(out: &mut String, c: &Change) {

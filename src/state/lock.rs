@@ -5,7 +5,7 @@ use super::StateError;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,8 @@ impl StateLock {
                 .write(true)
                 .create(true)
                 .truncate(false)
+                // Who holds the lock, from where: the state's own business, as private as it.
+                .mode(0o600)
                 .open(&path)
                 .map_err(|source| StateError::Write { path: path.clone(), source })?;
             if file.try_lock().is_err() {
@@ -86,10 +88,13 @@ impl StateLock {
                 let holder = serde_json::from_str::<LockInfo>(&text)
                     .map(|i| format!("ID {}, {} by {} (pid {}) since {}", i.id, i.operation, i.who, i.pid, i.created))
                     .unwrap_or_else(|_| "another flinkform process".into());
-                return Err(StateError::Locked(format!(
-                    "the state {} is locked: {holder}. Wait for it to finish, or pass --lock-timeout to wait longer",
-                    state.display()
-                )));
+                // Only apply and destroy take --lock-timeout.
+                let wait = if matches!(operation, "apply" | "destroy") {
+                    "Wait for it to finish, or pass --lock-timeout to wait longer"
+                } else {
+                    "Run this again once it has finished"
+                };
+                return Err(StateError::Locked(format!("the state {} is locked: {holder}. {wait}", state.display())));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -151,6 +156,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_second_lock_fails_and_names_the_holder() {
@@ -159,6 +165,14 @@ mod tests {
         let first = StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
         let err = StateLock::acquire(&state, "apply", Duration::ZERO).err().unwrap().to_string();
         assert!(err.contains("locked") && err.contains("apply by"), "{err}");
+        assert!(err.contains("--lock-timeout"), "apply takes --lock-timeout: {err}");
+        let err = StateLock::acquire(&state, "state rm", Duration::ZERO).err().unwrap().to_string();
+        assert!(
+            !err.contains("--lock-timeout") && err.contains("Run this again"),
+            "state rm has no --lock-timeout: {err}"
+        );
+        let mode = std::fs::metadata(lock_path(&state)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the lock info is private");
         drop(first);
         StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
     }

@@ -84,6 +84,9 @@ pub struct Resource {
     /// JobManagers: the REST API's URL, as published when the container was created or started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_url: Option<String>,
+    /// Created (or started) but never became ready (Terraform's word): the next plan replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// A job as recorded: the cluster it runs on, how it is upgraded, whether it is suspended.
@@ -203,6 +206,13 @@ impl State {
 
     fn position(&self, address: &str) -> Result<usize, usize> {
         self.resources.binary_search_by(|r| r.address.as_str().cmp(address))
+    }
+
+    /// Marks a resource tainted: it exists but never became ready.
+    pub fn taint(&mut self, address: &str) {
+        if let Ok(i) = self.position(address) {
+            self.resources[i].tainted = true;
+        }
     }
 
     /// Inserts or replaces a resource, keeping resources sorted by address.
