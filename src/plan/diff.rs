@@ -204,23 +204,7 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
     // Ours when its labels say so, or when the state maps this address to its id (`state mv`).
     let recorded_here = recorded.is_some_and(|r| r.id == l.id);
     if !recorded_here && (!l.owned_by(project, &state.lineage) || l.address() != Some(&d.address)) {
-        let owner = match (l.labels.get(crate::names::LABEL_PROJECT), l.address()) {
-            (Some(p), Some(_)) if l.managed_by(project) && l.lineage() != Some(state.lineage.as_str()) => format!(
-                "it belongs to another state of flinkform project \"{p}\" (lineage {}): another directory or state file manages it",
-                l.lineage().unwrap_or("none")
-            ),
-            (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
-            _ => "it is not managed by flinkform".into(),
-        };
-        return Err(format!(
-            "{} {} needs the name \"{}\", but a {} with that name already exists ({owner}). flinkform never adopts or removes it silently: remove or rename it, or adopt it with `flinkform import {} {}`",
-            d.kind.as_str(),
-            d.address,
-            d.name,
-            d.kind.as_str(),
-            d.address,
-            d.name
-        ));
+        return Err(conflict(d, l, state, project));
     }
     if recorded.is_some_and(|r| r.tainted && r.id == l.id) {
         change.action = Action::Replace;
@@ -257,6 +241,13 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         }
         return Ok(change);
     }
+    running_drift(&mut change, d, l, live);
+    Ok(change)
+}
+
+/// What changed on the engine without a configuration change: the image behind the tag, a
+/// container that keeps crashing, one stopped outside flinkform.
+fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snapshot) {
     if let crate::model::Spec::Container(spec) = &d.spec
         && let (Some(want), Some(have)) = (live.images.get(&spec.image), l.image_id.as_ref())
         && want != have
@@ -268,16 +259,30 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
             short(want),
             short(have)
         ));
-        return Ok(change);
-    }
-    if d.kind == Kind::Container && l.state == "restarting" {
+    } else if d.kind == Kind::Container && l.state == "restarting" {
         change.action = Action::Replace;
         change.reasons.push("crash-looping: Docker keeps restarting it (state: restarting)".into());
     } else if d.kind == Kind::Container && !l.running {
         change.action = Action::Start;
         change.reasons.push(format!("stopped outside flinkform (state: {})", l.state));
     }
-    Ok(change)
+}
+
+/// A wanted name held by something this state does not own: whose it is, and what to do.
+fn conflict(d: &Instance, l: &LiveObject, state: &State, project: &str) -> String {
+    let owner = match (l.labels.get(crate::names::LABEL_PROJECT), l.address()) {
+        (Some(p), Some(_)) if l.managed_by(project) && l.lineage() != Some(state.lineage.as_str()) => format!(
+            "it belongs to another state of flinkform project \"{p}\" (lineage {}): another directory or state file manages it",
+            l.lineage().unwrap_or("none")
+        ),
+        (Some(p), Some(a)) => format!("it belongs to flinkform project \"{p}\" as {a}"),
+        _ => "it is not managed by flinkform".into(),
+    };
+    let kind = d.kind.as_str();
+    format!(
+        "{kind} {0} needs the name \"{1}\", but a {kind} with that name already exists ({owner}). flinkform never adopts or removes it silently: remove or rename it, or adopt it with `flinkform import {0} {1}`",
+        d.address, d.name
+    )
 }
 
 fn short(id: &str) -> &str {
