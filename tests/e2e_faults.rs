@@ -349,3 +349,44 @@ container "slow" {
     assert!(p.ok(&["plan", "--var", "check=true"]).contains("No changes."));
     assert_eq!(p.containers().len(), 1);
 }
+
+#[test]
+fn a_state_write_that_fails_mid_apply_starts_nothing_more_and_says_so() {
+    assert!(require_docker());
+    let p = Project::new("ffwritefail", LIGHT);
+    let n = 12;
+    let mut child = spawn_apply(&p, n, "1");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("Creation complete") {
+            break;
+        }
+    }
+    // The state file becomes a directory that holds a file: every later write's rename fails,
+    // as on a full or read-only disk (which root cannot simulate with permissions).
+    let state = p.state_path();
+    let aside = p.path().join("state.aside");
+    loop {
+        let _ = std::fs::copy(&state, &aside);
+        let _ = std::fs::remove_file(&state);
+        if std::fs::create_dir(&state).is_ok() {
+            break;
+        }
+    }
+    std::fs::write(state.join("keep"), "").unwrap();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a failed write is a failure, not an interrupt:\n{stderr}");
+    assert!(stderr.contains("cannot write state file"), "{stderr}");
+    assert!(!stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("operation(s) failed"), "the report is printed:\n{stderr}");
+    let made = labelled_containers(&p).len() as u64;
+    assert!(made < n, "no operation started after the failed write ({made} of {n} made):\n{}", rest.join("\n"));
+
+    // With the state back, one apply adopts what was made and completes the rest.
+    std::fs::remove_dir_all(&state).unwrap();
+    std::fs::rename(&aside, &state).unwrap();
+    converges(&p, n, "after a failed state write");
+}

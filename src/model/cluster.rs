@@ -152,23 +152,18 @@ impl Builder<'_> {
         &self,
         name: &str,
         image: &str,
-        command: &str,
+        command: Vec<String>,
         env: BTreeMap<String, String>,
-        ports: Vec<PortSpec>,
         memory_mib: u64,
     ) -> ContainerSpec {
-        // Flink's roles share the data volume (HA storage, checkpoints, savepoints); ZooKeeper
-        // (no command: the image's own) keeps its data in its container.
-        let data = MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false };
-        let flink = !command.is_empty();
         ContainerSpec {
             image: image.to_string(),
-            command: if flink { vec![command.to_string()] } else { vec![] },
+            command,
             hostname: name.to_string(),
             env,
-            ports,
+            ports: Vec::new(),
             network: self.network.clone(),
-            mounts: if flink { vec![data] } else { vec![] },
+            mounts: Vec::new(),
             memory_mib,
             restart: RESTART.into(),
             entrypoint: None,
@@ -177,6 +172,44 @@ impl Builder<'_> {
             healthcheck: None,
             labels: BTreeMap::new(),
         }
+    }
+
+    /// A Flink role's container — the official image's `jobmanager`/`taskmanager` command, its
+    /// settings in FLINK_PROPERTIES, the data volume (HA storage, checkpoints, savepoints)
+    /// mounted — and its attributes, the settings shown (masked) as `flink_config`.
+    fn flink_container(
+        &self,
+        role: FlinkRole,
+        index: u32,
+        ports: Vec<PortSpec>,
+        memory_mib: u64,
+    ) -> (ContainerSpec, BTreeMap<String, String>) {
+        let (command, rpc_address) = match role {
+            FlinkRole::JobManager => ("jobmanager", self.name("jobmanager", index)),
+            FlinkRole::TaskManager => ("taskmanager", self.name("jobmanager", 0)),
+        };
+        let name = self.name(command, index);
+        let props = render(&properties(self.project, self.c, role, index));
+        let env = BTreeMap::from([
+            ("FLINK_PROPERTIES".to_string(), props.clone()),
+            ("JOB_MANAGER_RPC_ADDRESS".to_string(), rpc_address),
+        ]);
+        let data = MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false };
+        let spec = ContainerSpec {
+            ports,
+            mounts: vec![data],
+            ..self.container(&name, &self.c.image, vec![command.into()], env, memory_mib)
+        };
+        let mut attributes = attributes::of_container(&name, &self.masked(&spec));
+        attributes.insert("flink_config".into(), self.mask_props(&props));
+        (spec, attributes)
+    }
+
+    /// A cluster role's dependencies: its network and data volume, then the roles it follows.
+    fn dependencies(&self, before: &[String]) -> Vec<String> {
+        let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
+        dependencies.extend(before.iter().cloned());
+        dependencies
     }
 
     /// ZooKeeper servers, the official image's interface (`ZOO_MY_ID`, `ZOO_SERVERS`).
@@ -193,7 +226,8 @@ impl Builder<'_> {
                     env.insert("ZOO_SERVERS".to_string(), servers.join(" "));
                 }
                 env.insert("JVMFLAGS".to_string(), format!("-Xmx{}m", (zk.memory.mib / 2).max(64)));
-                let spec = self.container(&name, &zk.image, "", env, vec![], zk.memory.mib);
+                // ZooKeeper keeps its data in its own container; the image's own command.
+                let spec = self.container(&name, &zk.image, vec![], env, zk.memory.mib);
                 let attributes = attributes::of_container(&name, &spec);
                 let part = Part {
                     role: Role::Zookeeper,
@@ -213,23 +247,15 @@ impl Builder<'_> {
         let c = self.c;
         (0..c.jobmanager.replicas)
             .map(|i| {
-                let name = self.name("jobmanager", i);
-                let props = render(&properties(self.project, c, FlinkRole::JobManager, i));
-                let env = BTreeMap::from([
-                    ("FLINK_PROPERTIES".to_string(), props.clone()),
-                    ("JOB_MANAGER_RPC_ADDRESS".to_string(), name.clone()),
-                ]);
                 let port = PortSpec {
                     container_port: 8081,
                     host_ip: c.jobmanager.rest_bind.clone(),
                     host_port: c.jobmanager.rest_port.map(|p| p + i as u16),
                     protocol: "tcp".into(),
                 };
-                let spec = self.container(&name, &c.image, "jobmanager", env, vec![port], c.jobmanager.memory.mib);
-                let mut attributes = attributes::of_container(&name, &self.masked(&spec));
-                attributes.insert("flink_config".into(), self.mask_props(&props));
-                let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
-                dependencies.extend(zookeepers.iter().cloned());
+                let (spec, attributes) =
+                    self.flink_container(FlinkRole::JobManager, i, vec![port], c.jobmanager.memory.mib);
+                let dependencies = self.dependencies(zookeepers);
                 let part = Part {
                     role: Role::JobManager,
                     index: i,
@@ -248,18 +274,10 @@ impl Builder<'_> {
         let c = self.c;
         (0..c.taskmanager.replicas)
             .map(|i| {
-                let name = self.name("taskmanager", i);
-                let props = render(&properties(self.project, c, FlinkRole::TaskManager, i));
-                let env = BTreeMap::from([
-                    ("FLINK_PROPERTIES".to_string(), props.clone()),
-                    ("JOB_MANAGER_RPC_ADDRESS".to_string(), self.name("jobmanager", 0)),
-                ]);
-                let spec = self.container(&name, &c.image, "taskmanager", env, vec![], c.taskmanager.memory.mib);
-                let mut attributes = attributes::of_container(&name, &self.masked(&spec));
-                attributes.insert("flink_config".into(), self.mask_props(&props));
+                let (spec, mut attributes) =
+                    self.flink_container(FlinkRole::TaskManager, i, vec![], c.taskmanager.memory.mib);
                 attributes.insert("slots".into(), c.taskmanager.slots.to_string());
-                let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
-                dependencies.extend(jobmanagers.iter().cloned());
+                let dependencies = self.dependencies(jobmanagers);
                 let part = Part {
                     role: Role::TaskManager,
                     index: i,

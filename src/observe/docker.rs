@@ -56,11 +56,12 @@ pub enum Source<'a> {
     Bollard(&'a Docker),
 }
 
-impl Engine {
-    pub fn source(&self) -> Source<'_> {
-        match &self.wire {
+impl<'a> Source<'a> {
+    /// How a connected engine is listed: by hand when it speaks plain HTTP, else through bollard.
+    pub fn of(engine: &'a Engine) -> Source<'a> {
+        match &engine.wire {
             Some(endpoint) => Source::Wire(endpoint),
-            None => Source::Bollard(&self.docker),
+            None => Source::Bollard(&engine.docker),
         }
     }
 }
@@ -212,7 +213,7 @@ pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
             let late = async {
                 match plain {
                     Some(_) => None,
-                    None => Some(list(engine.source(), labelled).await),
+                    None => Some(list(Source::of(&engine), labelled).await),
                 }
             };
             let images = async { image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
@@ -264,7 +265,7 @@ impl super::Observation for DockerObservation {
         outside.sort();
         outside.dedup();
         let under_prefix = missing.iter().any(|n| n.starts_with(&prefix)).then_some(prefix.as_str());
-        let named = list(engine.source(), Selection::Named { prefix: under_prefix, names: &outside }).await?;
+        let named = list(Source::of(&engine), Selection::Named { prefix: under_prefix, names: &outside }).await?;
         for (key, object) in named.objects {
             live.objects.entry(key).or_insert(object);
         }
