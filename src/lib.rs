@@ -12,6 +12,7 @@ pub mod config;
 pub mod docker;
 pub mod flink;
 pub mod graph;
+pub mod key;
 pub mod model;
 pub mod names;
 pub mod observe;

@@ -12,11 +12,13 @@ fn main() -> ExitCode {
         let opts = if colour { opts } else { opts.width(usize::MAX / 4) };
         Box::new(opts.build())
     }));
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("FLINKFORM_LOG"))
-        .with_ansi(colour)
-        .with_writer(std::io::stderr)
-        .init();
+    // The HTTP stack's debug and trace logs print request bodies, which carry containers'
+    // environment (secrets among it): capped at info, whatever FLINKFORM_LOG asks for.
+    let mut filter = tracing_subscriber::EnvFilter::from_env("FLINKFORM_LOG");
+    for quiet in ["bollard=info", "hyper=info", "hyper_util=info", "reqwest=info", "h2=info"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr).init();
     let cli = flinkform::cli::Cli::parse();
     match flinkform::cli::run(cli) {
         Ok(code) => code,

@@ -240,3 +240,77 @@ fn a_held_lock_refuses_apply_but_never_hides_a_configuration_error() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "reported without waiting for the lock");
     assert_eq!(std::fs::read_to_string(dir.path().join("flinkform.state.json")).unwrap(), STATE);
 }
+
+/// Issue 15, item 12: a sensitive value's error names the place, never shows the value.
+#[test]
+fn a_sensitive_value_in_a_var_file_is_not_shown_with_its_error() {
+    let hcl =
+        "variable \"port\" {\n  type      = number\n  sensitive = true\n}\nvariable \"plain\" {\n  type = number\n}\n";
+    let vars = "plain = 1\nport = \"hunter2-in-file\"\n";
+    let dir = project_with(&[("main.hcl", hcl), ("secrets.tfvars", vars)]);
+    let out = run_in(dir.path(), &["validate", "--var-file", "secrets.tfvars"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("secrets.tfvars:2:"), "the place is named: {err}");
+    assert!(err.contains("(sensitive value) has the wrong type"), "{err}");
+    assert!(!err.contains("hunter2"), "the value is not shown: {err}");
+    // A value that is not sensitive keeps its snippet.
+    let dir = project_with(&[("main.hcl", hcl), ("plain.tfvars", "plain = \"visible-value\"\n")]);
+    let out = run_in(dir.path(), &["validate", "--var-file", "plain.tfvars", "--var", "port=1"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("visible-value"), "{err}");
+}
+
+/// Issue 15, item 17: a bind mount that hands a container the host is refused unless written so.
+#[test]
+fn bind_mounts_of_the_host_need_allow_host_access() {
+    for (mount, why) in [
+        ("/:/host", "the host's root file system"),
+        ("/var/run/docker.sock:/var/run/docker.sock", "the Docker socket"),
+        ("/srv/data/../../etc:/etc/x:ro", "climbs with `..`"),
+    ] {
+        let hcl = format!("container \"c\" {{\n  image   = \"busybox\"\n  volumes = [\"{mount}\"]\n}}\n");
+        assert_refused(&hcl, &["main.hcl:3:", why, "allow_host_access = true"]);
+        let allowed = hcl.replace("  image", "  allow_host_access = true\n  image");
+        let dir = project_with(&[("main.hcl", &allowed)]);
+        let out = run_in(dir.path(), &["validate"], &[]);
+        assert!(out.status.success(), "{mount}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Issue 15, item 16: ports publish on the loopback unless an address is written; wildcard
+/// binds (ports and Flink's REST API) are accepted with a warning that names the place.
+#[test]
+fn wildcard_binds_are_warned_about_and_ports_default_to_the_loopback() {
+    let hcl = r#"
+cluster "open" {
+  image = "flinkform-offline/flink:2.3.0-java17"
+  jobmanager {
+    rest_bind = "0.0.0.0"
+  }
+}
+
+container "web" {
+  image = "busybox"
+  ports = ["9000:9000", "0.0.0.0:9001:9001"]
+}
+"#;
+    let dir = project_with(&[("main.hcl", hcl)]);
+    for cmd in [&["validate"][..], &["plan", "--refresh=false"]] {
+        let out = run_in(dir.path(), cmd, &[]);
+        let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{cmd:?}: {err}");
+        assert!(
+            err.contains("Warning: main.hcl:2:1: cluster.open publishes Flink's REST API on every interface"),
+            "{err}"
+        );
+        assert!(
+            err.contains("Warning: main.hcl:9:1: container.web publishes port 9001/tcp on every interface"),
+            "{err}"
+        );
+        assert!(!err.contains("port 9000/tcp"), "{err}");
+        if cmd[0] == "plan" {
+            assert!(stdout.contains(r#"port.9000/tcp"#) && stdout.contains(r#""127.0.0.1:9000""#), "{stdout}");
+        }
+    }
+}

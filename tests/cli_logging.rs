@@ -16,7 +16,7 @@ variable "token" {
 
 container "app" {
   image   = "flinkform-offline/busybox:static"
-  command = ["sleep", "600"]
+  command = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
   env     = { TOKEN = var.token }
 }
 "#;
@@ -38,4 +38,26 @@ fn debug_logging_shows_the_stages_and_no_secret() {
     }
     assert!(stdout.contains("container.app will be created"), "{stdout}");
     assert!(!stderr.contains(secret) && !stdout.contains(secret), "the secret never shows:\n{stderr}\n{stdout}");
+}
+
+/// Issue 15, item 13: `FLINKFORM_LOG=trace` through a real apply (the engine is asked to create
+/// a container whose environment holds the secret) logs no secret, even asked for bollard's own.
+#[test]
+fn trace_logging_of_a_real_apply_shows_no_secret() {
+    if !require_docker() {
+        return;
+    }
+    let mut p = Project::new("fflog", HCL);
+    let secret = "s3cr3t-trace-never-logged";
+    p.env.push(("FLINKFORM_VAR_token".into(), secret.into()));
+    for filter in ["trace", "bollard=trace,hyper=trace,trace"] {
+        p.env.retain(|(k, _)| k != "FLINKFORM_LOG");
+        p.env.push(("FLINKFORM_LOG".into(), filter.into()));
+        let out = p.run(&["apply", "--auto-approve"]);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("TRACE") || stderr.contains("DEBUG"), "{filter}: logging is on:\n{stderr}");
+        assert!(!stderr.contains(secret) && !stdout.contains(secret), "{filter}: the secret shows:\n{stderr}");
+        p.ok(&["destroy", "--auto-approve"]);
+    }
 }

@@ -60,6 +60,19 @@ fn ha_cluster_survives_the_leader_being_killed() {
     assert_eq!(get("high-availability.storageDir").as_deref(), Some("file:///flink-data/ha"));
     assert_eq!(overview(&url0), Some((2, 4)));
 
+    // Issue 15, item 19: every container of the cluster runs locked down, and still serves.
+    for (name, _) in p.containers() {
+        let host = docker(&[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.CapDrop}} {{.HostConfig.PidsLimit}}",
+            &name,
+        ]);
+        assert_eq!(host.trim(), r#"["no-new-privileges:true"] ["ALL"] 4096"#, "{name}");
+        let status = docker(&["exec", &name, "grep", "NoNewPrivs", "/proc/1/status"]);
+        assert!(status.split_whitespace().last() == Some("1"), "{name}: {status}");
+    }
+
     // Kill the leader; the REST API answers again (standby or restart) with both TaskManagers.
     let leader = [jm0, jm1]
         .into_iter()

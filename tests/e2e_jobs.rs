@@ -272,3 +272,41 @@ fn a_stop_with_savepoint_cut_short_by_sigkill_is_recorded_and_restored_from() {
     assert!(p.ok(&["plan", "--var", "parallelism=4"]).contains("No changes."));
     p.ok(&["destroy", "--auto-approve", "--var", "parallelism=4"]);
 }
+
+/// Issue 15, item 9: the jar the plan hashed is the jar submitted. Swapped while apply creates
+/// the cluster (before the job is uploaded), it is refused at upload: nothing runs on Flink,
+/// the error says why, and a new plan submits the jar as it is now.
+#[test]
+fn a_jar_swapped_during_apply_is_not_submitted() {
+    if !require_docker() {
+        return;
+    }
+    let build = Command::new("bash").arg("examples/jobs/build.sh").status().unwrap();
+    assert!(build.success(), "examples/jobs/build.sh compiles the job");
+    let p = Project::new("fft-jarswap", HCL);
+    let jar = p.path().join("stateful-counter.jar");
+    std::fs::copy("examples/jobs/stateful-counter.jar", &jar).unwrap();
+    let apply = Command::new(bin())
+        .arg("--chdir")
+        .arg(p.path())
+        .args(["apply", "--auto-approve"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As soon as the JobManager exists, the jar on disk is no longer the one planned.
+    eventually("the JobManager to be created", Duration::from_secs(60), || {
+        p.container_id("fft-jarswap-jobs-jobmanager-0")
+    });
+    let mut bytes = std::fs::read(&jar).unwrap();
+    bytes.extend_from_slice(b"appended after planning");
+    std::fs::write(&jar, bytes).unwrap();
+    let out = apply.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("changed since it was planned") && text.contains("nothing was submitted"), "{text}");
+    let url = p.rest_url("fft-jarswap-jobs-jobmanager-0");
+    assert_eq!(get(&format!("{url}/jobs/overview"))["jobs"].as_array().map(Vec::len), Some(0), "no job runs");
+    assert_eq!(get(&format!("{url}/jars"))["files"].as_array().map(Vec::len), Some(0), "no jar is left uploaded");
+}

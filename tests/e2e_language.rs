@@ -137,7 +137,7 @@ fn modules_count_for_each_and_a_sensitive_value_on_the_real_engine() {
     }
     let state = std::fs::read_to_string(p.state_path()).unwrap();
     clean("the state file", &state);
-    assert!(state.contains("sensitive:v1:"), "the state keeps a salted hash to see changes");
+    assert!(state.contains("sensitive:v2:"), "the state keeps a keyed hash to see changes");
     for args in [&["show"][..], &["output"], &["output", "token"], &["output", "--json"], &["state", "list"]] {
         let out = p.run(args);
         assert!(out.status.success(), "{args:?}: {}", text(&out));

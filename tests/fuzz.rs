@@ -211,7 +211,7 @@ fn fuzz_config_loading_and_evaluation() {
         let path = dir.path().to_path_buf();
         let result = guarded(move || {
             if let Ok(c) = config::load(&path, &VarInputs::default()) {
-                let _ = flinkform::model::expand(&c, "salt");
+                let _ = flinkform::model::expand(&c, &flinkform::model::sensitive::Masker::salted("salt"));
                 let _ = c.evaluate_outputs(&|_| Some(8081));
             }
         });
@@ -271,4 +271,71 @@ fn fuzz_state_parsing() {
     }
     eprintln!("fuzzed state parsing with {runs} inputs in {:?} (seed {seed})", start.elapsed());
     assert!(runs > 10, "the harness ran");
+}
+
+/// A saved plan as `plan --out` writes it, for the fuzzer to tamper with.
+fn saved_plan_bytes(path: &Path, key: &flinkform::key::Key) -> String {
+    use flinkform::plan::saved::{FORMAT, KIND, Reviewed, ReviewedChange, SavedPlan};
+    let change = |i: usize| ReviewedChange {
+        address: format!("container.c[{i}]"),
+        kind: flinkform::model::Kind::Container,
+        name: format!("p-c-{i}"),
+        action: flinkform::plan::Action::Create,
+        before: None,
+        after: Some([("image".to_string(), "busybox".to_string())].into()),
+        reasons: vec![],
+        keep_object: false,
+    };
+    let mut saved = SavedPlan {
+        kind: KIND.into(),
+        format: FORMAT,
+        flinkform_version: "0.1.0".into(),
+        destroy: false,
+        targets: vec![],
+        replace: vec![],
+        lineage: "3f1c3c6e-0000-4000-8000-000000000000".into(),
+        serial: 3,
+        config_fingerprint: "00".repeat(32),
+        live_fingerprint: "11".repeat(32),
+        vars: vec!["n=2".into()],
+        var_files: vec![],
+        sensitive_vars: [("token".to_string(), "22".repeat(32))].into(),
+        plan: Reviewed { changes: vec![change(0), change(1)], outputs: vec![], foreign: vec![] },
+        applied: false,
+        key: String::new(),
+        mac: String::new(),
+    };
+    saved.write(path, key).unwrap();
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn fuzz_saved_plan_files() {
+    let (time, seed) = budget();
+    let key = flinkform::key::Key::from_bytes(b"a-fuzzing-key-of-at-least-32-bytes");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tfplan");
+    let original = saved_plan_bytes(&path, &key);
+    assert!(flinkform::plan::saved::SavedPlan::read(&path, &key).is_ok(), "the untouched file is read");
+    let seeds = vec![original.clone()];
+    let mut rng = Rng(seed ^ 0x5a7ed);
+    let start = Instant::now();
+    let (mut runs, mut tampered) = (0u64, 0u64);
+    while start.elapsed() < time {
+        let input = mutate(&mut rng, &seeds);
+        std::fs::write(&path, &input).unwrap();
+        let (p, k) = (path.clone(), key.clone());
+        let changed = input != original;
+        let result = guarded(move || {
+            let read = flinkform::plan::saved::SavedPlan::read(&p, &k);
+            assert!(!changed || read.is_err(), "a tampered saved plan was accepted");
+        });
+        if let Err(e) = result {
+            panic!("saved plan reading {e}; input kept at {}", keep_failure("saved-plan", &input).display());
+        }
+        runs += 1;
+        tampered += u64::from(changed);
+    }
+    eprintln!("fuzzed saved plans with {runs} inputs ({tampered} tampered, all refused) in {:?}", start.elapsed());
+    assert!(tampered > 10, "the harness ran");
 }

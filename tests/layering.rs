@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("names", 1),
     ("address", 1),
     ("graph", 1),
+    ("key", 1),
 ];
 
 fn layer(module: &str) -> u32 {

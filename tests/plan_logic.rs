@@ -116,7 +116,10 @@ fn taskmanagers_retry_registration_quickly_unless_configured_otherwise() {
         1,
     );
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
-    let d2 = model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt");
+    let d2 = model::expand(
+        &config::load(dir.path(), &VarInputs::default()).unwrap(),
+        &flinkform::model::sensitive::Masker::salted("salt"),
+    );
     let tm = flink_properties(&d2, "cluster.quickstart.taskmanager[0]");
     assert!(tm.contains("cluster.registration.error-delay: 5 s\n"), "{tm}");
     assert!(!tm.contains("error-delay: 500"), "{tm}");
@@ -135,7 +138,7 @@ fn jobmanager_only_setting_replaces_only_jobmanagers() {
     );
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
-    let d2 = model::expand(&cfg, "salt");
+    let d2 = model::expand(&cfg, &flinkform::model::sensitive::Masker::salted("salt"));
     let p = plan::compute(&d2, &state, &live, &project, false).unwrap();
     assert_eq!(p.summary_lines().len(), 1, "{:?}", p.summary_lines());
     let line = &p.summary_lines()[0];
@@ -201,7 +204,7 @@ fn prevent_destroy_blocks_destroy() {
     let hcl = "flinkform {\n  project = \"p\"\n}\ncluster \"c\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n";
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
-    let d = model::expand(&cfg, "salt");
+    let d = model::expand(&cfg, &flinkform::model::sensitive::Masker::salted("salt"));
     let (state, live) = applied(&d, "p");
     let err = plan::compute(&d, &state, &live, "p", true).unwrap_err().to_string();
     assert!(
@@ -321,7 +324,10 @@ fn target_and_replace_focus_the_plan() {
 fn load_hcl(hcl: &str) -> Desired {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
-    model::expand(&config::load(dir.path(), &VarInputs::default()).unwrap(), "salt")
+    model::expand(
+        &config::load(dir.path(), &VarInputs::default()).unwrap(),
+        &flinkform::model::sensitive::Masker::salted("salt"),
+    )
 }
 
 #[test]

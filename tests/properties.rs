@@ -54,7 +54,7 @@ fn desired(g: &Gen) -> Desired {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.hcl"), hcl(g)).unwrap();
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap_or_else(|e| panic!("{e:?}\n{}", hcl(g)));
-    model::expand(&cfg, "salt")
+    model::expand(&cfg, &flinkform::model::sensitive::Masker::salted("salt"))
 }
 
 fn live_object(r: &Resource) -> LiveObject {

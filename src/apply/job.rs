@@ -73,13 +73,7 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
             let dir =
                 r.attributes.get("savepoint_dir").cloned().unwrap_or_else(|| "file:///flink-data/savepoints".into());
             p.line(&c.address, &format!("Stopping with a savepoint into {dir}... [id={}]", r.id));
-            // A job whose tasks are still being deployed cannot take a savepoint yet: wait for them.
-            let _ = wait_tasks_running(&rest, &r.id, Duration::from_secs(60)).await;
-            super::intend(shared, c, PendingOp::StopJob, Some(&r.id))?;
-            let stopped = rest.stop_with_savepoint(&r.id, &dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
-                ApplyError::Job(format!("stop-with-savepoint of job {} failed, so the job keeps running and nothing that depends on it was changed: {e}", r.id))
-            });
-            let path = super::settle_on_error(shared, c, PendingOp::StopJob, stopped)?;
+            let path = stop_with_savepoint(shared, c, &rest, &r.id, &dir).await?;
             // The savepoint completes just before the job finishes: wait until it has let go of its slots.
             wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
             p.line(&c.address, &format!("Savepoint complete after {}s: {path}", started.elapsed().as_secs()));
@@ -110,6 +104,40 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
         s.put(r);
         s.settle(PendingOp::StopJob, &c.address);
     })
+}
+
+/// Stop-with-savepoint, written ahead. A job whose tasks are being (re)deployed cannot take a
+/// savepoint (Flink aborts it): when the job is still running after a failed attempt, its tasks
+/// are waited for and the stop is tried again, a few times, as the Flink Kubernetes Operator does.
+async fn stop_with_savepoint(
+    shared: &Shared,
+    c: &Change,
+    rest: &FlinkRest,
+    jid: &str,
+    dir: &str,
+) -> Result<String, ApplyError> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 1;
+    loop {
+        let _ = wait_tasks_running(rest, jid, Duration::from_secs(60)).await;
+        super::intend(shared, c, PendingOp::StopJob, Some(&jid.to_string()))?;
+        let stopped = rest.stop_with_savepoint(jid, dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
+            ApplyError::Job(format!("stop-with-savepoint of job {jid} failed, so the job keeps running and nothing that depends on it was changed: {e}"))
+        });
+        let failed = match super::settle_on_error(shared, c, PendingOp::StopJob, stopped) {
+            Ok(path) => return Ok(path),
+            Err(e) => e,
+        };
+        let still_running = rest.job_state(jid).await.ok().flatten().is_some_and(|s| s == "RUNNING");
+        if attempt == ATTEMPTS || !still_running {
+            return Err(failed);
+        }
+        shared
+            .printer
+            .line(&c.address, &format!("The savepoint was aborted ({failed}); trying again once the tasks run"));
+        attempt += 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {

@@ -55,6 +55,7 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         lock_timeout: args.lock_timeout,
     };
     let prepared = pipeline::prepare(dir, &options).await?;
+    super::print_warnings(&crate::config::warnings::warnings(&prepared.config));
     let destroy = prepared.destroy;
     if !prepared.settled().is_empty() {
         let lines: String = prepared.settled().iter().map(|n| format!("  - {n}\n")).collect();

@@ -115,6 +115,25 @@ pub fn run(cli: Cli) -> CliResult {
     result
 }
 
+/// A plan for humans, as JSON or as Markdown.
+pub fn print_plan(plan: &crate::plan::Plan, json: bool, markdown: bool) {
+    if json {
+        print(&format!("{}\n", serde_json::to_string_pretty(&crate::plan::json::render(plan)).unwrap_or_default()));
+    } else if markdown {
+        print(&crate::plan::markdown::render(plan));
+    } else {
+        print(&crate::plan::render::human(plan));
+    }
+}
+
+/// The configuration's warnings, on stderr (stdout stays the plan, for pipes and files).
+pub(crate) fn print_warnings(warnings: &[crate::config::warnings::Warning]) {
+    use owo_colors::OwoColorize;
+    for w in warnings {
+        anstream::eprintln!("{} {}\n  help: {}\n", "Warning:".yellow().bold(), w.message, w.help);
+    }
+}
+
 /// Prints text that may carry colour codes: stripped off a terminal and with NO_COLOR.
 pub(crate) fn print(text: &str) {
     use std::io::Write;

@@ -4,7 +4,7 @@
 
 use super::{CliResult, VarArgs};
 use crate::pipeline::{self, PlanOptions};
-use crate::plan::{self, Focus, Plan};
+use crate::plan::Focus;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,16 +55,6 @@ impl FocusArgs {
     }
 }
 
-pub fn print_plan(plan: &Plan, json: bool, markdown: bool) {
-    if json {
-        super::print(&format!("{}\n", serde_json::to_string_pretty(&plan::json::render(plan)).unwrap_or_default()));
-    } else if markdown {
-        super::print(&plan::markdown::render(plan));
-    } else {
-        super::print(&plan::render::human(plan));
-    }
-}
-
 pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     if args.refresh_only {
         let config = pipeline::load(dir, &args.vars.inputs())?;
@@ -75,7 +65,8 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
     let options =
         PlanOptions { destroy: args.destroy, refresh: args.refresh, focus: args.focus.focus(), settle_pending: false };
     let (config, planned) = pipeline::plan(dir, &args.vars.inputs(), &options).await?;
-    print_plan(&planned.plan, args.json, args.markdown);
+    super::print_warnings(&crate::config::warnings::warnings(&config));
+    super::print_plan(&planned.plan, args.json, args.markdown);
     if let Some(given) = &args.out {
         pipeline::save_plan(dir, given, &config, &args.vars.inputs(), &options, &planned)?;
         if !args.json && !args.markdown {

@@ -39,15 +39,9 @@ pub struct ShowArgs {
 
 pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
     if let Some(path) = &args.plan_file {
-        let saved = crate::plan::saved::SavedPlan::read(&dir.join(path)).map_err(|e| miette::miette!("{e}"))?;
-        let text = if args.json {
-            format!("{}\n", serde_json::to_string_pretty(&saved.plan).unwrap_or_default())
-        } else if args.markdown {
-            saved.markdown
-        } else {
-            saved.human
-        };
-        super::print(&text);
+        // Rendered from the authenticated plan data, never from text stored beside it.
+        let saved = crate::pipeline::read_saved_plan(&dir.join(path))?;
+        super::print_plan(&saved.plan.to_plan(), args.json, args.markdown);
         return Ok(ExitCode::SUCCESS);
     }
     let state = state_for(dir)?;

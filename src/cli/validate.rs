@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(dir: &Path, vars: &VarArgs) -> CliResult {
-    let (clusters, instances) = crate::pipeline::validate(dir, &vars.inputs())?;
+    let (clusters, instances, warnings) = crate::pipeline::validate(dir, &vars.inputs())?;
+    super::print_warnings(&warnings);
     super::print(&format!(
         "Success! The configuration is valid: {clusters} cluster(s), {instances} resource instance(s).\n"
     ));

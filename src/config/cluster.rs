@@ -102,6 +102,11 @@ impl Evaluated {
         keys.into_iter().filter(|k| self.is_sensitive(name, Some(k))).collect()
     }
 
+    /// Flink settings to mask: those given a sensitive value, and those Flink itself hides.
+    pub fn sensitive_settings(&self, name: &str, keys: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+        keys.into_iter().filter(|k| flink_hides(k) || self.is_sensitive(name, Some(k))).collect()
+    }
+
     /// A sensitive value anywhere but in `allowed` attributes is an error: it would be shown or
     /// stored where flinkform cannot mask it (an image name, a label, a port).
     pub fn reject_sensitive(&self, allowed: &[&str], sources: &Sources, errors: &mut Vec<ConfigError>) {
@@ -395,7 +400,8 @@ pub fn convert(
 
     Cluster {
         address: address.to_string(),
-        sensitive_config: ev.sensitive_keys("flink_config", flink_config.keys().cloned()),
+        sensitive_config: ev.sensitive_settings("flink_config", flink_config.keys().cloned()),
+        security: security(ev.children.get("security"), sources, errors),
         meta: meta.clone(),
         name: name.to_string(),
         loc: ev.loc.clone(),
@@ -474,10 +480,19 @@ fn jobmanager(
         f.fail(
             &loc,
             format!("`rest_bind` = \"{}\" is not an IP address", jobmanager.rest_bind),
-            "use \"127.0.0.1\" (default) or \"0.0.0.0\"".into(),
+            "use \"127.0.0.1\" (the default), or the address of one of the host's interfaces".into(),
         );
     }
     jobmanager
+}
+
+fn security(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigError>) -> Security {
+    let mut f = Fields::new(ev, sources, errors);
+    let default = Security::default();
+    Security {
+        hardened: f.boolean("hardened").unwrap_or(default.hardened),
+        pids_limit: f.whole("pids_limit", 64, 1 << 22).map_or(default.pids_limit, |n| n as i64),
+    }
 }
 
 fn taskmanager(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigError>) -> TaskManager {
@@ -525,6 +540,27 @@ fn high_availability(
         );
     }
     Some(ha)
+}
+
+/// Does Flink hide this setting's value in its own logs and web UI? The same rule as Flink's
+/// `GlobalConfiguration.isSensitive`: the key, lower-cased, contains one of these words. Such a
+/// value is masked in plans and state even when written literally.
+pub fn flink_hides(key: &str) -> bool {
+    const SENSITIVE: &[&str] = &[
+        "password",
+        "secret",
+        "fs.azure.account.key",
+        "apikey",
+        "api-key",
+        "auth-params",
+        "service-key",
+        "token",
+        "basic-auth",
+        "jaas.config",
+        "http-headers",
+    ];
+    let key = key.to_ascii_lowercase();
+    SENSITIVE.iter().any(|s| key.contains(s))
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn convert(
         "ports",
         parse_port,
         "[host_ip:][host_port:]container_port[/tcp|udp]",
-        "\"127.0.0.1:9000:9000\", \"9000:9000\" or \"9000\" (an ephemeral host port)",
+        "\"9000:9000\" (on 127.0.0.1), \"0.0.0.0:9000:9000\" (every interface) or \"9000\" (an ephemeral host port)",
     );
     let mounts = f.parsed_list(
         "volumes",
@@ -41,6 +41,9 @@ pub fn convert(
         "source:target[:ro]",
         "\"data:/data\" (a volume) or \"/abs/host/path:/etc/app:ro\" (a bind mount)",
     );
+    if !f.boolean("allow_host_access").unwrap_or(false) {
+        refuse_host_access(&mut f, &mounts);
+    }
     let restart = f.choice("restart", RESTART).unwrap_or_else(|| "unless-stopped".into());
     let healthcheck = ev.children.get("healthcheck").map(|h| {
         let mut f = Fields::new(Some(h), sources, errors);
@@ -87,6 +90,33 @@ pub fn convert(
         labels,
         meta: meta.clone(),
         name,
+    }
+}
+
+/// Bind mounts that hand a container the host: the root, the Docker socket (root on the host
+/// through the engine), or a path that climbs out with `..`. Allowed only when written so.
+fn refuse_host_access(f: &mut Fields, mounts: &[Mount]) {
+    const SOCKETS: &[&str] = &["/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run"];
+    for m in mounts.iter().filter(|m| m.source.starts_with('/')) {
+        let path = std::path::Path::new(&m.source);
+        let climbs = path.components().any(|c| c == std::path::Component::ParentDir);
+        let normal = m.source.trim_end_matches('/');
+        let why = if normal.is_empty() {
+            "the host's root file system"
+        } else if SOCKETS.contains(&normal) || normal.ends_with("/docker.sock") {
+            "the Docker socket (root on the host, through the engine)"
+        } else if climbs {
+            "a path that climbs with `..` (it may reach anything on the host)"
+        } else {
+            continue;
+        };
+        let loc = f.loc("volumes");
+        f.fail(
+            &loc,
+            format!("the bind mount \"{}\" gives the container {why}", m.source),
+            "mount a narrower, absolute path; or, if the container really needs it, write `allow_host_access = true`"
+                .into(),
+        );
     }
 }
 
@@ -162,8 +192,10 @@ pub fn parse_port(s: &str) -> Option<Port> {
     };
     let parts: Vec<&str> = spec.split(':').collect();
     let (ip, host, container) = match parts.as_slice() {
+        // Published on the loopback unless an address is written (Compose would take every
+        // interface; a Flink cluster's neighbours should not be reachable from the network).
         [c] => ("127.0.0.1", None, *c),
-        [h, c] => ("0.0.0.0", Some(*h), *c),
+        [h, c] => ("127.0.0.1", Some(*h), *c),
         [ip, h, c] => (*ip, Some(*h).filter(|h| !h.is_empty()), *c),
         _ => return None,
     };
@@ -198,7 +230,8 @@ mod tests {
         let p = parse_port("127.0.0.1:9000:9001").unwrap();
         assert_eq!((p.host_ip.as_str(), p.host_port, p.container_port), ("127.0.0.1", Some(9000), 9001));
         let p = parse_port("8080:80/udp").unwrap();
-        assert_eq!((p.host_ip.as_str(), p.host_port, p.protocol.as_str()), ("0.0.0.0", Some(8080), "udp"));
+        assert_eq!((p.host_ip.as_str(), p.host_port, p.protocol.as_str()), ("127.0.0.1", Some(8080), "udp"));
+        assert_eq!(parse_port("0.0.0.0:8080:80").unwrap().host_ip, "0.0.0.0", "every interface when written");
         assert_eq!(parse_port("80").unwrap().host_port, None);
         assert!(parse_port("x:80").is_none());
         assert!(parse_port("80/sctp").is_none());

@@ -97,6 +97,15 @@ pub struct ConfigError {
     pub help: Option<String>,
 }
 
+impl ConfigError {
+    /// The error without its source snippet (the position stays in the message): for a value
+    /// that is sensitive, whose line would otherwise be printed.
+    pub fn redacted(self) -> ConfigError {
+        let name = self.src.name().to_string();
+        ConfigError { src: NamedSource::new(name, String::new()), span: (0, 0).into(), ..self }
+    }
+}
+
 /// All errors found in a configuration.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("the configuration has {} error(s); nothing was changed", .errors.len())]

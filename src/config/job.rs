@@ -77,7 +77,7 @@ pub fn convert(
     let flink_config = f.flink_settings("flink_config").unwrap_or_default();
     Some(Job {
         address: address.to_string(),
-        sensitive_config: ev.sensitive_keys("flink_config", flink_config.keys().cloned()),
+        sensitive_config: ev.sensitive_settings("flink_config", flink_config.keys().cloned()),
         sensitive_args: ev.is_sensitive("args", None),
         meta: meta.clone(),
         name: name.to_string(),

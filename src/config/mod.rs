@@ -24,6 +24,7 @@ pub mod raw;
 mod repeat;
 pub mod types;
 pub mod vars;
+pub mod warnings;
 
 pub use diag::{ConfigError, ConfigErrors, Loc, Sources};
 pub use types::*;

@@ -75,6 +75,42 @@ pub(super) enum Node<'b> {
     Block(&'b RawBlock),
 }
 
+impl<'b> Node<'b> {
+    /// Every expression the node evaluates.
+    pub(super) fn exprs(&self) -> Vec<&'b Expression> {
+        match self {
+            Node::Local(a) => vec![&a.expr],
+            Node::Block(b) => {
+                let mut all = Vec::new();
+                super::collect_exprs(b, &mut all);
+                all
+            }
+        }
+    }
+}
+
+/// The context one node evaluates in: of each namespace, only the names its expressions refer
+/// to. Declaring every local for every node made a module's evaluation quadratic in its size.
+fn node_context(node: &Node, env: &Env, vars: &BTreeMap<String, Value>, path: &Value) -> Context<'static> {
+    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in node.exprs() {
+        for r in eval::references(e) {
+            wanted.entry(r.namespace).or_default().insert(r.name);
+        }
+    }
+    let pick = |ns: &str, values: &BTreeMap<String, Value>| -> Value {
+        let names = wanted.get(ns);
+        let picked: hcl::Map<String, Value> =
+            names.into_iter().flatten().filter_map(|n| values.get(n).map(|v| (n.clone(), v.clone()))).collect();
+        Value::Object(picked)
+    };
+    let mut ctx = eval::context(&[("var", pick("var", vars)), ("path", path.clone())]);
+    for (ns, values) in &env.ns {
+        ctx.declare_var(*ns, pick(ns, values));
+    }
+    ctx
+}
+
 /// Per-block evaluation results the rest of the module reads.
 #[derive(Default)]
 pub(super) struct Env {
@@ -99,7 +135,6 @@ impl Loader<'_> {
 
         let mut env = Env::default();
         env.sensitive.extend(inputs.sensitive.iter().map(|v| format!("var.{v}")));
-        let var_object = super::object(&inputs.values);
         let path = Value::Object(
             [
                 ("module".to_string(), Value::from(scope.dir.display().to_string())),
@@ -110,10 +145,7 @@ impl Loader<'_> {
         );
         let mut outputs = BTreeMap::new();
         for key in order {
-            let mut ctx = eval::context(&[("var", var_object.clone()), ("path", path.clone())]);
-            for (ns, values) in &env.ns {
-                ctx.declare_var(*ns, super::object(values));
-            }
+            let mut ctx = node_context(&nodes[&key], &env, &inputs.values, &path);
             if cyclic.contains(&key) {
                 if key.0 == "local" {
                     env.ns.entry("local").or_default().insert(key.1.clone(), Value::Null);

@@ -6,7 +6,6 @@ use super::diag::{self, Loc};
 use super::eval;
 use super::module::{Key, Loader, Node};
 use super::types::Variable;
-use hcl::edit::expr::Expression;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,20 +21,13 @@ impl Loader<'_> {
         let index: BTreeMap<Key, NodeIndex> = nodes.keys().map(|k| (k.clone(), graph.add_node(k.clone()))).collect();
         let mut locs: BTreeMap<Key, Loc> = BTreeMap::new();
         for (key, node) in nodes {
-            let (file, exprs, repeated): (usize, Vec<&Expression>, bool) = match node {
-                Node::Local(a) => {
-                    locs.insert(key.clone(), a.key_loc.clone());
-                    (a.key_loc.file, vec![&a.expr], false)
-                }
-                Node::Block(b) => {
-                    locs.insert(key.clone(), b.loc.clone());
-                    let mut all = Vec::new();
-                    super::collect_exprs(b, &mut all);
-                    let repeated = b.attrs.contains_key("count") || b.attrs.contains_key("for_each");
-                    (b.loc.file, all, repeated)
-                }
+            let (loc, repeated) = match node {
+                Node::Local(a) => (a.key_loc.clone(), false),
+                Node::Block(b) => (b.loc.clone(), b.attrs.contains_key("count") || b.attrs.contains_key("for_each")),
             };
-            for expr in exprs {
+            let file = loc.file;
+            locs.insert(key.clone(), loc);
+            for expr in node.exprs() {
                 for r in eval::references(expr) {
                     let loc = Loc { file, range: r.range.clone() };
                     let Some(target) = self.reference(&r, &loc, node, repeated, nodes, &index, variables) else {

@@ -109,7 +109,22 @@ pub struct Cluster {
     pub high_availability: Option<HighAvailability>,
     /// `flink_config` keys whose values are sensitive.
     pub sensitive_config: BTreeSet<String>,
+    pub security: Security,
     pub meta: Meta,
+}
+
+/// A cluster's `security` block: how its containers are locked down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// No new privileges, capabilities cut to what the images' entrypoints use, a PID limit.
+    pub hardened: bool,
+    pub pids_limit: i64,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security { hardened: true, pids_limit: 4096 }
+    }
 }
 
 #[derive(Debug, Clone)]

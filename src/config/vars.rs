@@ -245,9 +245,11 @@ pub fn finalize(
     sources: &Sources,
     sensitive: bool,
 ) -> Result<Value, Option<ConfigError>> {
+    // A sensitive value's line is not printed with its error.
+    let shown = |e: ConfigError| Some(if sensitive { e.redacted() } else { e });
     let value = match given {
         Some(Value::Null) if !decl.nullable => decl.default.clone().ok_or_else(|| {
-            Some(sources.error(
+            shown(sources.error(
                 loc,
                 format!("variable `{}` is not nullable, but null was given", decl.name),
                 "null value",
@@ -255,7 +257,7 @@ pub fn finalize(
             ))
         })?,
         Some(v) => convert(&decl.ty, v).map_err(|msg| {
-            Some(sources.error(
+            shown(sources.error(
                 loc,
                 format!(
                     "value of variable `{}` {}",
@@ -405,6 +407,7 @@ fn read_var_file(
             Ok(v) => {
                 raw.insert(key, (v, Some(value_loc)));
             }
+            Err(e) if decls[&key].sensitive => errors.push(e.redacted()),
             Err(e) => errors.push(e),
         }
     }

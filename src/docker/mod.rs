@@ -19,6 +19,10 @@ pub enum DockerError {
         "image {image} is not present locally and could not be pulled ({detail}). Build it offline with images/build.sh (for the flinkform-offline/* images) or `docker load` it"
     )]
     ImageMissing { image: String, detail: String },
+    #[error(
+        "{what}: the engine did not answer within {secs}s. Check `docker info` and the engine's log; the state records what completed, run apply again"
+    )]
+    Deadline { what: String, secs: u64 },
     #[error("{0}")]
     Other(String),
 }

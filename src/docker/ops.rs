@@ -27,6 +27,15 @@ pub async fn create_network(
     labels: &BTreeMap<String, String>,
 ) -> Result<String, DockerError> {
     tracing::debug!(name, driver, "engine: create network");
+    within(|| format!("creating network {name}"), CALL, create_network_now(engine, name, driver, labels)).await
+}
+
+async fn create_network_now(
+    engine: &Engine,
+    name: &str,
+    driver: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
     // Docker allows two networks with one name. A killed run's create may still land after
     // this run looked: one that is exactly ours is used, and a duplicate made in that race is
     // removed again, so containers never meet an ambiguous network name.
@@ -83,8 +92,27 @@ pub async fn create_volume(
         labels: Some(labels.clone().into_iter().collect()),
         ..Default::default()
     };
-    let v = engine.docker.create_volume(req).await.map_err(DockerError::api(format!("creating volume {name}")))?;
-    Ok(v.name)
+    let call =
+        async { engine.docker.create_volume(req).await.map_err(DockerError::api(format!("creating volume {name}"))) };
+    Ok(within(|| format!("creating volume {name}"), CALL, call).await?.name)
+}
+
+/// How long one engine call may take (a hung engine is an error, not a wait without end).
+const CALL: std::time::Duration = std::time::Duration::from_secs(60);
+/// A removal stops the container first (up to 10 s) and may wait for the engine's own removal.
+const REMOVAL: std::time::Duration = std::time::Duration::from_secs(90);
+/// How long a pull may go without progress (a pull as such may take long on a slow link).
+const PULL_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `call`, or a [`DockerError::Deadline`] naming `what` after `limit`.
+async fn within<T>(
+    what: impl FnOnce() -> String,
+    limit: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, DockerError>>,
+) -> Result<T, DockerError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(DockerError::Deadline { what: what(), secs: limit.as_secs() }))
 }
 
 /// Makes sure `image` is present: used when local, pulled otherwise; a clear error when neither works.
@@ -95,9 +123,15 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerErro
     }
     let opts = CreateImageOptionsBuilder::new().from_image(image).build();
     let mut stream = engine.docker.create_image(Some(opts), None, None);
-    while let Some(item) = stream.next().await {
-        if let Err(e) = item {
-            return Err(DockerError::ImageMissing { image: image.into(), detail: e.to_string() });
+    loop {
+        let item = tokio::time::timeout(PULL_STALL, stream.next()).await.map_err(|_| DockerError::Deadline {
+            what: format!("pulling {image} (no progress)"),
+            secs: PULL_STALL.as_secs(),
+        })?;
+        match item {
+            None => break,
+            Some(Err(e)) => return Err(DockerError::ImageMissing { image: image.into(), detail: e.to_string() }),
+            Some(Ok(_)) => {}
         }
     }
     engine
@@ -165,6 +199,14 @@ fn create_body(spec: &ContainerSpec, labels: &BTreeMap<String, String>) -> Conta
             mounts: Some(mounts),
             memory: (spec.memory_mib > 0).then_some((spec.memory_mib as i64) * 1024 * 1024),
             restart_policy: Some(RestartPolicy { name: Some(restart), maximum_retry_count: None }),
+            security_opt: spec
+                .hardening
+                .as_ref()
+                .filter(|h| h.no_new_privileges)
+                .map(|_| vec!["no-new-privileges:true".to_string()]),
+            cap_drop: spec.hardening.as_ref().map(|h| h.cap_drop.clone()),
+            cap_add: spec.hardening.as_ref().map(|h| h.cap_add.clone()),
+            pids_limit: spec.hardening.as_ref().map(|h| h.pids_limit),
             ..Default::default()
         }),
         ..Default::default()
@@ -185,7 +227,8 @@ pub async fn create_container(
     let failed = |e| DockerError::api(format!("creating container {name}"))(e);
     let mut attempts = 0;
     let created = loop {
-        match engine.docker.create_container(Some(opts.clone()), body.clone()).await {
+        let create = async { Ok(engine.docker.create_container(Some(opts.clone()), body.clone()).await) };
+        match within(|| format!("creating container {name}"), CALL, create).await? {
             Ok(c) => break c,
             Err(e) if is_conflict(&e) => match adopt(engine, name, labels).await {
                 Taken::Ours(result) => return result,
@@ -259,7 +302,10 @@ async fn adopt(engine: &Engine, name: &str, labels: &BTreeMap<String, String>) -
 
 pub async fn start(engine: &Engine, name: &str) -> Result<(), DockerError> {
     tracing::debug!(name, "engine: start container");
-    engine.docker.start_container(name, None).await.map_err(DockerError::api(format!("starting container {name}")))
+    let call = async {
+        engine.docker.start_container(name, None).await.map_err(DockerError::api(format!("starting container {name}")))
+    };
+    within(|| format!("starting container {name}"), CALL, call).await
 }
 
 /// What apply needs to know of a container it just created or started.
@@ -308,6 +354,10 @@ pub async fn inspect(engine: &Engine, name: &str) -> Result<Inspected, DockerErr
 /// Removes an object by id (a missing one counts as removed). Containers get a graceful stop first.
 pub async fn remove(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result<(), DockerError> {
     tracing::debug!(kind = kind.as_str(), name, id, "engine: remove");
+    within(|| format!("removing {} {name}", kind.as_str()), REMOVAL, remove_now(engine, kind, id, name)).await
+}
+
+async fn remove_now(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result<(), DockerError> {
     let d = &engine.docker;
     let result = match kind {
         Kind::Container => {
@@ -395,4 +445,21 @@ pub async fn last_log_lines(engine: &Engine, name: &str, lines: usize) -> String
         })
         .collect();
     meaningful[meaningful.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15, item 7: an engine call that never answers ends at its deadline, named. The
+    /// clock is paused and advanced by the runtime: the test waits for nothing.
+    #[tokio::test(start_paused = true)]
+    async fn a_call_past_its_deadline_is_an_error_naming_it() {
+        let hung = std::future::pending::<Result<(), DockerError>>();
+        let err = within(|| "creating container p-c-0".into(), CALL, hung).await.unwrap_err();
+        assert!(matches!(err, DockerError::Deadline { secs: 60, .. }), "{err}");
+        assert!(err.to_string().starts_with("creating container p-c-0: the engine did not answer within 60s"), "{err}");
+        let quick = within(|| unreachable!(), CALL, async { Ok::<_, DockerError>(7) }).await.unwrap();
+        assert_eq!(quick, 7);
+    }
 }

@@ -41,6 +41,12 @@ pub fn of_container(name: &str, spec: &ContainerSpec) -> BTreeMap<String, String
     for (k, v) in &spec.labels {
         a.insert(format!("label.{k}"), v.clone());
     }
+    if let Some(h) = &spec.hardening {
+        a.insert("security_opt".to_string(), if h.no_new_privileges { "no-new-privileges" } else { "" }.to_string());
+        a.insert("cap_drop".to_string(), h.cap_drop.join(", "));
+        a.insert("cap_add".to_string(), h.cap_add.join(", "));
+        a.insert("pids_limit".to_string(), h.pids_limit.to_string());
+    }
     if let Some(h) = &spec.healthcheck {
         a.insert("healthcheck".to_string(), format!("{:?} every {}s", h.test, h.interval_s));
     }

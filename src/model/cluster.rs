@@ -5,6 +5,7 @@
 
 use super::flink_conf::{FlinkRole, properties, render};
 use super::hash::config_hash;
+use super::sensitive::Masker;
 use super::*;
 use crate::address::{Key, part_of};
 use crate::config::Cluster;
@@ -16,12 +17,12 @@ use crate::names;
 const RESTART: &str = "unless-stopped";
 const DATA_DIR: &str = "/flink-data";
 
-/// Every instance of cluster `c`. `salt` hashes its sensitive settings.
-pub fn instances(project: &str, c: &Cluster, salt: &str) -> Vec<Instance> {
+/// Every instance of cluster `c`. `masker` hashes its sensitive settings.
+pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
     let b = Builder {
         project,
         c,
-        salt,
+        masker,
         network: names::network(project, &c.name),
         volume: names::volume(project, &c.name, "data"),
         network_addr: part_of(&c.address, "network", None),
@@ -44,7 +45,7 @@ fn addresses(instances: &[Instance]) -> Vec<String> {
 struct Builder<'a> {
     project: &'a str,
     c: &'a Cluster,
-    salt: &'a str,
+    masker: &'a Masker,
     network: String,
     volume: String,
     network_addr: String,
@@ -73,14 +74,11 @@ impl Builder<'_> {
     /// Sensitive `flink_config` values reach Flink through FLINK_PROPERTIES, but the hash and
     /// the attributes see them masked.
     fn mask_props(&self, rendered: &str) -> String {
-        if self.c.sensitive_config.is_empty() {
-            return rendered.to_string();
-        }
         rendered
             .lines()
             .map(|l| match l.split_once(": ") {
-                Some((k, v)) if self.c.sensitive_config.contains(k) => {
-                    format!("{k}: {}\n", sensitive::mask(self.salt, v))
+                Some((k, v)) if self.c.sensitive_config.contains(k) || crate::config::cluster::flink_hides(k) => {
+                    format!("{k}: {}\n", self.masker.mask(v))
                 }
                 _ => format!("{l}\n"),
             })
@@ -171,6 +169,7 @@ impl Builder<'_> {
             user: None,
             healthcheck: None,
             labels: BTreeMap::new(),
+            hardening: self.c.security.hardened.then(|| Hardening::for_official_images(self.c.security.pids_limit)),
         }
     }
 

@@ -3,18 +3,19 @@
 //! the dependencies `depends_on` and references between blocks add.
 
 use super::hash::config_hash;
+use super::sensitive::Masker;
 use super::*;
 use crate::config::Config;
 
-/// Every desired instance of a configuration. `salt` is the state's: sensitive values are
+/// Every desired instance of a configuration. `masker` is the state's: sensitive values are
 /// hashed with it wherever they would be shown, stored or labelled.
-pub fn expand(config: &Config, salt: &str) -> Desired {
+pub fn expand(config: &Config, masker: &Masker) -> Desired {
     let project = &config.settings.project;
     let mut out = Desired::new();
     // Block-level dependencies (`depends_on`, references), resolved to instances at the end.
     let mut block_deps: Vec<(String, Vec<String>)> = Vec::new();
     for c in config.clusters.values() {
-        for i in super::cluster::instances(project, c, salt) {
+        for i in super::cluster::instances(project, c, masker) {
             block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
             out.insert(i.address.clone(), i);
         }
@@ -33,12 +34,12 @@ pub fn expand(config: &Config, salt: &str) -> Desired {
         .map(|i| ((i.kind, i.name.clone()), i.address.clone()))
         .collect();
     for c in config.containers.values() {
-        let i = super::generic::container(c, salt, &infra);
+        let i = super::generic::container(c, masker, &infra);
         block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
         out.insert(i.address.clone(), i);
     }
     for j in config.jobs.values() {
-        let i = job_instance(j, &out, salt);
+        let i = job_instance(j, &out, masker);
         block_deps.push((i.address.clone(), j.meta.depends_on.clone()));
         out.insert(i.address.clone(), i);
     }
@@ -88,7 +89,7 @@ fn block_of(address: &str) -> Option<crate::address::Address> {
 
 /// A job depends on every JobManager and TaskManager of its cluster: it is submitted after
 /// they are ready, and stopped (with a savepoint) before any of them is removed.
-fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, salt: &str) -> Instance {
+fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Masker) -> Instance {
     let dependencies = cluster_instances
         .values()
         .filter(|i| i.cluster == j.cluster && matches!(i.role, Role::JobManager | Role::TaskManager))
@@ -97,10 +98,10 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, salt: &str)
     let masked_config: BTreeMap<String, String> = j
         .flink_config
         .iter()
-        .map(|(k, v)| (k.clone(), if j.sensitive_config.contains(k) { sensitive::mask(salt, v) } else { v.clone() }))
+        .map(|(k, v)| (k.clone(), if j.sensitive_config.contains(k) { masker.mask(v) } else { v.clone() }))
         .collect();
     let masked_args: Vec<String> =
-        if j.sensitive_args { j.args.iter().map(|a| sensitive::mask(salt, a)).collect() } else { j.args.clone() };
+        if j.sensitive_args { j.args.iter().map(|a| masker.mask(a)).collect() } else { j.args.clone() };
     let spec = JobSpec {
         jar_sha256: j.jar_sha256.clone(),
         entry_class: j.entry_class.clone(),

@@ -3,6 +3,7 @@
 //! depends on the flinkform networks and volumes it names.
 
 use super::hash::config_hash;
+use super::sensitive::Masker;
 use super::*;
 use crate::config::{Container, Infra};
 
@@ -30,7 +31,7 @@ pub fn infra(kind: Kind, n: &Infra) -> Instance {
 }
 
 /// `infra`: flinkform's networks and volumes by (kind, Docker name) → address.
-pub fn container(c: &Container, salt: &str, infra: &BTreeMap<(Kind, String), String>) -> Instance {
+pub fn container(c: &Container, masker: &Masker, infra: &BTreeMap<(Kind, String), String>) -> Instance {
     let network = c.networks.first().cloned().unwrap_or_default();
     let spec = ContainerSpec {
         image: c.image.clone(),
@@ -71,15 +72,16 @@ pub fn container(c: &Container, salt: &str, infra: &BTreeMap<(Kind, String), Str
             start_period_s: h.start_period_s,
         }),
         labels: c.labels.clone(),
+        hardening: None,
     };
     let mut hashed = spec.clone();
     for (k, v) in hashed.env.iter_mut() {
         if c.sensitive_env.contains(k) {
-            *v = sensitive::mask(salt, v);
+            *v = masker.mask(v);
         }
     }
     if c.sensitive_command {
-        hashed.command = hashed.command.iter().map(|a| sensitive::mask(salt, a)).collect();
+        hashed.command = hashed.command.iter().map(|a| masker.mask(a)).collect();
     }
 
     let a = super::attributes::of_container(&c.name, &hashed);

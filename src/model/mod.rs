@@ -118,6 +118,33 @@ pub struct ContainerSpec {
     /// The user's own labels (flinkform's are added at create).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardening: Option<Hardening>,
+}
+
+/// What a container may do beyond its own processes: flinkform's Flink and ZooKeeper
+/// containers run without new privileges, with only the capabilities their images'
+/// entrypoints use (fixing ownership, then dropping to the service user), and a PID limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hardening {
+    pub no_new_privileges: bool,
+    pub cap_drop: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub pids_limit: i64,
+}
+
+impl Hardening {
+    /// What the official `apache/flink` and `zookeeper` entrypoints need: `chown` of their
+    /// directories (CHOWN, DAC_OVERRIDE, FOWNER) and the switch to the service user (SETUID,
+    /// SETGID).
+    pub fn for_official_images(pids_limit: i64) -> Hardening {
+        Hardening {
+            no_new_privileges: true,
+            cap_drop: vec!["ALL".into()],
+            cap_add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"].map(String::from).to_vec(),
+            pids_limit,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

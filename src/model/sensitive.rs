@@ -1,20 +1,54 @@
-//! Sensitive values in what flinkform shows and stores: each is replaced by a salted hash
-//! (`sensitive:v1:<hex>`), enough to see that it changed and useless to read it back. The salt is
-//! the state's own (random, kept in the state file), so the same secret hashes differently in
-//! two projects. Renderers show any such hash as `(sensitive value)`.
+//! Sensitive values in what flinkform shows and stores: each is replaced by a keyed hash
+//! (`sensitive:v2:<hex>`, HMAC-SHA256 under the key of [`crate::key`] over the state's salt and
+//! the value), enough to see that it changed and useless to read back or to guess offline: the
+//! key is in neither the state nor the plan. States made before the key existed keep their
+//! salted hashes (`sensitive:v1:`) until they hold none. Renderers show any such hash as
+//! `(sensitive value)`.
 
+use crate::key::Key;
 use sha2::{Digest, Sha256};
 
-const PREFIX: &str = "sensitive:v1:";
+const PREFIX: &str = "sensitive:v";
 pub use crate::config::SENSITIVE_SHOWN as SHOWN;
 
-/// The salted hash that stands for `value` in attributes, hashes, state and plan files.
-pub fn mask(salt: &str, value: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(salt.as_bytes());
-    h.update(b"\0");
-    h.update(value.as_bytes());
-    format!("{PREFIX}{}", hex::encode(h.finalize()))
+/// How one state's sensitive values are hashed.
+#[derive(Debug, Clone)]
+pub struct Masker {
+    key: Option<Key>,
+    salt: String,
+}
+
+impl Masker {
+    /// Keyed hashes (scheme v2): what every new state uses.
+    pub fn keyed(key: &Key, salt: &str) -> Masker {
+        Masker { key: Some(key.clone()), salt: salt.to_string() }
+    }
+
+    /// Salted hashes (scheme v1), for a state whose recorded hashes were made that way.
+    pub fn salted(salt: &str) -> Masker {
+        Masker { key: None, salt: salt.to_string() }
+    }
+
+    /// The hash that stands for `value` in attributes, config hashes, state and plan files.
+    pub fn mask(&self, value: &str) -> String {
+        match &self.key {
+            Some(key) => {
+                format!("{PREFIX}2:{}", hex::encode(key.mac("sensitive", &[self.salt.as_bytes(), value.as_bytes()])))
+            }
+            None => {
+                let mut h = Sha256::new();
+                h.update(self.salt.as_bytes());
+                h.update(b"\0");
+                h.update(value.as_bytes());
+                format!("{PREFIX}1:{}", hex::encode(h.finalize()))
+            }
+        }
+    }
+}
+
+/// Does `text` hold a hash made by the salted scheme (v1)?
+pub fn has_salted(text: &str) -> bool {
+    text.contains("sensitive:v1:")
 }
 
 /// `text` with every masked value shown as `(sensitive value)`.
@@ -26,8 +60,15 @@ pub fn display(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find(PREFIX) {
         out.push_str(&rest[..i]);
-        out.push_str(SHOWN);
         let after = &rest[i + PREFIX.len()..];
+        let version = after.find(':').filter(|&n| n > 0 && after[..n].bytes().all(|b| b.is_ascii_digit()));
+        let Some(n) = version else {
+            out.push_str(PREFIX);
+            rest = after;
+            continue;
+        };
+        out.push_str(SHOWN);
+        let after = &after[n + 1..];
         let hex_len = after.chars().take_while(|c| c.is_ascii_hexdigit()).count();
         rest = &after[hex_len..];
     }
@@ -47,11 +88,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_are_salted_and_displayed_masked() {
-        let a = mask("salt-a", "hunter2");
-        assert_ne!(a, mask("salt-b", "hunter2"));
-        assert_eq!(a, mask("salt-a", "hunter2"));
-        assert!(!a.contains("hunter2"));
+    fn masks_are_keyed_salted_and_displayed_masked() {
+        let key = Key::from_bytes(b"a-key-of-at-least-thirty-two-bytes!!");
+        let other = Key::from_bytes(b"another-key-of-at-least-thirty-two!!");
+        let a = Masker::keyed(&key, "salt-a").mask("hunter2");
+        assert_ne!(a, Masker::keyed(&key, "salt-b").mask("hunter2"));
+        assert_ne!(a, Masker::keyed(&other, "salt-a").mask("hunter2"));
+        assert_eq!(a, Masker::keyed(&key, "salt-a").mask("hunter2"));
+        assert!(!a.contains("hunter2") && a.starts_with("sensitive:v2:"));
         assert_eq!(display(&format!("k: {a}\nx: 1")), "k: (sensitive value)\nx: 1");
+        let legacy = Masker::salted("salt-a").mask("hunter2");
+        assert!(has_salted(&legacy) && !has_salted(&a));
+        assert_eq!(display(&format!("k: {legacy}")), "k: (sensitive value)");
+        assert_eq!(display("sensitive:vx: not a hash"), "sensitive:vx: not a hash");
     }
 }

@@ -61,18 +61,17 @@ pub struct Applied {
 /// Locks the state, loads the configuration and plans (checking a saved plan against it).
 pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Report> {
     let saved = match &options.plan_file {
-        Some(path) if options.destroy => {
-            return Err(miette::miette!(
-                "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
-                path.display()
-            ));
-        }
-        Some(path) => Some((SavedPlan::read(&dir.join(path)).map_err(Report::new)?, dir.join(path))),
+        Some(path) => Some((saved_plan(dir, path, options)?, dir.join(path))),
         None => None,
     };
     let destroy = options.destroy || saved.as_ref().is_some_and(|(s, _)| s.destroy);
     let vars = match &saved {
-        Some((s, _)) => VarInputs { vars: s.vars.clone(), var_files: s.var_files.iter().map(Into::into).collect() },
+        // The plan's own values, then what is given again (sensitive values, checked against
+        // the plan's hashes; any other value changed makes the plan stale).
+        Some((s, _)) => VarInputs {
+            vars: s.vars.iter().chain(&options.vars.vars).cloned().collect(),
+            var_files: s.var_files.iter().map(Into::into).chain(options.vars.var_files.iter().cloned()).collect(),
+        },
         None => options.vars.clone(),
     };
     let operation = if destroy { "destroy" } else { "apply" };
@@ -101,16 +100,35 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
     let plan_options = PlanOptions { destroy, refresh: true, focus, settle_pending: true };
     let planned = make_plan(&config, &plan_options, started).await?;
     if let Some((s, _)) = &saved {
-        s.check(&config, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
+        let key = crate::key::Key::load().map_err(Report::new)?;
+        s.check(&config, &key, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
     }
     Ok(Prepared { config, planned, destroy, saved, _lock: lock })
+}
+
+/// Reads the plan file `apply FILE` names; the plan carries its own options, so none that
+/// would change what it does can be given beside it.
+fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedPlan, Report> {
+    if options.destroy {
+        return Err(miette::miette!(
+            "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
+            path.display()
+        ));
+    }
+    if !options.focus.targets.is_empty() || !options.focus.replace.is_empty() {
+        return Err(miette::miette!(
+            help = "give --target and --replace to `flinkform plan --out FILE`: the saved plan carries them",
+            "--target and --replace cannot be given with a saved plan: it is applied exactly as it was reviewed"
+        ));
+    }
+    super::read_saved_plan(&dir.join(path))
 }
 
 /// Executes a prepared plan, `parallelism` operations at once; `stop` set (Ctrl-C) starts no
 /// new operation. The state is written after every operation, and once more with the outputs.
 pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBool>) -> Result<Applied, Report> {
     let Prepared { config, planned, destroy, saved, _lock } = prepared;
-    let Planned { state, engine, snapshot, plan, .. } = planned;
+    let Planned { state, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
     let writer = StateWriter::new(&config.state_path(), &state);
     let Executed { mut state, mut writer, report } =
@@ -124,7 +142,7 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     state.outputs = outputs
         .iter()
         .map(|(k, v)| {
-            let value = output_value(&v.value, v.sensitive, &state.salt);
+            let value = output_value(&v.value, v.sensitive, &masker);
             (k.clone(), StateOutput { value, sensitive: v.sensitive })
         })
         .collect();
@@ -133,7 +151,8 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     }
     if let Some((mut s, path)) = saved {
         s.applied = true;
-        s.write(&path).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
+        let key = crate::key::Key::load().map_err(Report::new)?;
+        s.write(&path, &key).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
     }
     // The process ends now: freeing what was planned and observed one allocation at a time
     // would cost a no-op apply more than its own work.

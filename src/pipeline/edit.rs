@@ -2,6 +2,7 @@
 //! `import`, `force-unlock`, `graph`.
 
 use crate::config::Config;
+use crate::model::sensitive::Masker;
 use crate::model::{Kind, Role, Spec};
 use crate::state::{Resource, State, StateLock, StateWriter};
 use miette::Report;
@@ -83,7 +84,7 @@ pub fn force_unlock(config: &Config, id: &str) -> Result<(), Report> {
 
 /// The dependency graph as DOT (`flinkform graph | dot -Tsvg`).
 pub fn dot(config: &Config) -> String {
-    let desired = crate::model::expand(config, "");
+    let desired = crate::model::expand(config, &crate::model::sensitive::Masker::salted(""));
     let quote = |s: &str| s.replace('"', "\\\"");
     let mut out = String::from("digraph flinkform {\n  rankdir = \"LR\";\n");
     for d in desired.values() {
@@ -101,7 +102,10 @@ pub fn dot(config: &Config) -> String {
 /// `import ADDRESS CONTAINER`: adopts an existing container into the state. It must fit the
 /// address's role; the next plan shows how it differs from the configuration.
 pub async fn import(config: &Config, address: &str, container: &str) -> Result<(), Report> {
-    let desired = crate::model::expand(config, "");
+    let _lock = lock(config, "import")?;
+    let mut state = super::load_state(config)?;
+    let masker = super::masker(&mut state)?;
+    let desired = crate::model::expand(config, &masker);
     let d = desired.get(address).ok_or_else(|| {
         let hint = crate::config::diag::suggest(address, desired.keys().map(String::as_str))
             .map(|s| format!(" Did you mean {s}?"))
@@ -111,8 +115,6 @@ pub async fn import(config: &Config, address: &str, container: &str) -> Result<(
     if d.kind != Kind::Container {
         return Err(miette::miette!("{address} is a {}; only containers can be imported", d.kind.as_str()));
     }
-    let _lock = lock(config, "import")?;
-    let mut state = super::load_state(config)?;
     if let Some(r) = state.resource(address) {
         return Err(miette::miette!(
             "{address} is already managed (id {}); `flinkform state rm {address}` first",
@@ -156,6 +158,8 @@ pub async fn import(config: &Config, address: &str, container: &str) -> Result<(
     if let Spec::Container(want) = &d.spec {
         spec.env.retain(|k, _| want.env.contains_key(k));
     }
+    // What the configuration masks is masked here too: the state never holds it in plaintext.
+    mask_like(&d.attributes, &mut spec, &masker);
     let mut attributes = crate::model::attributes::of_container(&name, &spec);
     if let (Spec::Container(_), Some(props)) = (&d.spec, spec.env.get("FLINK_PROPERTIES"))
         && d.attributes.contains_key("flink_config")
@@ -182,10 +186,43 @@ pub async fn import(config: &Config, address: &str, container: &str) -> Result<(
     writer.save(&mut state).map_err(Report::new)
 }
 
+/// Masks in an imported spec what the desired instance masks: environment values, the command,
+/// and Flink settings (those the configuration masks and those Flink itself hides).
+fn mask_like(desired: &BTreeMap<String, String>, spec: &mut crate::model::ContainerSpec, masker: &Masker) {
+    let masked = |attribute: &str| desired.get(attribute).is_some_and(|v| crate::model::sensitive::display(v) != *v);
+    for (k, v) in spec.env.iter_mut().filter(|(k, _)| *k != "FLINK_PROPERTIES") {
+        if masked(&format!("env.{k}")) {
+            *v = masker.mask(v);
+        }
+    }
+    if masked("command") {
+        spec.command = spec.command.iter().map(|a| masker.mask(a)).collect();
+    }
+    let wanted = desired.get("flink_config").map(String::as_str).unwrap_or("");
+    let secret_keys: Vec<&str> = wanted
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(_, v)| crate::model::sensitive::display(v) != *v)
+        .map(|(k, _)| k)
+        .collect();
+    if let Some(props) = spec.env.get_mut("FLINK_PROPERTIES") {
+        *props = props
+            .lines()
+            .map(|l| match l.split_once(": ") {
+                Some((k, v)) if secret_keys.contains(&k) || crate::config::cluster::flink_hides(k) => {
+                    format!("{k}: {}\n", masker.mask(v))
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect();
+    }
+}
+
 /// The part of a container's spec that its inspection tells, as flinkform would have asked for it.
 fn inspected_spec(info: &bollard::models::ContainerInspectResponse) -> crate::model::ContainerSpec {
     let cfg = info.config.clone().unwrap_or_default();
     let host = info.host_config.clone().unwrap_or_default();
+    let hardening = inspected_hardening(&host);
     let env = cfg
         .env
         .unwrap_or_default()
@@ -207,5 +244,16 @@ fn inspected_spec(info: &bollard::models::ContainerInspectResponse) -> crate::mo
         user: None,
         healthcheck: None,
         labels: Default::default(),
+        hardening,
     }
+}
+
+/// A container's lock-down, as its inspection tells (none when nothing is set).
+fn inspected_hardening(host: &bollard::models::HostConfig) -> Option<crate::model::Hardening> {
+    let no_new_privileges =
+        host.security_opt.iter().flatten().any(|o| o == "no-new-privileges" || o == "no-new-privileges:true");
+    let (cap_drop, cap_add) = (host.cap_drop.clone().unwrap_or_default(), host.cap_add.clone().unwrap_or_default());
+    let pids_limit = host.pids_limit.filter(|&n| n > 0);
+    (no_new_privileges || !cap_drop.is_empty() || !cap_add.is_empty() || pids_limit.is_some())
+        .then(|| crate::model::Hardening { no_new_privileges, cap_drop, cap_add, pids_limit: pids_limit.unwrap_or(0) })
 }

@@ -10,11 +10,11 @@ mod refresh;
 
 pub use apply::{Applied, ApplyOptions, Prepared, execute, prepare};
 pub use edit::{dot, force_unlock, import, state_mv, state_resource, state_rm};
-pub use plan::{PlanOptions, Planned, make_plan, plan, save_plan};
+pub use plan::{PlanOptions, Planned, make_plan, plan, read_saved_plan, save_plan};
 pub use refresh::refresh;
 
 use crate::config::{self, Config, VarInputs};
-use crate::model::{self, Desired};
+use crate::model::{self, Desired, sensitive::Masker};
 use crate::state::State;
 use miette::Report;
 use std::path::Path;
@@ -38,21 +38,101 @@ pub fn load_state(config: &Config) -> Result<State, Report> {
     State::load(&config.state_path()).map_err(Report::new)
 }
 
-/// The desired instances, sensitive values hashed with the state's salt.
-pub fn expand(config: &Config, state: &State) -> Desired {
-    let desired = model::expand(config, &state.salt);
+/// How this state's sensitive values are hashed: under this process's key (recorded by id in
+/// the state), or salted only for a state made before keys that still holds such hashes. A
+/// state whose keyed hashes were made with another key is refused: with the wrong key every
+/// secret would look changed and every container using one would be replaced.
+pub fn masker(state: &mut State) -> Result<Masker, Report> {
+    masker_with(state, &crate::key::Key::load().map_err(Report::new)?)
+}
+
+fn masker_with(state: &mut State, key: &crate::key::Key) -> Result<Masker, Report> {
+    let id = key.id();
+    match state.hash_key.as_deref() {
+        Some(recorded) if recorded == id => {}
+        Some(recorded) if String::from_utf8_lossy(&state.to_bytes()).contains("sensitive:v2:") => {
+            return Err(miette::miette!(
+                help = "set FLINKFORM_KEY (or FLINKFORM_KEY_FILE) to the key this state was made with; see the README's Security section",
+                "the state's sensitive values were hashed with key {recorded}, and this run's key is {id}"
+            ));
+        }
+        Some(_) => state.hash_key = Some(id),
+        None if model::sensitive::has_salted(&String::from_utf8_lossy(&state.to_bytes())) => {
+            return Ok(Masker::salted(&state.salt));
+        }
+        None => state.hash_key = Some(id),
+    }
+    Ok(Masker::keyed(key, &state.salt))
+}
+
+/// The desired instances, sensitive values hashed by the state's `masker`.
+pub fn expand(config: &Config, masker: &Masker) -> Desired {
+    let desired = model::expand(config, masker);
     tracing::debug!(instances = desired.len(), "expanded");
     desired
 }
 
-/// `validate`: (clusters, resource instances) of a valid configuration.
-pub fn validate(dir: &Path, vars: &VarInputs) -> Result<(usize, usize), Report> {
+/// `validate`: (clusters, resource instances, warnings) of a valid configuration.
+pub fn validate(dir: &Path, vars: &VarInputs) -> Result<(usize, usize, Vec<config::warnings::Warning>), Report> {
     let config = load(dir, vars)?;
-    Ok((config.clusters.len(), model::expand(&config, "").len()))
+    let instances = model::expand(&config, &Masker::salted("")).len();
+    Ok((config.clusters.len(), instances, config::warnings::warnings(&config)))
 }
 
 /// REST host port of a cluster's first JobManager (by cluster address), as recorded in state.
 pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
     let jobmanager = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
     state.resource(&jobmanager).and_then(|r| r.ports.get("8081/tcp").copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    fn state_with(value: &str) -> State {
+        let mut state = State::new();
+        state.put(crate::state::Resource {
+            address: "container.c".into(),
+            kind: crate::model::Kind::Container,
+            name: "p-c".into(),
+            id: "abc".into(),
+            attributes: [("env.TOKEN".to_string(), value.to_string())].into(),
+            config_hash: String::new(),
+            dependencies: Vec::new(),
+            ports: Default::default(),
+            savepoint: None,
+            job: None,
+            rest_url: None,
+            tainted: false,
+        });
+        state
+    }
+
+    #[test]
+    fn a_state_is_hashed_under_the_key_it_records() {
+        let (a, b) = (Key::from_bytes(&[b'a'; 32]), Key::from_bytes(&[b'b'; 32]));
+        let mut new = State::new();
+        let m = masker_with(&mut new, &a).unwrap();
+        assert_eq!(new.hash_key, Some(a.id()), "a new state records its key's id");
+        let mut state =
+            State { salt: new.salt.clone(), hash_key: new.hash_key.clone(), ..state_with(&m.mask("hunter2")) };
+        let err = masker_with(&mut state.clone(), &b).unwrap_err().to_string();
+        assert!(err.contains(&a.id()) && err.contains(&b.id()), "another key is refused: {err}");
+        assert_eq!(masker_with(&mut state, &a).unwrap().mask("hunter2"), m.mask("hunter2"));
+        // Without keyed hashes in it, a state moves to the key it is used with.
+        let mut empty = State { hash_key: Some(a.id()), ..State::new() };
+        masker_with(&mut empty, &b).unwrap();
+        assert_eq!(empty.hash_key, Some(b.id()));
+    }
+
+    #[test]
+    fn a_state_with_salted_hashes_keeps_them() {
+        let mut state = State::new();
+        let legacy = Masker::salted(&state.salt).mask("hunter2");
+        state = State { salt: state.salt.clone(), ..state_with(&legacy) };
+        let m = masker_with(&mut state, &Key::from_bytes(&[b'a'; 32])).unwrap();
+        assert_eq!(m.mask("hunter2"), legacy, "no secret looks changed after the upgrade");
+        assert_eq!(state.hash_key, None);
+    }
 }

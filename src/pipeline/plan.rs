@@ -4,9 +4,11 @@
 use super::{expand, load_state, rest_port_from};
 use crate::config::{Config, VarInputs};
 use crate::docker::Engine;
+use crate::model::sensitive::Masker;
 use crate::observe::docker::DockerObservation;
 use crate::observe::{self, Snapshot, Wanted};
-use crate::plan::{self, Focus, Plan, saved::SavedPlan};
+use crate::plan::saved::{self, SavedPlan};
+use crate::plan::{self, Focus, Plan};
 use crate::state::State;
 use miette::Report;
 use std::path::Path;
@@ -31,6 +33,8 @@ pub struct Planned {
     pub engine: Option<Engine>,
     pub snapshot: Snapshot,
     pub plan: Plan,
+    /// How the state's sensitive values are hashed (outputs are hashed the same way).
+    pub masker: Masker,
     /// What was resolved of calls a stopped run left in flight, one line each.
     pub settled: Vec<String>,
 }
@@ -82,7 +86,8 @@ pub async fn make_plan(
         // What was listed before the calls were resolved is out of date: list again.
         observing = Some(start_observing(&config.settings));
     }
-    let desired = expand(config, &state);
+    let masker = super::masker(&mut state)?;
+    let desired = expand(config, &masker);
     let (engine, snapshot) = match observing {
         Some(observing) => {
             let (engine, snapshot) = finish_observing(observing, config, &desired).await?;
@@ -94,10 +99,10 @@ pub async fn make_plan(
         plan::compute(&desired, &state, &snapshot, &config.settings.project, options.destroy).map_err(Report::new)?;
     plan.focus(&options.focus.targets, &options.focus.replace).map_err(|e| miette::miette!("{e}"))?;
     if !options.destroy {
-        plan.outputs = output_changes(config, &state, &plan)?;
+        plan.outputs = output_changes(config, &state, &plan, &masker)?;
     }
     tracing::debug!(changes = plan.counts().0 + plan.counts().1 + plan.counts().2, "planned");
-    Ok(Planned { state, engine, snapshot, plan, settled })
+    Ok(Planned { state, engine, snapshot, plan, masker, settled })
 }
 
 /// Finishes what a stopped run left in flight, and records it; one line per call resolved.
@@ -111,7 +116,7 @@ async fn settle_pending(config: &Config, state: &mut State) -> Result<Vec<String
 }
 
 /// Saves `planned` for `apply FILE` at `path` (relative paths: in the configuration directory,
-/// as Terraform's -chdir does).
+/// as Terraform's -chdir does), authenticated under this process's key.
 pub fn save_plan(
     dir: &Path,
     path: &Path,
@@ -121,14 +126,33 @@ pub fn save_plan(
     planned: &Planned,
 ) -> Result<(), Report> {
     let out = dir.join(path);
-    let saved =
-        SavedPlan::new(config, vars, &options.focus, &planned.state, &planned.snapshot, &planned.plan, options.destroy);
-    saved.write(&out).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))
+    let key = crate::key::Key::load().map_err(Report::new)?;
+    let inputs = saved::Inputs {
+        config,
+        vars,
+        focus: &options.focus,
+        destroy: options.destroy,
+        state: &planned.state,
+        live: &planned.snapshot,
+    };
+    let mut saved = SavedPlan::new(&inputs, &planned.plan, &key);
+    saved.write(&out, &key).map_err(|e| miette::miette!("cannot write the saved plan {}: {e}", out.display()))
+}
+
+/// Reads a saved plan, refused unless this process's key authenticates it.
+pub fn read_saved_plan(path: &Path) -> Result<SavedPlan, Report> {
+    let key = crate::key::Key::load().map_err(Report::new)?;
+    SavedPlan::read(path, &key).map_err(Report::new)
 }
 
 /// Outputs as they will be after apply: a REST URL stays known only when its JobManager is not
 /// (re)created with an ephemeral port.
-fn output_changes(config: &Config, state: &State, plan: &Plan) -> Result<Vec<plan::OutputChange>, Report> {
+fn output_changes(
+    config: &Config,
+    state: &State,
+    plan: &Plan,
+    masker: &Masker,
+) -> Result<Vec<plan::OutputChange>, Report> {
     let recreated = |cluster: &str| {
         let jm0 = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
         plan.changes
@@ -143,15 +167,15 @@ fn output_changes(config: &Config, state: &State, plan: &Plan) -> Result<Vec<pla
         .map(|(name, v)| {
             let after_unknown =
                 serde_json::to_string(&v.value).unwrap_or_default().contains(crate::config::KNOWN_AFTER_APPLY);
-            let after = output_value(&v.value, v.sensitive, &state.salt);
+            let after = output_value(&v.value, v.sensitive, masker);
             let before = state.outputs.get(&name).map(|o| o.value.clone());
             plan::OutputChange { name, before, after, after_unknown, sensitive: v.sensitive }
         })
         .collect())
 }
 
-/// An output's value as state keeps it: a sensitive one only as its salted hash.
-pub(crate) fn output_value(value: &hcl::Value, sensitive: bool, salt: &str) -> serde_json::Value {
+/// An output's value as state keeps it: a sensitive one only as its keyed hash.
+pub(crate) fn output_value(value: &hcl::Value, sensitive: bool, masker: &Masker) -> serde_json::Value {
     let json = serde_json::to_value(value).unwrap_or_default();
-    if sensitive { crate::model::sensitive::mask(salt, &json.to_string()).into() } else { json }
+    if sensitive { masker.mask(&json.to_string()).into() } else { json }
 }

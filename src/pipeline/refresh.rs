@@ -16,7 +16,8 @@ pub async fn refresh(config: &Config, write: bool) -> Result<Vec<String>, Report
     let mut state = super::load_state(config)?;
     let mut writer = StateWriter::new(&path, &state);
     let observing = start_observing(&config.settings);
-    let desired = super::expand(config, &state);
+    let masker = super::masker(&mut state)?;
+    let desired = super::expand(config, &masker);
     let (_, live) = finish_observing(observing, config, &desired).await?;
     let mut notes = Vec::new();
     for r in state.resources.clone() {

@@ -15,10 +15,10 @@ pub use diff::compute;
 pub use jobs::is_terminal as jobs_is_terminal;
 
 use crate::model::{Instance, Kind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     NoOp,
@@ -98,7 +98,7 @@ pub struct Plan {
 }
 
 /// An object carrying the project's labels but another state's lineage.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Foreign {
     pub kind: Kind,
     pub name: String,
@@ -108,7 +108,7 @@ pub struct Foreign {
 
 /// An output's value before (state) and after (configuration; unknown until apply when it
 /// depends on something only known then).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputChange {
     pub name: String,
     pub before: Option<serde_json::Value>,

@@ -66,10 +66,16 @@ pub fn human(plan: &Plan) -> String {
             let m = coloured(o.action(), symbol(if o.action() == Action::Update { Action::Start } else { o.action() }));
             match o.action() {
                 Action::Create => {
-                    let _ = writeln!(out, "  {m} {} = {}", o.name, o.shown_after());
+                    let _ = writeln!(out, "  {m} {} = {}", one_line(&o.name), one_line(&o.shown_after()));
                 }
                 _ => {
-                    let _ = writeln!(out, "  {m} {} = {} -> {}", o.name, o.shown_before(), o.shown_after());
+                    let _ = writeln!(
+                        out,
+                        "  {m} {} = {} -> {}",
+                        one_line(&o.name),
+                        one_line(&o.shown_before()),
+                        one_line(&o.shown_after())
+                    );
                 }
             }
         }
@@ -91,19 +97,26 @@ fn foreign(out: &mut String, plan: &Plan) {
 ",
     );
     for f in &plan.foreign {
-        let _ = writeln!(out, "  {} \"{}\" ({}, lineage {})", f.kind.as_str(), f.name, f.address, f.lineage);
+        let _ = writeln!(
+            out,
+            "  {} \"{}\" ({}, lineage {})",
+            f.kind.as_str(),
+            one_line(&f.name),
+            one_line(&f.address),
+            one_line(&f.lineage)
+        );
     }
     out.push('\n');
 }
 
 fn resource(out: &mut String, c: &Change) {
     let verb = if c.keep_object { "will be forgotten (kept on Docker)" } else { verb(c.action) };
-    let _ = writeln!(out, "  # {} {verb}", c.address.bold());
+    let _ = writeln!(out, "  # {} {verb}", one_line(&c.address).bold());
     for r in &c.reasons {
-        let _ = writeln!(out, "  #   {r}");
+        let _ = writeln!(out, "  #   {}", one_line(r));
     }
     let sym = format!("{:>3}", symbol(c.action));
-    let _ = writeln!(out, "{} {} \"{}\" {{", coloured(c.action, &sym), c.kind.as_str(), c.name);
+    let _ = writeln!(out, "{} {} \"{}\" {{", coloured(c.action, &sym), c.kind.as_str(), one_line(&c.name));
     let empty = Default::default();
     let shown =
         |m: &Option<std::collections::BTreeMap<String, String>>| m.as_ref().map(crate::model::sensitive::display_map);
@@ -137,6 +150,7 @@ fn resource(out: &mut String, c: &Change) {
             }
         };
         let Some((first, second)) = shown else { continue };
+        let k = &one_line(k);
         let m = match mark {
             Action::Create => "+",
             Action::Delete => "-",
@@ -147,7 +161,7 @@ fn resource(out: &mut String, c: &Change) {
             None if first.contains('\n') => {
                 let _ = writeln!(out, "      {m} {k:width$} = <<-EOT");
                 for line in first.lines() {
-                    let _ = writeln!(out, "            {line}");
+                    let _ = writeln!(out, "            {}", printable(line));
                 }
                 let _ = writeln!(out, "        EOT");
             }
@@ -178,13 +192,30 @@ fn quote(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// `s` with control characters (an escape sequence a value or key smuggled in) shown escaped,
+/// as `\u{1b}`; line breaks stay for the callers that print values line by line.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
+/// A key or name on one line: line breaks escaped too.
+pub fn one_line(s: &str) -> String {
+    printable(s).replace('\n', "\\n")
+}
+
 /// A line diff with one line of context, `-`/`+` marked.
 fn line_diff(out: &mut String, before: &str, after: &str) {
     let diff = TextDiff::from_lines(before, after);
     for group in diff.grouped_ops(1) {
         for op in group {
             for change in diff.iter_changes(&op) {
-                let line = change.value().trim_end_matches('\n');
+                let line = printable(change.value().trim_end_matches('\n'));
                 let _ = match change.tag() {
                     ChangeTag::Equal => writeln!(out, "            {line}"),
                     ChangeTag::Delete => writeln!(out, "          {} {line}", "-".red()),

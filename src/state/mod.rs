@@ -23,6 +23,10 @@ pub struct State {
     /// Random, per state: the salt of the hashes that stand for sensitive values.
     #[serde(default)]
     pub salt: String,
+    /// The id of the key whose keyed hashes stand for this state's sensitive values (the key
+    /// itself is never here); absent in a state whose hashes are salted only (made before keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_key: Option<String>,
     pub resources: Vec<Resource>,
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
@@ -161,6 +165,7 @@ impl State {
             serial: 0,
             lineage: uuid::Uuid::new_v4().to_string(),
             salt: new_salt(),
+            hash_key: None,
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             forgotten: Vec::new(),
