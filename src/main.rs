@@ -5,6 +5,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let args = flinkform::cli::terraform_flags(std::env::args_os());
+    if args.iter().any(|a| a == "--no-color") {
+        // Before any thread starts: every printer (anstream, miette, tracing) then sees it.
+        unsafe { std::env::set_var("NO_COLOR", "1") };
+    }
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = miette::set_hook(Box::new(move |_| {
         let opts = miette::MietteHandlerOpts::new().color(colour).unicode(colour);
@@ -19,7 +24,7 @@ fn main() -> ExitCode {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));
     }
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr).init();
-    let cli = flinkform::cli::Cli::parse();
+    let cli = flinkform::cli::Cli::parse_from(args);
     match flinkform::cli::run(cli) {
         Ok(code) => code,
         Err(report) => {

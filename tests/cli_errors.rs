@@ -314,3 +314,25 @@ container "web" {
         }
     }
 }
+
+/// Issue 17: `validate --json` in Terraform's shape, each diagnostic with its range.
+#[test]
+fn validate_json_gives_each_diagnostic_its_range() {
+    let dir = project_with(&[("main.hcl", "cluster \"x\" {\n  taskmanager {\n    replica = 2\n  }\n}\n")]);
+    let out = run_in(dir.path(), &["validate", "-json"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((doc["valid"].as_bool(), doc["error_count"].as_u64()), (Some(false), Some(1)), "{doc}");
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["summary"], "unknown attribute `replica` in `taskmanager`");
+    assert_eq!(d["detail"], "did you mean `replicas`?");
+    assert_eq!(d["range"]["filename"], "main.hcl");
+    assert_eq!((d["range"]["start"]["line"].as_u64(), d["range"]["start"]["column"].as_u64()), (Some(3), Some(5)));
+    let ok =
+        project_with(&[("main.hcl", "container \"c\" {\n  image = \"busybox\"\n  ports = [\"0.0.0.0:80:80\"]\n}\n")]);
+    let out = run_in(ok.path(), &["validate", "--json"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{doc}");
+    assert_eq!((doc["valid"].as_bool(), doc["warning_count"].as_u64()), (Some(true), Some(1)), "{doc}");
+}

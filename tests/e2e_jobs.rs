@@ -132,6 +132,21 @@ fn stateful_job_upgrades_through_savepoints() {
     // Upgrade in savepoint mode: the plan says how; the new job restores from the recorded savepoint.
     let before =
         eventually("the counter to count", Duration::from_secs(90), || max_count(&url, &j1).filter(|c| *c >= 300));
+
+    // `status` (issue 18): the cluster's health as Flink reports it, without a browser.
+    let status: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+    let cluster = &status[0];
+    assert_eq!(cluster["cluster"], "cluster.jobs", "{status}");
+    assert_eq!((cluster["taskmanagers"].as_u64(), cluster["slots_total"].as_u64()), (Some(2), Some(4)), "{status}");
+    assert_eq!(cluster["slots_available"].as_u64(), Some(2), "parallelism 2 of 4 slots: {status}");
+    let job = &cluster["jobs"][0];
+    assert_eq!((job["address"].as_str(), job["state"].as_str()), (Some("job.counter"), Some("RUNNING")), "{status}");
+    assert_eq!(job["jid"].as_str(), Some(j1.as_str()));
+    assert_eq!(job["restarts"].as_u64(), Some(0), "{status}");
+    let human = p.ok(&["status"]);
+    assert!(human.contains("TaskManagers: 2 registered; slots: 2 of 4 free"), "{human}");
+    assert!(human.contains("job.counter: RUNNING; restarts: 0; checkpoints:"), "{human}");
+
     let plan = p.ok(&["plan", "--var", "parallelism=4"]);
     assert!(plan.contains("# job.counter will be updated in-place"), "{plan}");
     assert!(plan.contains("parallelism: 2 → 4"), "{plan}");

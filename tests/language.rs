@@ -415,3 +415,73 @@ fn ten_thousand_chained_locals_evaluate() {
     let outputs = config.evaluate_outputs(&|_| None).unwrap();
     assert_eq!(outputs["last"].value, hcl::Value::from(10_000));
 }
+
+/// Issue 17: Terraform's built-in functions, each checked against an example from Terraform's
+/// own documentation (the expression and the result it documents).
+#[test]
+fn terraform_functions_give_terraforms_documented_results() {
+    let cases: &[(&str, &str)] = &[
+        (r#"replace("1 + 2 + 3", "+", "-")"#, r#""1 - 2 - 3""#),
+        (r#"trimspace("  hello\n\n")"#, r#""hello""#),
+        (r#"trim("?!hello?!", "!?")"#, r#""hello""#),
+        (r#"trimprefix("helloworld", "hello")"#, r#""world""#),
+        (r#"trimsuffix("helloworld", "world")"#, r#""hello""#),
+        (r#"chomp("hello\n")"#, r#""hello""#),
+        (r#"startswith("hello world", "hello")"#, "true"),
+        (r#"endswith("hello world", "world")"#, "true"),
+        (r#"strrev("hello")"#, r#""olleh""#),
+        (r#"title("hello world")"#, r#""Hello World""#),
+        (r#"substr("hello world", 1, 4)"#, r#""ello""#),
+        (r#"substr("hello world", -5, -1)"#, r#""world""#),
+        (r#"flatten([["a", "b"], [], ["c"]])"#, r#"["a","b","c"]"#),
+        (r#"distinct(["a", "b", "a", "c", "d", "b"])"#, r#"["a","b","c","d"]"#),
+        ("reverse([1, 2, 3])", "[3,2,1]"),
+        (r#"sort(["e", "d", "a", "x"])"#, r#"["a","d","e","x"]"#),
+        (r#"slice(["a", "b", "c", "d"], 1, 3)"#, r#"["b","c"]"#),
+        (r#"element(["a", "b", "c"], 1)"#, r#""b""#),
+        (r#"element(["a", "b", "c"], 3)"#, r#""a""#),
+        (r#"index(["a", "b", "c"], "b")"#, "1"),
+        ("range(3)", "[0,1,2]"),
+        ("range(1, 4)", "[1,2,3]"),
+        ("range(1, 8, 2)", "[1,3,5,7]"),
+        (r#"compact(["a", "", "b", null, "c"])"#, r#"["a","b","c"]"#),
+        (r#"zipmap(["a", "b"], [1, 2])"#, r#"{"a":1,"b":2}"#),
+        ("sum([10, 13, 6, 4.5])", "33.5"),
+        ("alltrue([true, true])", "true"),
+        ("anytrue([false, true])", "true"),
+        (r#"one(["hello"])"#, r#""hello""#),
+        (r#"tobool("true")"#, "true"),
+        (r#"base64encode("Hello World")"#, r#""SGVsbG8gV29ybGQ=""#),
+        (r#"base64decode("SGVsbG8gV29ybGQ=")"#, r#""Hello World""#),
+        (r#"urlencode("Hello World!")"#, r#""Hello+World%21""#),
+        (r#"sha256("hello world")"#, r#""b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9""#),
+        (r#"sha1("hello world")"#, r#""2aae6c35c94fcfb415dbe95f408b9ce91ee846ed""#),
+        (r#"md5("hello world")"#, r#""5eb63bbbe01eeed093cb22bb8f5acdc3""#),
+        ("abs(-12.4)", "12.4"),
+        ("ceil(5.1)", "6"),
+        ("floor(4.9)", "4"),
+        ("pow(3, 2)", "9"),
+        ("signum(-13)", "-1"),
+        (r#"parseint("100", 10)"#, "100"),
+        (r#"parseint("FF", 16)"#, "255"),
+        (r#"basename("foo/bar/baz.txt")"#, r#""baz.txt""#),
+        (r#"dirname("foo/bar/baz.txt")"#, r#""foo/bar""#),
+        (r#"cidrsubnet("172.16.0.0/12", 4, 2)"#, r#""172.18.0.0/16""#),
+        (r#"cidrsubnet("10.1.2.0/24", 4, 15)"#, r#""10.1.2.240/28""#),
+        (r#"cidrhost("10.12.112.0/20", 16)"#, r#""10.12.112.16""#),
+        (r#"cidrhost("10.12.112.0/20", 268)"#, r#""10.12.113.12""#),
+        (r#"cidrnetmask("172.16.0.0/12")"#, r#""255.240.0.0""#),
+    ];
+    let mut hcl = String::new();
+    for (i, (expr, _)) in cases.iter().enumerate() {
+        hcl.push_str(&format!("output \"f{i}\" {{\n  value = {expr}\n}}\n"));
+    }
+    let (config, _dir) = load(&[("main.hcl", &hcl)], &[]).unwrap();
+    let outputs = config.evaluate_outputs(&|_| None).unwrap();
+    for (i, (expr, want)) in cases.iter().enumerate() {
+        let got = serde_json::to_string(&outputs[&format!("f{i}")].value).unwrap();
+        let want: serde_json::Value = serde_json::from_str(want).unwrap();
+        let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+        assert_eq!(got, want, "{expr}");
+    }
+}

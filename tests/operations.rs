@@ -3,7 +3,7 @@
 
 mod fixtures;
 
-use fixtures::{applied, desired, jobs_applied, jobs_with_jobmanager_memory};
+use fixtures::{applied, desired, jobs_applied, jobs_with_jobmanager_memory, quorum};
 use flinkform::apply::operations::Operations;
 use flinkform::model::Kind;
 use flinkform::observe::Snapshot;
@@ -54,6 +54,18 @@ fn an_ha_cluster_comes_up_zookeeper_then_jobmanagers_then_taskmanagers() {
     let (d, project) = desired("ha", &[]);
     let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
     insta::assert_snapshot!("ops_ha_create", operations(&p));
+}
+
+/// Issue 15, item 20: a quorum is replaced one server at a time, each after the one before it
+/// answers as a member again; each server keeps its own volume.
+#[test]
+fn a_zookeeper_quorum_is_replaced_one_server_at_a_time() {
+    let d = quorum("512m");
+    let (state, live) = applied(&d, "ha");
+    let p = plan::compute(&quorum("768m"), &state, &live, "ha", false).unwrap();
+    let text = operations(&p);
+    insta::assert_snapshot!("ops_quorum_replace", text);
+    assert!(d.contains_key("cluster.ha.volume[\"zookeeper-2\"]"), "each server has its volume");
 }
 
 #[test]

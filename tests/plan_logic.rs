@@ -268,14 +268,21 @@ fn json_and_markdown_renderings() {
     insta::assert_snapshot!("quickstart_slots_json", json);
     insta::assert_snapshot!("quickstart_slots_markdown", plan::markdown::render(&p));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["format_version"], "1.2");
     let tm0 = v["resource_changes"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["address"] == "cluster.quickstart.taskmanager[0]")
         .unwrap();
-    assert_eq!(tm0["actions"], serde_json::json!(["delete", "create"]));
+    // Where a policy written against Terraform's plan JSON looks.
+    assert_eq!(tm0["change"]["actions"], serde_json::json!(["delete", "create"]));
+    assert_eq!(tm0["action_reason"], "replace_because_cannot_update");
+    assert_eq!((tm0["mode"].as_str(), tm0["type"].as_str()), (Some("managed"), Some("flinkform_cluster_taskmanager")));
+    assert_eq!((tm0["name"].as_str(), tm0["index"].as_u64()), (Some("quickstart"), Some(0)));
+    assert_eq!(tm0["change"]["after"]["command"], serde_json::json!(["taskmanager"]), "a list, not its text");
+    assert!(tm0["change"]["after"]["env"]["FLINK_PROPERTIES"].is_null(), "shown as flink_config, not env");
+    assert!(tm0["change"]["after"]["mount"]["/flink-data"].is_string(), "dotted families nested");
     assert!(tm0["reasons"].as_array().unwrap().iter().any(|r| r == "slots: 2 → 4"));
     let tm2 = v["resource_changes"]
         .as_array()
@@ -283,8 +290,9 @@ fn json_and_markdown_renderings() {
         .iter()
         .find(|c| c["address"] == "cluster.quickstart.taskmanager[2]")
         .unwrap();
-    assert_eq!(tm2["actions"], serde_json::json!(["create"]));
-    assert_eq!(tm2["before"], serde_json::Value::Null);
+    assert_eq!(tm2["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(tm2["change"]["before"], serde_json::Value::Null);
+    assert_eq!(tm2["change"]["before_sensitive"], serde_json::Value::Bool(false));
 }
 
 #[test]

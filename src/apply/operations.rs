@@ -145,29 +145,56 @@ fn stops_with_savepoint(c: &Change) -> bool {
     !stateless || suspend
 }
 
+/// Where an operation stands in its change: taking the old down, bringing the new up, waiting.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum Class {
+    Teardown,
+    Bringup,
+    Ready,
+}
+
+fn class(k: OpKind) -> Class {
+    match k {
+        OpKind::Remove | OpKind::StopJob { .. } => Class::Teardown,
+        OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
+        OpKind::WaitReady(_) => Class::Ready,
+    }
+}
+
+/// A ZooKeeper quorum is replaced one server at a time: each server's removal waits until the
+/// one replaced before it answers as a member of the quorum again (its readiness), so the
+/// quorum, and the HA metadata Flink keeps in it, survives. Address → the wait it follows.
+fn one_server_at_a_time<'a>(plan: &'a Plan, index: &BTreeMap<(&str, Class), usize>) -> BTreeMap<&'a str, usize> {
+    let mut by_cluster: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for c in &plan.changes {
+        if let Some(d) = c.desired.as_ref().filter(|d| d.role == Role::Zookeeper && c.action == Action::Replace) {
+            by_cluster.entry(d.cluster.as_str()).or_default().push(c.address.as_str());
+        }
+    }
+    let mut out = BTreeMap::new();
+    for servers in by_cluster.values() {
+        for pair in servers.windows(2) {
+            if let Some(ready) = index.get(&(pair[0], Class::Ready)) {
+                out.insert(pair[1], *ready);
+            }
+        }
+    }
+    out
+}
+
 /// Creates/starts/submits wait for what they depend on to be ready (created, and through its
 /// readiness wait); a TaskManager only for its JobManager to be running, since its own
 /// readiness (registered with that JobManager) includes the JobManager's. A wait follows its
 /// create/start. Removes and job stops wait for the removes and stops of what depends on them;
 /// a replacement's create waits for its remove.
 fn dependencies(plan: &Plan, ops: &[Operation]) -> Vec<Vec<usize>> {
-    #[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
-    enum Class {
-        Teardown,
-        Bringup,
-        Ready,
-    }
-    let class = |k: OpKind| match k {
-        OpKind::Remove | OpKind::StopJob { .. } => Class::Teardown,
-        OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
-        OpKind::WaitReady(_) => Class::Ready,
-    };
     let mut index: BTreeMap<(&str, Class), usize> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         index.insert((op.address.as_str(), class(op.kind)), i);
     }
     let roles: BTreeMap<&str, Role> =
         plan.changes.iter().filter_map(|c| Some((c.address.as_str(), c.desired.as_ref()?.role))).collect();
+    let rejoined = one_server_at_a_time(plan, &index);
     ops.iter()
         .enumerate()
         .map(|(i, op)| {
@@ -185,6 +212,7 @@ fn dependencies(plan: &Plan, ops: &[Operation]) -> Vec<Vec<usize>> {
                 }
                 Class::Ready => after.extend(index.get(&(c.address.as_str(), Class::Bringup))),
                 Class::Teardown => {
+                    after.extend(rejoined.get(c.address.as_str()));
                     for (j, other) in ops.iter().enumerate() {
                         let oc = &plan.changes[other.change];
                         if j != i && class(other.kind) == Class::Teardown && oc.dependencies.contains(&c.address) {

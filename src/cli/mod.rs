@@ -6,6 +6,7 @@ mod fmt;
 mod plan;
 mod show;
 mod state;
+mod status;
 mod validate;
 
 use crate::config::VarInputs;
@@ -21,6 +22,9 @@ pub struct Cli {
     /// Switch to this directory before doing anything (like Terraform's -chdir)
     #[arg(long, global = true, value_name = "DIR")]
     pub chdir: Option<PathBuf>,
+    /// No colour in any output (as NO_COLOR=1)
+    #[arg(long, global = true)]
+    pub no_color: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the configuration: syntax, references, types, Flink rules. Touches nothing.
-    Validate(VarArgs),
+    Validate(validate::ValidateArgs),
     /// Show what apply would change, and why
     Plan(plan::PlanArgs),
     /// Make Docker match the configuration
@@ -50,9 +54,19 @@ pub enum Command {
     /// Update the state from what is live, changing no container
     Refresh(VarArgs),
     /// Print the dependency graph as DOT
-    Graph,
+    Graph(VarArgs),
     /// Rewrite configuration files in the canonical layout
     Fmt(fmt::FmtArgs),
+    /// Each cluster's health as Flink reports it: TaskManagers, free slots, jobs, restarts, checkpoints
+    Status(status::StatusArgs),
+    /// Print flinkform's version
+    Version {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script: `flinkform completions bash > /etc/bash_completion.d/flinkform`
+    Completions { shell: clap_complete::Shell },
     /// Adopt an existing container as ADDRESS
     Import {
         /// e.g. cluster.analytics.jobmanager[0]
@@ -89,7 +103,7 @@ pub fn run(cli: Cli) -> CliResult {
     let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
     let runtime = tokio::runtime::Runtime::new().into_diagnostic()?;
     let result = match cli.command {
-        Command::Validate(vars) => validate::run(&dir, &vars),
+        Command::Validate(args) => validate::run(&dir, &args),
         Command::Plan(args) => runtime.block_on(plan::run(&dir, &args)),
         Command::Apply(args) => runtime.block_on(apply::run(&dir, &args, false)),
         Command::Destroy(args) => runtime.block_on(apply::run(&dir, &args, true)),
@@ -98,8 +112,15 @@ pub fn run(cli: Cli) -> CliResult {
         Command::State(cmd) => state::run(&dir, &cmd),
         Command::ForceUnlock { id } => state::force_unlock(&dir, &id),
         Command::Refresh(vars) => runtime.block_on(state::refresh(&dir, &vars, true)),
-        Command::Graph => state::graph(&dir),
+        Command::Graph(vars) => state::graph(&dir, &vars),
         Command::Fmt(args) => fmt::run(&dir, &args),
+        Command::Status(args) => runtime.block_on(status::run(&dir, &args)),
+        Command::Version { json } => version(json),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "flinkform", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { address, container } => runtime.block_on(async {
             let config = pipeline::load(&dir, &Default::default())?;
             pipeline::import(&config, &address, &container).await?;
@@ -113,6 +134,58 @@ pub fn run(cli: Cli) -> CliResult {
     // runtime's idle worker threads to be joined (a measurable part of a no-op plan).
     runtime.shutdown_background();
     result
+}
+
+/// `version`: as Terraform prints its own (`Terraform v1.9.0` / `on linux_amd64`), or as JSON.
+fn version(json: bool) -> CliResult {
+    let platform = format!("{}_{}", std::env::consts::OS, go_arch(std::env::consts::ARCH));
+    let version = env!("CARGO_PKG_VERSION");
+    if json {
+        let doc = serde_json::json!({ "flinkform_version": version, "platform": platform });
+        print(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+    } else {
+        print(&format!("flinkform v{version}\non {platform}\n"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Architecture names as Terraform (Go) writes them.
+fn go_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
+}
+
+/// Terraform's single-dash long flags (`-out=FILE`, `-auto-approve`, `-var k=v`, `-chdir=DIR`)
+/// rewritten as clap's double-dash ones. Only a word that is one of flinkform's long flags is
+/// rewritten (so a value such as `-1` stays), and nothing after `--`.
+pub fn terraform_flags(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut longs: std::collections::BTreeSet<String> = ["help", "version"].map(String::from).into();
+    collect_longs(&<Cli as clap::CommandFactory>::command(), &mut longs);
+    let mut rest = false;
+    args.into_iter()
+        .map(|arg| {
+            let Some(text) = arg.to_str().filter(|_| !rest) else { return arg };
+            rest = text == "--";
+            let word = text.strip_prefix('-').filter(|w| !w.starts_with('-'));
+            match word.map(|w| w.split_once('=').map_or(w, |(name, _)| name)) {
+                Some(name) if longs.contains(name) => format!("-{text}").into(),
+                _ => arg,
+            }
+        })
+        .collect()
+}
+
+fn collect_longs(command: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+    for a in command.get_arguments() {
+        out.extend(a.get_long().filter(|l| l.len() > 1).map(str::to_string));
+    }
+    for sub in command.get_subcommands() {
+        collect_longs(sub, out);
+    }
 }
 
 /// A plan for humans, as JSON or as Markdown.

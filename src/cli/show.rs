@@ -19,9 +19,9 @@ pub struct OutputArgs {
     pub raw: bool,
 }
 
+/// The state alone, as Terraform's `show` and `output` read it: no variable needs a value.
 fn state_for(dir: &Path) -> Result<State, miette::Report> {
-    let config = crate::pipeline::load(dir, &Default::default())?;
-    crate::pipeline::load_state(&config)
+    crate::pipeline::read_state(&crate::pipeline::state_path(dir)?)
 }
 
 #[derive(Debug, Args)]

@@ -18,24 +18,26 @@ pub enum StateCommand {
     Mv { from: String, to: String },
 }
 
+/// Reads and edits the state alone (Terraform's `state` commands): the configuration's
+/// variables need no value.
 pub fn run(dir: &Path, cmd: &StateCommand) -> CliResult {
-    let config = pipeline::load(dir, &Default::default())?;
+    let path = pipeline::state_path(dir)?;
     match cmd {
         StateCommand::List => {
-            let state = pipeline::load_state(&config)?;
+            let state = pipeline::read_state(&path)?;
             super::print(&state.resources.iter().map(|r| format!("{}\n", r.address)).collect::<String>());
         }
         StateCommand::Show { address } => {
-            let state = pipeline::load_state(&config)?;
+            let state = pipeline::read_state(&path)?;
             super::print(&super::show::render_resource(pipeline::state_resource(&state, address)?));
         }
         StateCommand::Rm { addresses } => {
-            for (a, kind) in pipeline::state_rm(&config, addresses)? {
+            for (a, kind) in pipeline::state_rm(&path, addresses)? {
                 super::print(&format!("Removed {a} (the {} is left as it is and no longer managed)\n", kind.as_str()));
             }
         }
         StateCommand::Mv { from, to } => {
-            pipeline::state_mv(&config, from, to)?;
+            pipeline::state_mv(&path, from, to)?;
             super::print(&format!("Moved {from} to {to}\n"));
         }
     }
@@ -44,8 +46,7 @@ pub fn run(dir: &Path, cmd: &StateCommand) -> CliResult {
 
 /// `force-unlock ID`: removes a lock left behind; a lock held by a live process cannot be broken.
 pub fn force_unlock(dir: &Path, id: &str) -> CliResult {
-    let config = pipeline::load(dir, &Default::default())?;
-    pipeline::force_unlock(&config, id)?;
+    pipeline::force_unlock(&pipeline::state_path(dir)?, id)?;
     super::print(&format!("flinkform state has been successfully unlocked ({id}).\n"));
     Ok(ExitCode::SUCCESS)
 }
@@ -71,8 +72,8 @@ pub fn print_refresh(notes: &[String], written: bool) {
 }
 
 /// The dependency graph as DOT (`flinkform graph | dot -Tsvg`).
-pub fn graph(dir: &Path) -> CliResult {
-    let config = pipeline::load(dir, &Default::default())?;
+pub fn graph(dir: &Path, vars: &VarArgs) -> CliResult {
+    let config = pipeline::load(dir, &vars.inputs())?;
     super::print(&pipeline::dot(&config));
     Ok(ExitCode::SUCCESS)
 }

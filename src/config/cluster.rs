@@ -358,8 +358,13 @@ impl<'a> Fields<'a> {
 
 /// `2.3` from `apache/flink:2.3.0-java17`.
 pub fn version_from_image(image: &str) -> Option<String> {
-    let last = image.rsplit('/').next()?;
+    // `name[:tag][@digest]`: a digest is never a version, and a registry's port is not a tag.
+    let name = image.split('@').next()?;
+    let last = name.rsplit('/').next()?;
     let tag = last.split_once(':')?.1;
+    if !tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let mut parts = tag.split(|c: char| !c.is_ascii_digit());
     let major = parts.next().filter(|p| !p.is_empty())?;
     let minor = parts.next().filter(|p| !p.is_empty())?;
@@ -566,6 +571,16 @@ pub fn flink_hides(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flink_version_comes_from_a_tag_never_from_a_digest() {
+        assert_eq!(version_from_image("apache/flink:2.3.0-java17").as_deref(), Some("2.3"));
+        assert_eq!(version_from_image("registry.local:5000/flink:1.20.1").as_deref(), Some("1.20"));
+        assert_eq!(version_from_image("apache/flink:1.20@sha256:1a2b3c4d").as_deref(), Some("1.20"));
+        assert_eq!(version_from_image("apache/flink@sha256:1a2b3c4d"), None, "a digest is not a version");
+        assert_eq!(version_from_image("apache/flink:latest"), None);
+        assert_eq!(version_from_image("registry.local:5000/flink"), None);
+    }
 
     #[test]
     fn reads_the_version_from_the_tag() {

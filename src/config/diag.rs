@@ -57,10 +57,19 @@ impl Sources {
         };
         let end = loc.range.end.min(text.len());
         let start = loc.range.start.min(end);
+        let message = message.into();
+        let at = |offset: usize| {
+            let (line, column) = line_col(&text, offset);
+            Pos { line, column, byte: offset }
+        };
+        let range =
+            self.files.get(loc.file).map(|_| SourceRange { filename: name.clone(), start: at(start), end: at(end) });
         ConfigError {
             loc: loc.clone(),
             secondary: false,
-            message: format!("{}: {}", self.position(loc), message.into()),
+            message: format!("{}: {message}", self.position(loc)),
+            summary: message,
+            range,
             src: NamedSource::new(name, text),
             span: (start, end - start).into(),
             label: label.into(),
@@ -78,11 +87,32 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// Where a diagnostic is, as Terraform's `validate -json` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceRange {
+    pub filename: String,
+    pub start: Pos,
+    pub end: Pos,
+}
+
+/// 1-based line and column (in characters), 0-based byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+    pub byte: usize,
+}
+
 /// One configuration error with its source snippet.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("{message}")]
 pub struct ConfigError {
+    /// `file:line:column: what`, as printed.
     pub message: String,
+    /// What, without the place.
+    pub summary: String,
+    /// The place, when the error is in a file.
+    pub range: Option<SourceRange>,
     /// Where it is (for de-duplication).
     pub loc: Loc,
     /// A consequence of another error (an evaluation failing on an undefined name): dropped

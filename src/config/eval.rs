@@ -77,6 +77,7 @@ pub fn is_sensitive(expr: &Expression, sensitive: &std::collections::BTreeSet<St
 pub fn context(namespaces: &[(&str, Value)]) -> Context<'static> {
     let mut ctx = Context::new();
     super::functions::declare(&mut ctx);
+    super::stdlib::declare(&mut ctx);
     for (name, value) in namespaces {
         ctx.declare_var(*name, value.clone());
     }
@@ -107,7 +108,9 @@ fn hint_for(msg: &str) -> String {
     if msg.contains("undefined var") {
         "declare it, or check the spelling".into()
     } else if msg.contains("undefined func") {
-        format!("available functions: {}", super::functions::NAMES.join(", "))
+        let mut names: Vec<&str> = super::functions::NAMES.iter().chain(super::stdlib::NAMES).copied().collect();
+        names.sort_unstable();
+        format!("available functions: {}", names.join(", "))
     } else {
         "check the types of the values used here".into()
     }

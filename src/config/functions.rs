@@ -11,6 +11,11 @@ thread_local! {
     static BASE_DIR: RefCell<PathBuf> = RefCell::new(PathBuf::from("."));
 }
 
+/// `path` as `file()` reads it: relative to the configuration directory.
+pub(super) fn resolve(path: &str) -> PathBuf {
+    BASE_DIR.with(|d| d.borrow().join(path))
+}
+
 /// Sets the directory `file()` resolves relative paths against (for this thread).
 pub fn set_base_dir(dir: PathBuf) {
     BASE_DIR.with(|d| *d.borrow_mut() = dir);
@@ -41,17 +46,20 @@ pub const NAMES: &[&str] = &[
     "values",
 ];
 
+/// A function's definition: its parameters, the type of further arguments, its body.
+pub(super) fn def(params: Vec<ParamType>, variadic: Option<ParamType>, func: hcl::eval::Func) -> FuncDef {
+    let mut b = FuncDef::builder().params(params);
+    if let Some(v) = variadic {
+        b = b.variadic_param(v);
+    }
+    b.build(func)
+}
+
 /// Declares the built-in functions in `ctx`, one line each: a table as long as the library.
 pub fn declare(ctx: &mut Context) {
     use ParamType::*;
     let any = || Any;
-    let f = |params: Vec<ParamType>, variadic: Option<ParamType>, func: hcl::eval::Func| {
-        let mut b = FuncDef::builder().params(params);
-        if let Some(v) = variadic {
-            b = b.variadic_param(v);
-        }
-        b.build(func)
-    };
+    let f = def;
     ctx.declare_func("join", f(vec![String, Array(Box::new(any()))], None, join));
     ctx.declare_func("split", f(vec![String, String], None, split));
     ctx.declare_func("format", f(vec![String], Some(any()), format));

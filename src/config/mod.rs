@@ -22,6 +22,7 @@ pub mod module;
 mod order;
 pub mod raw;
 mod repeat;
+pub mod stdlib;
 pub mod types;
 pub mod vars;
 pub mod warnings;
@@ -67,6 +68,30 @@ pub struct Config {
 /// Loads the configuration in `dir`.
 pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
     load_then(dir, inputs, &mut |_| {})
+}
+
+/// Only the `flinkform` block's settings (the project, where the state is), as commands that
+/// read the state alone need them (`output`, `show`, `state …`: Terraform's read the state
+/// without the configuration). Variables without a value are no error unless the block uses one.
+pub fn settings(dir: &Path, inputs: &VarInputs) -> Result<Settings, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut sources = read_root(dir)?;
+    let mut blocks: Vec<RawBlock> = Vec::new();
+    for file in 0..sources.files.len() {
+        match raw::parse_file(&sources, file) {
+            Ok(body) => blocks.extend(raw::collect(&sources, file, &body, raw::TOP_LEVEL, &mut errors)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let variables: BTreeMap<String, Variable> = blocks
+        .iter()
+        .filter(|b| b.ident == "variable")
+        .map(|b| vars::declare(b, &sources, &mut errors))
+        .map(|v| (v.name.clone(), v))
+        .collect();
+    let var_values = vars::resolve(dir, inputs, &variables, &mut sources, &mut Vec::new());
+    let settings = read_settings(dir, &blocks, &object(&var_values), &sources, &mut errors);
+    if errors.is_empty() { Ok(settings) } else { Err(ConfigErrors { errors: diag::dedupe(errors) }) }
 }
 
 /// [`load`], calling `early` with the settings as soon as they are known and valid, before the

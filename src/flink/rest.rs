@@ -8,8 +8,20 @@ pub struct Overview {
     pub taskmanagers: u64,
     #[serde(rename = "slots-total")]
     pub slots_total: u64,
+    #[serde(rename = "slots-available", default)]
+    pub slots_available: u64,
     #[serde(rename = "flink-version")]
     pub flink_version: String,
+}
+
+/// A job's checkpoint counts and its latest completed checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Checkpoints {
+    pub completed: u64,
+    pub failed: u64,
+    pub latest_id: Option<u64>,
+    /// When the latest completed (milliseconds since the epoch).
+    pub latest_completed_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +216,24 @@ impl FlinkRest {
     pub async fn latest_savepoint(&self, jid: &str) -> Result<Option<String>, RestError> {
         let v: serde_json::Value = self.get(&format!("/jobs/{jid}/checkpoints")).await?;
         Ok(v["latest"]["savepoint"]["external_path"].as_str().map(str::to_string))
+    }
+
+    /// The job's checkpoints: how many completed and failed, and the latest completed one.
+    pub async fn checkpoints(&self, jid: &str) -> Result<Checkpoints, RestError> {
+        let v: serde_json::Value = self.get(&format!("/jobs/{jid}/checkpoints")).await?;
+        let latest = &v["latest"]["completed"];
+        Ok(Checkpoints {
+            completed: v["counts"]["completed"].as_u64().unwrap_or(0),
+            failed: v["counts"]["failed"].as_u64().unwrap_or(0),
+            latest_id: latest["id"].as_u64(),
+            latest_completed_ms: latest["latest_ack_timestamp"].as_u64(),
+        })
+    }
+
+    /// How often the job restarted (its `numRestarts` metric), when Flink reports it.
+    pub async fn restarts(&self, jid: &str) -> Result<Option<u64>, RestError> {
+        let v: serde_json::Value = self.get(&format!("/jobs/{jid}/metrics?get=numRestarts")).await?;
+        Ok(v[0]["value"].as_str().and_then(|n| n.parse().ok()))
     }
 
     /// Cancels a job (stateless upgrades and removals).

@@ -16,6 +16,8 @@ use crate::names;
 /// by the next plan.
 const RESTART: &str = "unless-stopped";
 const DATA_DIR: &str = "/flink-data";
+/// Where the official zookeeper image keeps its data (`ZOO_DATA_DIR`).
+const ZOOKEEPER_DATA: &str = "/data";
 
 /// Every instance of cluster `c`. `masker` hashes its sensitive settings.
 pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
@@ -126,7 +128,7 @@ impl Builder<'_> {
             let part = Part { role, index: 0, spec, attributes, dependencies: vec![], readiness: Readiness::None };
             self.instance(kind, address.to_string(), name.to_string(), part)
         };
-        vec![
+        let mut out = vec![
             infra(
                 Kind::Network,
                 Role::Network,
@@ -143,7 +145,22 @@ impl Builder<'_> {
                 Spec::Volume { driver: "local".into() },
                 "local",
             ),
-        ]
+        ];
+        let servers = self.c.zookeeper.as_ref().map_or(0, |zk| zk.replicas);
+        for i in 0..servers {
+            let (address, name) = self.zookeeper_volume(i);
+            let spec = Spec::Volume { driver: "local".into() };
+            out.push(infra(Kind::Volume, Role::Volume, &address, &name, spec, "local"));
+        }
+        out
+    }
+
+    /// ZooKeeper server `i`'s own volume (its snapshots and transaction log): a replaced server
+    /// starts from its data and rejoins, instead of starting empty.
+    fn zookeeper_volume(&self, i: u32) -> (String, String) {
+        let key = format!("zookeeper-{i}");
+        let address = part_of(&self.c.address, "volume", Some(Key::Name(key.clone())));
+        (address, names::volume(self.project, &self.c.name, &key))
     }
 
     fn container(
@@ -225,15 +242,22 @@ impl Builder<'_> {
                     env.insert("ZOO_SERVERS".to_string(), servers.join(" "));
                 }
                 env.insert("JVMFLAGS".to_string(), format!("-Xmx{}m", (zk.memory.mib / 2).max(64)));
-                // ZooKeeper keeps its data in its own container; the image's own command.
-                let spec = self.container(&name, &zk.image, vec![], env, zk.memory.mib);
+                // Snapshots and the transaction log together on the server's own volume, as
+                // ZooKeeper lays them out by default; the image's own command.
+                env.insert("ZOO_DATA_LOG_DIR".to_string(), ZOOKEEPER_DATA.to_string());
+                let (volume_addr, volume) = self.zookeeper_volume(i);
+                let data = MountSpec { volume, target: ZOOKEEPER_DATA.into(), bind: false, read_only: false };
+                let spec = ContainerSpec {
+                    mounts: vec![data],
+                    ..self.container(&name, &zk.image, vec![], env, zk.memory.mib)
+                };
                 let attributes = attributes::of_container(&name, &spec);
                 let part = Part {
                     role: Role::Zookeeper,
                     index: i,
                     spec: Spec::Container(spec),
                     attributes,
-                    dependencies: vec![self.network_addr.clone()],
+                    dependencies: vec![self.network_addr.clone(), volume_addr],
                     readiness: Readiness::Zookeeper,
                 };
                 self.container_instance("zookeeper", part)

@@ -7,10 +7,23 @@ use crate::model::{Kind, Role, Spec};
 use crate::state::{Resource, State, StateLock, StateWriter};
 use miette::Report;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn lock(config: &Config, operation: &str) -> Result<StateLock, Report> {
-    StateLock::acquire(&config.state_path(), operation, Duration::ZERO).map_err(Report::new)
+fn lock(state_path: &Path, operation: &str) -> Result<StateLock, Report> {
+    StateLock::acquire(state_path, operation, Duration::ZERO).map_err(Report::new)
+}
+
+/// Where the state is, from the `flinkform` block alone: commands that read or edit the state
+/// need no value for the configuration's variables.
+pub fn state_path(dir: &Path) -> Result<PathBuf, Report> {
+    let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
+    Ok(dir.join(settings.state_path))
+}
+
+/// The state at `path`.
+pub fn read_state(path: &Path) -> Result<State, Report> {
+    State::load(path).map_err(Report::new)
 }
 
 fn missing(address: &str, state: &State) -> Report {
@@ -27,10 +40,10 @@ pub fn state_resource<'a>(state: &'a State, address: &str) -> Result<&'a Resourc
 }
 
 /// `state rm`: forgets resources (left as they are on the engine); returns each one's kind.
-pub fn state_rm(config: &Config, addresses: &[String]) -> Result<Vec<(String, Kind)>, Report> {
-    let _lock = lock(config, "state rm")?;
-    let mut state = super::load_state(config)?;
-    let mut writer = StateWriter::new(&config.state_path(), &state);
+pub fn state_rm(state_path: &Path, addresses: &[String]) -> Result<Vec<(String, Kind)>, Report> {
+    let _lock = lock(state_path, "state rm")?;
+    let mut state = read_state(state_path)?;
+    let mut writer = StateWriter::new(state_path, &state);
     let mut removed = Vec::new();
     for a in addresses {
         let r = state.resource(a).cloned().ok_or_else(|| missing(a, &state))?;
@@ -45,10 +58,10 @@ pub fn state_rm(config: &Config, addresses: &[String]) -> Result<Vec<(String, Ki
 }
 
 /// `state mv`: records a resource under another address (after renaming a block).
-pub fn state_mv(config: &Config, from: &str, to: &str) -> Result<(), Report> {
-    let _lock = lock(config, "state mv")?;
-    let mut state = super::load_state(config)?;
-    let mut writer = StateWriter::new(&config.state_path(), &state);
+pub fn state_mv(state_path: &Path, from: &str, to: &str) -> Result<(), Report> {
+    let _lock = lock(state_path, "state mv")?;
+    let mut state = read_state(state_path)?;
+    let mut writer = StateWriter::new(state_path, &state);
     if state.resource(to).is_some() {
         return Err(miette::miette!("{to} is already in the state; remove it first with `flinkform state rm {to}`"));
     }
@@ -60,16 +73,15 @@ pub fn state_mv(config: &Config, from: &str, to: &str) -> Result<(), Report> {
 }
 
 /// `force-unlock ID`: removes a lock left behind; a lock held by a live process cannot be broken.
-pub fn force_unlock(config: &Config, id: &str) -> Result<(), Report> {
-    let state_path = config.state_path();
-    let info_path = crate::state::lock_path(&state_path);
+pub fn force_unlock(state_path: &Path, id: &str) -> Result<(), Report> {
+    let info_path = crate::state::lock_path(state_path);
     let text = std::fs::read_to_string(&info_path).map_err(|_| miette::miette!("the state is not locked"))?;
     let info: crate::state::LockInfo =
         serde_json::from_str(&text).map_err(|_| miette::miette!("{} is not a lock file", info_path.display()))?;
     if info.id != id {
         return Err(miette::miette!("the lock's ID is {}, not {id}; nothing was changed", info.id));
     }
-    match StateLock::acquire(&state_path, "force-unlock", Duration::ZERO) {
+    match StateLock::acquire(state_path, "force-unlock", Duration::ZERO) {
         Ok(lock) => drop(lock),
         Err(_) => {
             return Err(miette::miette!(
@@ -102,7 +114,7 @@ pub fn dot(config: &Config) -> String {
 /// `import ADDRESS CONTAINER`: adopts an existing container into the state. It must fit the
 /// address's role; the next plan shows how it differs from the configuration.
 pub async fn import(config: &Config, address: &str, container: &str) -> Result<(), Report> {
-    let _lock = lock(config, "import")?;
+    let _lock = lock(&config.state_path(), "import")?;
     let mut state = super::load_state(config)?;
     let masker = super::masker(&mut state)?;
     let desired = crate::model::expand(config, &masker);

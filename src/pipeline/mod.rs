@@ -7,11 +7,13 @@ mod apply;
 mod edit;
 mod plan;
 mod refresh;
+mod status;
 
 pub use apply::{Applied, ApplyOptions, Prepared, execute, prepare};
-pub use edit::{dot, force_unlock, import, state_mv, state_resource, state_rm};
+pub use edit::{dot, force_unlock, import, read_state, state_mv, state_path, state_resource, state_rm};
 pub use plan::{PlanOptions, Planned, make_plan, plan, read_saved_plan, save_plan};
 pub use refresh::refresh;
+pub use status::{ClusterStatus, JobStatus, status};
 
 use crate::config::{self, Config, VarInputs};
 use crate::model::{self, Desired, sensitive::Masker};
@@ -26,7 +28,7 @@ pub fn load(dir: &Path, vars: &VarInputs) -> Result<Config, Report> {
 
 /// [`load`], calling `early` with the settings as soon as they are known.
 pub fn load_then(dir: &Path, vars: &VarInputs, early: &mut dyn FnMut(&config::Settings)) -> Result<Config, Report> {
-    let inputs = VarInputs { var_files: vars.var_files.iter().map(|f| dir.join(f)).collect(), vars: vars.vars.clone() };
+    let inputs = relative_to(dir, vars);
     tracing::debug!(dir = %dir.display(), "loading the configuration");
     let config = config::load_then(dir, &inputs, early).map_err(Report::new)?;
     tracing::debug!(project = %config.settings.project, clusters = config.clusters.len(), "configuration loaded");
@@ -72,11 +74,24 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
     desired
 }
 
-/// `validate`: (clusters, resource instances, warnings) of a valid configuration.
-pub fn validate(dir: &Path, vars: &VarInputs) -> Result<(usize, usize, Vec<config::warnings::Warning>), Report> {
-    let config = load(dir, vars)?;
+/// Variable files as the user named them, relative to the configuration directory.
+fn relative_to(dir: &Path, vars: &VarInputs) -> VarInputs {
+    VarInputs { var_files: vars.var_files.iter().map(|f| dir.join(f)).collect(), vars: vars.vars.clone() }
+}
+
+/// What `validate` found in a valid configuration.
+pub struct Validated {
+    pub clusters: usize,
+    pub instances: usize,
+    pub warnings: Vec<config::warnings::Warning>,
+}
+
+/// `validate`: a valid configuration's counts and warnings, or every error (typed: `validate
+/// --json` writes each with its range).
+pub fn validate(dir: &Path, vars: &VarInputs) -> Result<Validated, config::ConfigErrors> {
+    let config = config::load(dir, &relative_to(dir, vars))?;
     let instances = model::expand(&config, &Masker::salted("")).len();
-    Ok((config.clusters.len(), instances, config::warnings::warnings(&config)))
+    Ok(Validated { clusters: config.clusters.len(), instances, warnings: config::warnings::warnings(&config) })
 }
 
 /// REST host port of a cluster's first JobManager (by cluster address), as recorded in state.
