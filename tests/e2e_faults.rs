@@ -129,10 +129,18 @@ fn kill_after(p: &Project, mut child: std::process::Child, delay: Duration) {
     labelled_containers(p);
 }
 
+/// [`LIGHT`] on the default bridge. Killing runs mid-start under load can leave the engine
+/// (20.10) with a stale endpoint on a user network, which then refuses to be removed though no
+/// container is attached ("has active endpoints"), on that engine for good; that engine weakness
+/// is not what the random-kill tests are about (the destroy and SIGINT tests keep the network).
+fn on_default_bridge() -> String {
+    LIGHT.replace("network \"net\" {}\n", "").replace("  network = network.net.name\n", "")
+}
+
 #[test]
 fn sigkill_at_random_moments_never_loses_a_container() {
     assert!(require_docker());
-    let p = Project::new("ffcrash", LIGHT);
+    let p = Project::new("ffsigkill", &on_default_bridge());
     let (trials, seed) = trials_and_seed();
     let mut rng = Lcg(seed);
     let mut n = 0;
@@ -180,13 +188,7 @@ fn sigkill_during_destroy_is_followed_by_one_converging_apply() {
 #[test]
 fn sigkill_during_a_replacement_is_followed_by_one_converging_apply() {
     assert!(require_docker());
-    // On the default bridge: killing runs mid-start under load can leave the engine (20.10) with a
-    // stale endpoint on a user network, which then refuses to be removed though no container is
-    // attached ("has active endpoints"); that engine weakness is not what this test is about.
-    let p = Project::new(
-        "ffkillswap",
-        &LIGHT.replace("network \"net\" {}\n", "").replace("  network = network.net.name\n", ""),
-    );
+    let p = Project::new("ffkillswap", &on_default_bridge());
     let (trials, seed) = trials_and_seed();
     let mut rng = Lcg(seed.wrapping_add(2));
     let n = 8;

@@ -485,3 +485,20 @@ fn terraform_functions_give_terraforms_documented_results() {
         assert_eq!(got, want, "{expr}");
     }
 }
+
+/// Issue 17: one duration syntax everywhere (healthcheck intervals, `--lock-timeout`).
+#[test]
+fn durations_read_one_way_everywhere() {
+    use flinkform::config::parse_duration;
+    use std::time::Duration;
+    assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+    assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+    assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)), "a bare number is seconds");
+    assert!(parse_duration("soon").unwrap_err().contains("is not a duration such as 30s"));
+    let hcl = "container \"c\" {\n  image = \"busybox\"\n  healthcheck {\n    test     = [\"CMD\", \"true\"]\n    interval = \"1m 30s\"\n    timeout  = \"500ms\"\n  }\n}\n";
+    let (config, _dir) = load(&[("main.hcl", hcl)], &[]).unwrap();
+    let h = config.containers["container.c"].healthcheck.as_ref().unwrap();
+    assert_eq!((h.interval_s, h.timeout_s), (90, 1), "rounded up to whole seconds");
+}

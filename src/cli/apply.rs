@@ -28,22 +28,8 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
     /// How long to wait for the state lock (e.g. 30s, 2m)
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = crate::config::parse_duration)]
     pub lock_timeout: Duration,
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("\"{s}\" is not a duration such as 30s or 2m"))?;
-    match unit {
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("\"{s}\" is not a duration such as 30s or 2m")),
-    }
 }
 
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {

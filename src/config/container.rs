@@ -166,16 +166,7 @@ pub fn object(c: &Container) -> Value {
 /// `"5s"`, `"2m"`, `"500ms"` (rounded up to a second), or a number of seconds.
 fn duration(f: &mut Fields, name: &str) -> Option<u64> {
     let s = f.string(name)?;
-    let t = s.trim();
-    let parsed = if let Some(ms) = t.strip_suffix("ms") {
-        ms.parse::<u64>().ok().map(|m| m.div_ceil(1000))
-    } else if let Some(x) = t.strip_suffix('s') {
-        x.parse().ok()
-    } else if let Some(x) = t.strip_suffix('m') {
-        x.parse::<u64>().ok().map(|m| m * 60)
-    } else {
-        t.parse().ok()
-    };
+    let parsed = super::parse_duration(&s).ok().map(|d| d.as_millis().div_ceil(1000) as u64);
     if parsed.is_none() {
         let loc = f.loc(name);
         f.fail(&loc, format!("`{name}` = \"{s}\" is not a duration"), "write e.g. \"5s\", \"2m\" or \"500ms\"".into());

@@ -20,7 +20,8 @@ pub fn format(src: &str) -> Result<String, String> {
             }
             continue;
         }
-        let trimmed = raw.trim();
+        let spaced = space(raw.trim());
+        let trimmed = spaced.as_str();
         let start_depth = scanner.depth;
         let leading_closers = trimmed.chars().take_while(|c| matches!(c, '}' | ']' | ')')).count() as i32;
         scanner.scan(trimmed);
@@ -78,6 +79,118 @@ struct Line {
     indent: i32,
     verbatim: bool,
     kind: Kind,
+}
+
+/// Two-character operators, spaced on both sides.
+const OPERATORS: &[[char; 2]] = &[['=', '='], ['!', '='], ['<', '='], ['>', '='], ['=', '>'], ['&', '&'], ['|', '|']];
+
+/// Spacing inside one line, as `terraform fmt` writes it: one space on each side of `=` and of
+/// the two-character operators (`==`, `=>`, `&&`…), after each `,` (none before it), and inside
+/// a one-line object's braces. Strings and comments are left exactly as written.
+fn space(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '"' => {
+                // A quoted string, to its closing quote (escapes and interpolations kept).
+                let end = string_end(&chars, i);
+                out.extend(&chars[i..=end]);
+                i = end;
+            }
+            '#' => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            '/' if matches!(chars.get(i + 1), Some('/' | '*')) => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            ',' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(',');
+                while chars.get(i + 1) == Some(&' ') {
+                    i += 1;
+                }
+                if i + 1 < chars.len() && !matches!(chars[i + 1], ']' | '}' | ')') {
+                    out.push(' ');
+                }
+            }
+            _ if i + 1 < chars.len() && OPERATORS.contains(&[c, chars[i + 1]]) => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(' ');
+                out.push(c);
+                out.push(chars[i + 1]);
+                out.push(' ');
+                i += 1;
+                while chars.get(i + 1) == Some(&' ') {
+                    i += 1;
+                }
+            }
+            '=' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push_str(" = ");
+                while chars.get(i + 1) == Some(&' ') {
+                    i += 1;
+                }
+            }
+            '{' => {
+                out.push('{');
+                if i + 1 < chars.len() && !matches!(chars[i + 1], '}' | ' ') {
+                    out.push(' ');
+                }
+            }
+            '}' => {
+                if !out.is_empty() && !out.ends_with(['{', ' ']) {
+                    out.push(' ');
+                }
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out.trim_end().to_string()
+}
+
+/// Index of the quote closing the string that opens at `i` (the last index if unterminated);
+/// an interpolation's own strings and braces are skipped whole.
+fn string_end(chars: &[char], mut i: usize) -> usize {
+    i += 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 1,
+            '$' | '%' if chars.get(i + 1) == Some(&'{') => i = interpolation_end(chars, i + 2),
+            '"' => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    chars.len().saturating_sub(1)
+}
+
+/// Index of the `}` closing an interpolation whose body starts at `i`.
+fn interpolation_end(chars: &[char], mut i: usize) -> usize {
+    let mut depth = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '"' => i = string_end(chars, i),
+            '{' => depth += 1,
+            '}' if depth == 0 => return i,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    chars.len().saturating_sub(1)
 }
 
 /// `key = value` (not `==`): the key's length.
@@ -224,6 +337,18 @@ fn comments(src: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spaces_inside_lines_as_terraform_fmt_does() {
+        let src =
+            "c=2\nl=[\"a\",\"b\" , \"c\"]\no={a=1,b=\"x=y, z\"} # k=v,w\nb = a==1 ? x : y\nm={for k,v in x : k=>v}\n";
+        let out = format(src).unwrap();
+        assert_eq!(
+            out,
+            "c = 2\nl = [\"a\", \"b\", \"c\"]\no = { a = 1, b = \"x=y, z\" } # k=v,w\nb = a == 1 ? x : y\nm = { for k, v in x : k => v }\n"
+        );
+        assert_eq!(format(&out).unwrap(), out, "idempotent");
+    }
 
     #[test]
     fn reindents_aligns_and_keeps_comments() {

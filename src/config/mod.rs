@@ -70,6 +70,16 @@ pub fn load(dir: &Path, inputs: &VarInputs) -> Result<Config, ConfigErrors> {
     load_then(dir, inputs, &mut |_| {})
 }
 
+/// The one duration syntax of the whole program (configuration and command line): humantime's
+/// (`30s`, `2m`, `500ms`, `1h 30m`), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t).map_err(|_| format!("\"{text}\" is not a duration such as 30s, 2m or 500ms"))
+}
+
 /// Only the `flinkform` block's settings (the project, where the state is), as commands that
 /// read the state alone need them (`output`, `show`, `state …`: Terraform's read the state
 /// without the configuration). Variables without a value are no error unless the block uses one.
