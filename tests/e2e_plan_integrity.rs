@@ -27,6 +27,7 @@ container "c" {
   command = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
   memory  = "16m"
   env     = { TOKEN = var.token }
+  ports   = ["${HOSTPORT + count.index}:80"]
 }
 
 output "token" {
@@ -53,7 +54,9 @@ fn saved_plans_are_authenticated_and_carry_their_options() {
     if !require_docker() {
         return;
     }
-    let p = Project::new("ffintegrity", HCL);
+    // A host port written without an address publishes on the loopback (issue 15, item 16).
+    let base = 20_000 + std::process::id() % 4_000 * 10;
+    let p = Project::new("ffintegrity", &HCL.replace("HOSTPORT", &base.to_string()));
     let secret = "s3cr3t-value-4711";
     let token = format!("token={secret}");
     let out = p.ok(&["plan", "--var", &token, "--var", "n=2", "--out", "two.plan"]);
@@ -106,6 +109,8 @@ fn saved_plans_are_authenticated_and_carry_their_options() {
     let out = p.ok(&["apply", "two.plan", "--var", &token]);
     assert!(out.contains("Apply complete! Resources: 2 added"), "{out}");
     assert_eq!(p.containers().len(), 2, "both containers run");
+    let published = docker(&["port", "ffintegrity-c-0", "80/tcp"]);
+    assert_eq!(published.trim(), format!("127.0.0.1:{base}"), "published on the loopback only");
     let env = docker(&["inspect", "-f", "{{json .Config.Env}}", "ffintegrity-c-0"]);
     assert!(env.contains(&format!("TOKEN={secret}")), "the container got the real value: {env}");
     // The applied mark is authenticated as well.

@@ -502,3 +502,21 @@ fn durations_read_one_way_everywhere() {
     let h = config.containers["container.c"].healthcheck.as_ref().unwrap();
     assert_eq!((h.interval_s, h.timeout_s), (90, 1), "rounded up to whole seconds");
 }
+
+/// Issue 15, item 19: the hardened default is the cluster's to change.
+#[test]
+fn a_clusters_security_block_changes_the_hardened_default() {
+    let spec_of = |security: &str| {
+        let hcl = format!("cluster \"c\" {{\n  image = \"apache/flink:2.3.0-java17\"\n{security}}}\n");
+        let (config, _dir) = load(&[("main.hcl", &hcl)], &[]).unwrap();
+        let d = model::expand(&config, &flinkform::model::sensitive::Masker::salted("salt"));
+        match &d["cluster.c.jobmanager[0]"].spec {
+            flinkform::model::Spec::Container(s) => s.hardening.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let default = spec_of("").expect("hardened by default");
+    assert!(default.no_new_privileges && default.cap_drop == ["ALL"] && default.pids_limit == 4096);
+    assert_eq!(spec_of("  security {\n    pids_limit = 8192\n  }\n").map(|h| h.pids_limit), Some(8192));
+    assert_eq!(spec_of("  security {\n    hardened = false\n  }\n"), None);
+}
