@@ -37,7 +37,7 @@ pub fn load_then(dir: &Path, vars: &VarInputs, early: &mut dyn FnMut(&config::Se
 
 /// Reads the state the configuration names.
 pub fn load_state(config: &Config) -> Result<State, Report> {
-    State::load(&config.state_path()).map_err(Report::new)
+    read_state(&config.state_path())
 }
 
 /// How this state's sensitive values are hashed: under this process's key (recorded by id in
