@@ -6,6 +6,7 @@ use super::plan::{PlanOptions, Planned, make_plan, output_value, start_observing
 use super::rest_port_from;
 use crate::apply::{ApplyReport, Executed};
 use crate::config::{Config, VarInputs};
+use crate::key::Key;
 use crate::plan::{Focus, Plan, saved::SavedPlan};
 use crate::state::{State, StateLock, StateOutput, StateWriter};
 use miette::Report;
@@ -30,9 +31,17 @@ pub struct Prepared {
     pub config: Config,
     pub planned: Planned,
     pub destroy: bool,
-    /// The saved plan being applied, and where it is.
-    pub saved: Option<(SavedPlan, PathBuf)>,
+    /// The saved plan being applied.
+    pub saved: Option<SavedFile>,
     _lock: StateLock,
+}
+
+/// A saved plan being applied: where it is, and the key that authenticated it (and marks it
+/// applied), read once.
+pub struct SavedFile {
+    pub plan: SavedPlan,
+    pub path: PathBuf,
+    key: Key,
 }
 
 impl Prepared {
@@ -61,14 +70,14 @@ pub struct Applied {
 /// Locks the state, loads the configuration and plans (checking a saved plan against it).
 pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Report> {
     let saved = match &options.plan_file {
-        Some(path) => Some((saved_plan(dir, path, options)?, dir.join(path))),
+        Some(path) => Some(saved_plan(dir, path, options)?),
         None => None,
     };
-    let destroy = options.destroy || saved.as_ref().is_some_and(|(s, _)| s.destroy);
-    let vars = match &saved {
+    let destroy = options.destroy || saved.as_ref().is_some_and(|s| s.plan.destroy);
+    let vars = match saved.as_ref().map(|s| &s.plan) {
         // The plan's own values, then what is given again (sensitive values, checked against
         // the plan's hashes; any other value changed makes the plan stale).
-        Some((s, _)) => VarInputs {
+        Some(s) => VarInputs {
             vars: s.vars.iter().chain(&options.vars.vars).cloned().collect(),
             var_files: s.var_files.iter().map(Into::into).chain(options.vars.var_files.iter().cloned()).collect(),
         },
@@ -93,22 +102,21 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
         Some((lock, observing)) => (lock, Some(observing)),
         None => (StateLock::acquire(&config.state_path(), operation, options.lock_timeout).map_err(Report::new)?, None),
     };
-    let focus = match &saved {
-        Some((s, _)) => Focus { targets: s.targets.clone(), replace: s.replace.clone() },
+    let focus = match saved.as_ref().map(|s| &s.plan) {
+        Some(s) => Focus { targets: s.targets.clone(), replace: s.replace.clone() },
         None => options.focus.clone(),
     };
     let plan_options = PlanOptions { destroy, refresh: true, focus, settle_pending: true };
     let planned = make_plan(&config, &plan_options, started).await?;
-    if let Some((s, _)) = &saved {
-        let key = crate::key::Key::load().map_err(Report::new)?;
-        s.check(&config, &key, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
+    if let Some(s) = &saved {
+        s.plan.check(&config, &s.key, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
     }
     Ok(Prepared { config, planned, destroy, saved, _lock: lock })
 }
 
 /// Reads the plan file `apply FILE` names; the plan carries its own options, so none that
 /// would change what it does can be given beside it.
-fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedPlan, Report> {
+fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedFile, Report> {
     if options.destroy {
         return Err(miette::miette!(
             "destroy takes no plan file; use `flinkform plan --destroy --out {}` and `apply` it",
@@ -121,7 +129,10 @@ fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedPl
             "--target and --replace cannot be given with a saved plan: it is applied exactly as it was reviewed"
         ));
     }
-    super::read_saved_plan(&dir.join(path))
+    let key = Key::load().map_err(Report::new)?;
+    let path = dir.join(path);
+    let plan = SavedPlan::read(&path, &key).map_err(Report::new)?;
+    Ok(SavedFile { plan, path, key })
 }
 
 /// Executes a prepared plan, `parallelism` operations at once; `stop` set (Ctrl-C) starts no
@@ -149,10 +160,9 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     if let Err(e) = writer.save(&mut state) {
         return Ok(Applied { state, report, unsaved: Some(Report::new(e)) });
     }
-    if let Some((mut s, path)) = saved {
-        s.applied = true;
-        let key = crate::key::Key::load().map_err(Report::new)?;
-        s.write(&path, &key).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
+    if let Some(SavedFile { mut plan, path, key }) = saved {
+        plan.applied = true;
+        plan.write(&path, &key).map_err(|e| miette::miette!("cannot mark {} as applied: {e}", path.display()))?;
     }
     // The process ends now: freeing what was planned and observed one allocation at a time
     // would cost a no-op apply more than its own work.
