@@ -19,3 +19,4 @@ pub mod observe;
 pub mod pipeline;
 pub mod plan;
 pub mod state;
+pub mod tls;

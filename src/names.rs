@@ -9,6 +9,10 @@ pub const LABEL_ADDRESS: &str = "io.flinkform.address";
 pub const LABEL_LINEAGE: &str = "io.flinkform.lineage";
 pub const LABEL_HASH: &str = "io.flinkform.config-hash";
 pub const LABEL_MANAGED: &str = "io.flinkform.managed";
+/// On a cluster's TLS volume: the nonce its material is derived with (random, not secret).
+pub const LABEL_TLS_NONCE: &str = "io.flinkform.tls-nonce";
+/// On the short-lived container that writes files into a volume: that volume.
+pub const LABEL_VOLUME_WRITER: &str = "io.flinkform.volume-writer";
 
 /// The container name of a role instance: `<project>-<cluster>-<role>-<index>`.
 pub fn container(project: &str, cluster: &str, role: &str, index: u32) -> String {
@@ -26,13 +30,20 @@ pub fn volume(project: &str, cluster: &str, volume: &str) -> String {
 }
 
 /// The URL of a port published on `bind`: a wildcard bind is reached through loopback.
-pub fn rest_url(bind: &str, port: u16) -> String {
+pub fn rest_url(bind: &str, port: u16, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
     match bind {
-        "0.0.0.0" | "::" | "" => format!("http://127.0.0.1:{port}"),
+        "0.0.0.0" | "::" | "" => format!("{scheme}://127.0.0.1:{port}"),
         // An IPv6 address is written in brackets in a URL.
-        v6 if v6.contains(':') => format!("http://[{v6}]:{port}"),
-        v4 => format!("http://{v4}:{port}"),
+        v6 if v6.contains(':') => format!("{scheme}://[{v6}]:{port}"),
+        v4 => format!("{scheme}://{v4}:{port}"),
     }
+}
+
+/// Where apply writes a TLS cluster's client bundle, relative to the configuration directory
+/// (so plans read the same on every machine).
+pub fn tls_bundle_dir(cluster: &str) -> std::path::PathBuf {
+    std::path::Path::new(".flinkform").join("tls").join(cluster)
 }
 
 /// Docker's rule for container, network and volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -63,9 +74,10 @@ mod tests {
         assert!(!is_valid("-a"));
         assert!(!is_valid("a b"));
         assert_eq!(sanitize("My Project"), "my-project");
-        assert_eq!(rest_url("0.0.0.0", 8081), "http://127.0.0.1:8081");
-        assert_eq!(rest_url("127.0.0.2", 1), "http://127.0.0.2:1");
-        assert_eq!(rest_url("::1", 8081), "http://[::1]:8081");
-        assert_eq!(rest_url("::", 8081), "http://127.0.0.1:8081");
+        assert_eq!(rest_url("0.0.0.0", 8081, false), "http://127.0.0.1:8081");
+        assert_eq!(rest_url("127.0.0.2", 1, false), "http://127.0.0.2:1");
+        assert_eq!(rest_url("::1", 8081, false), "http://[::1]:8081");
+        assert_eq!(rest_url("::", 8081, false), "http://127.0.0.1:8081");
+        assert_eq!(rest_url("::1", 8081, true), "https://[::1]:8081");
     }
 }

@@ -136,3 +136,33 @@ fn lowering_is_deterministic_and_every_dependency_points_backwards_or_forwards_a
     }
     assert!(done.iter().all(|d| *d), "a cycle in:\n{a}");
 }
+
+/// Issue 15, mutual TLS: the keystores are written into the TLS volume after it is made and
+/// before any Flink container of the cluster is created.
+#[test]
+fn a_tls_cluster_writes_its_keystores_before_its_flink_containers_start() {
+    let (d, project) = desired("secure", &[]);
+    let p = plan::compute(&d, &State::new(), &Snapshot::default(), &project, false).unwrap();
+    insta::assert_snapshot!("ops_tls_create", operations(&p));
+}
+
+/// Issue 15, rotation: replacing the TLS volume replaces every container that reads it, and
+/// writes the new keystores before they are created again.
+#[test]
+fn replacing_the_tls_volume_rotates_the_keystores_under_every_flink_container() {
+    let (d, project) = desired("secure", &[]);
+    let (state, live) = applied(&d, &project);
+    let replace = vec!["cluster.secure.volume[\"tls\"]".to_string()];
+    let p = plan::compute_with(&d, &state, &live, &project, false, &replace).unwrap();
+    insta::assert_snapshot!("ops_tls_rotate", operations(&p));
+}
+
+/// Turning TLS off: the TLS volume is removed only after the containers that mounted it.
+#[test]
+fn turning_tls_off_removes_the_tls_volume_after_the_containers_that_read_it() {
+    let (d, project) = desired("secure", &[]);
+    let (state, live) = applied(&d, &project);
+    let (off, _) = desired("secure", &["tls=false"]);
+    let p = plan::compute(&off, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_tls_off", operations(&p));
+}

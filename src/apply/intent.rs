@@ -34,7 +34,11 @@ pub(super) fn settle_on_error<T>(
 /// running now and stopped later) and the object dropped from the state; a create needs
 /// nothing, since what it made carries the project's labels and is adopted (or removed) by the
 /// plan. Returns one line per entry resolved.
-pub async fn settle_pending(engine: &Engine, state: &mut State) -> Result<Vec<String>, ApplyError> {
+pub async fn settle_pending(
+    engine: &Engine,
+    state: &mut State,
+    masker: &crate::model::sensitive::Masker,
+) -> Result<Vec<String>, ApplyError> {
     let mut notes = Vec::new();
     for p in std::mem::take(&mut state.pending) {
         match (p.operation, &p.id) {
@@ -46,7 +50,7 @@ pub async fn settle_pending(engine: &Engine, state: &mut State) -> Result<Vec<St
                 }
                 notes.push(format!("{}: finished its removal, interrupted in an earlier run", p.address));
             }
-            (PendingOp::StopJob, Some(jid)) => notes.push(settle_stop(state, &p.address, jid).await),
+            (PendingOp::StopJob, Some(jid)) => notes.push(settle_stop(engine, state, masker, &p.address, jid).await),
             (PendingOp::Create, _) => {
                 notes.push(format!("{}: an interrupted create; adopted from its labels if it exists", p.address))
             }
@@ -59,12 +63,18 @@ pub async fn settle_pending(engine: &Engine, state: &mut State) -> Result<Vec<St
 /// A stop-with-savepoint a stopped run left in flight: once the job has ended (Flink finishes
 /// the stop on its own), its savepoint — newer than any recorded — is recorded and the job
 /// marked suspended, so the plan resubmits it from there. A job still running keeps its record.
-async fn settle_stop(state: &mut State, address: &str, jid: &str) -> String {
+async fn settle_stop(
+    engine: &Engine,
+    state: &mut State,
+    masker: &crate::model::sensitive::Masker,
+    address: &str,
+    jid: &str,
+) -> String {
     let Some(cluster) = state.resource(address).and_then(|r| r.job.as_ref()).map(|j| j.cluster.clone()) else {
         return format!("{address}: no longer recorded; its interrupted stop needs nothing");
     };
     for url in jobmanager_urls_in(state, &cluster) {
-        let rest = crate::flink::rest::FlinkRest::new(url);
+        let Ok(rest) = super::tls::rest_outside_apply(engine, state, masker, &cluster, url).await else { continue };
         let ended = job::wait_for(&rest, jid, |s| s.is_none_or(crate::plan::jobs_is_terminal), Duration::from_secs(60));
         if ended.await.is_err() {
             return format!("{address}: its interrupted stop did not end the job; it is planned as it runs");

@@ -24,7 +24,7 @@ fn cluster_of(c: &Change) -> String {
 /// The first JobManager of the cluster that answers.
 async fn rest_for(shared: &Shared, cluster: &str) -> Result<FlinkRest, ApplyError> {
     for url in jobmanager_urls(shared, cluster) {
-        let rest = FlinkRest::new(url);
+        let rest = super::tls::rest(shared, cluster, url).await?;
         if rest.overview().await.is_ok() {
             return Ok(rest);
         }

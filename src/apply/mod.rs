@@ -7,6 +7,7 @@ mod intent;
 mod job;
 pub mod operations;
 mod ready;
+mod tls;
 
 use crate::docker::ops::{self, Inspected};
 use crate::docker::{DockerError, Engine};
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+pub use tls::{identity_of, rest_outside_apply};
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -73,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) stop: Arc<AtomicBool>,
     /// A state write failed (so `stop` was not the user's Ctrl-C).
     pub(crate) write_failed: AtomicBool,
+    /// The clusters with mutual TLS, and their nonces and client identities.
+    pub(crate) tls: tls::TlsClusters,
 }
 
 /// An image made sure of (present, or pulled) once, or why it could not be.
@@ -89,16 +93,24 @@ impl Printer {
     }
 }
 
+/// How a plan is applied: for which project, how many operations at once, the flag Ctrl-C
+/// sets (no operation starts after it), and the state's masker (TLS clusters' roots).
+pub struct Run {
+    pub project: String,
+    pub parallelism: usize,
+    pub stop: Arc<AtomicBool>,
+    pub masker: crate::model::sensitive::Masker,
+}
+
 /// Applies `plan`, saving state through `writer` after every operation.
 pub async fn apply(
     engine: &Engine,
     plan: &Plan,
-    project: &str,
+    run: Run,
     mut state: State,
     mut writer: StateWriter,
-    parallelism: usize,
-    stop: Arc<AtomicBool>,
 ) -> Result<Executed, ApplyError> {
+    let Run { project, parallelism, stop, masker } = run;
     record_unchanged(plan, &mut state);
     let operations = Operations::lower(plan);
     tracing::debug!(operations = operations.ops.len(), "lowered the plan:\n{operations}");
@@ -109,13 +121,14 @@ pub async fn apply(
     }
     let shared = Arc::new(Shared {
         engine: engine.clone(),
-        project: project.to_string(),
+        project,
         state: Mutex::new((state, writer)),
         printer: Printer,
         inspected: Mutex::new(BTreeMap::new()),
         images: Mutex::new(BTreeMap::new()),
         stop: stop.clone(),
         write_failed: AtomicBool::new(false),
+        tls: tls::TlsClusters::of(plan, masker),
     });
     let outcomes = walk(&shared, plan, &operations, parallelism, stop.clone()).await;
     let interrupted = stop.load(Ordering::SeqCst) && !shared.write_failed.load(Ordering::SeqCst);
@@ -187,7 +200,7 @@ fn count(plan: &Plan, operations: &Operations, outcomes: Vec<Outcome<ApplyError>
         let last_of_change = !ops.iter().any(|o| o.change == op.change && o.kind > op.kind && !is_wait(o));
         match outcome {
             Outcome::Done => match (action, op.kind) {
-                (_, OpKind::WaitReady(_)) => {}
+                (_, OpKind::WaitReady(_) | OpKind::WriteTls) => {}
                 (Action::Update, _) if !last_of_change => {}
                 (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
                 (_, OpKind::Create | OpKind::SubmitJob) => report.added += 1,
@@ -234,7 +247,7 @@ fn rest_url(d: &Instance, ports: &BTreeMap<String, u16>) -> Option<String> {
     let Spec::Container(spec) = &d.spec else { return None };
     let published = spec.ports.iter().find(|p| p.container_port == 8081 && p.protocol == "tcp")?;
     let port = ports.get("8081/tcp")?;
-    (d.role == crate::model::Role::JobManager).then(|| names::rest_url(&published.host_ip, *port))
+    (d.role == crate::model::Role::JobManager).then(|| names::rest_url(&published.host_ip, *port, d.tls.is_some()))
 }
 
 pub(crate) fn short(id: &str) -> &str {
@@ -291,6 +304,12 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
             }
             Ok(())
         }
+        OpKind::WriteTls => {
+            let d = desired(c, "TLS material")?;
+            tls::write(shared, d).await?;
+            p.line(&c.address, &format!("TLS keystores written after {}s", started.elapsed().as_secs()));
+            Ok(())
+        }
         OpKind::WaitReady(probe) => {
             let d = desired(c, "readiness")?;
             let recorded = shared.state.lock().ok().and_then(|s| s.0.resource(&c.address).map(|r| r.id.clone()));
@@ -324,6 +343,9 @@ async fn remove(shared: &Shared, c: &Change, started: Instant) -> Result<(), App
         intend(shared, c, PendingOp::Remove, Some(id))?;
         let removed = ops::remove(&shared.engine, c.kind, id, &c.name).await.map_err(ApplyError::from);
         settle_on_error(shared, c, PendingOp::Remove, removed)?;
+        if c.kind == Kind::Volume {
+            tls::forget(shared, &c.name);
+        }
     }
     if c.keep_object {
         p.line(&c.address, "Kept on Docker (it holds savepoints); forgotten from state");
@@ -344,19 +366,21 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
             (ops::create_network(&shared.engine, &d.name, driver, &labels).await?, Inspected::default())
         }
         Spec::Volume { driver } => {
-            (ops::create_volume(&shared.engine, &d.name, driver, &labels).await?, Inspected::default())
+            let mut labels = labels;
+            if let Some(t) = &d.tls {
+                labels.insert(crate::tls::NONCE_LABEL.into(), tls::new_nonce());
+                tls::forget(shared, &t.volume);
+            }
+            let name = ops::create_volume(&shared.engine, &d.name, driver, &labels).await?;
+            if let Some(t) = &d.tls {
+                // The engine keeps the labels of a volume that already exists: its nonce holds.
+                tls::learn_nonce(shared, &t.volume).await?;
+            }
+            (name, Inspected::default())
         }
         Spec::Job(_) => return Err(ApplyError::Internal("a job reached the container path".into())),
         Spec::Container(spec) => {
-            let image = shared
-                .images
-                .lock()
-                .map_err(|_| ApplyError::Internal("image cache poisoned".into()))?
-                .entry(spec.image.clone())
-                .or_default()
-                .clone();
-            let ensure = || async { ops::ensure_image(&shared.engine, &spec.image).await.map_err(|e| e.to_string()) };
-            image.get_or_init(ensure).await.clone().map_err(|e| ApplyError::Docker(DockerError::Other(e)))?;
+            ensure_image(shared, &spec.image).await?;
             let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await?;
             // The inspect tells the host ports the engine chose and what the readiness wait
             // starts from; a container with neither has nothing in it to read.
@@ -369,6 +393,19 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
         }
     };
     Ok(created)
+}
+
+/// Makes sure `image` is present, once per run.
+pub(crate) async fn ensure_image(shared: &Shared, image: &str) -> Result<(), ApplyError> {
+    let cell = shared
+        .images
+        .lock()
+        .map_err(|_| ApplyError::Internal("image cache poisoned".into()))?
+        .entry(image.to_string())
+        .or_default()
+        .clone();
+    let ensure = || async { ops::ensure_image(&shared.engine, image).await.map_err(|e| e.to_string()) };
+    cell.get_or_init(ensure).await.clone().map_err(|e| ApplyError::Docker(DockerError::Other(e)))
 }
 
 /// Keeps a container's first inspection for its readiness wait (no second inspect).

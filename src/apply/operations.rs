@@ -24,6 +24,9 @@ pub enum OpKind {
     StopJob { savepoint: bool },
     /// Submits a job (from its last savepoint in savepoint mode), or records it suspended.
     SubmitJob,
+    /// Writes a TLS cluster's keystores into its TLS volume: after the volume is made, before
+    /// any Flink container of the cluster is created or started.
+    WriteTls,
 }
 
 /// Which readiness probe a wait runs: [`Readiness`] without its `None`.
@@ -62,6 +65,7 @@ impl fmt::Display for OpKind {
             OpKind::StopJob { savepoint: true } => f.write_str("stop-with-savepoint"),
             OpKind::StopJob { savepoint: false } => f.write_str("cancel"),
             OpKind::SubmitJob => f.write_str("submit"),
+            OpKind::WriteTls => f.write_str("write-tls"),
         }
     }
 }
@@ -89,8 +93,10 @@ impl Operations {
     /// Lowers `plan` into operations. Pure: the same plan gives the same operations.
     pub fn lower(plan: &Plan) -> Operations {
         let mut ops = Vec::new();
+        let writes = tls_writes(plan);
         for (i, c) in plan.changes.iter().enumerate() {
-            for kind in kinds(c) {
+            let write = writes.contains(c.address.as_str()).then_some(OpKind::WriteTls);
+            for kind in kinds(c).into_iter().chain(write) {
                 ops.push(Operation { kind, change: i, address: c.address.clone(), after: Vec::new() });
             }
         }
@@ -135,6 +141,28 @@ fn kinds(c: &Change) -> Vec<OpKind> {
     out
 }
 
+/// The TLS volumes whose keystores are written: each one created, or of a cluster whose Flink
+/// containers are created or started (the material is derived, so writing it again is safe;
+/// written before every start, a volume left empty by a killed run is filled).
+fn tls_writes(plan: &Plan) -> std::collections::BTreeSet<&str> {
+    let starting = |cluster: &str| {
+        plan.changes.iter().any(|c| {
+            c.desired
+                .as_ref()
+                .is_some_and(|d| d.cluster == cluster && matches!(d.role, Role::JobManager | Role::TaskManager))
+                && matches!(c.action, Action::Create | Action::Replace | Action::Start)
+        })
+    };
+    plan.changes
+        .iter()
+        .filter_map(|c| Some((c, c.desired.as_ref().filter(|d| d.role == Role::Volume && d.tls.is_some())?)))
+        .filter(|(c, d)| {
+            matches!(c.action, Action::Create | Action::Replace) || (c.action != Action::Delete && starting(&d.cluster))
+        })
+        .map(|(c, _)| c.address.as_str())
+        .collect()
+}
+
 /// A job is stopped with a savepoint unless it runs stateless and is not being suspended (a
 /// suspension always keeps the job's state).
 fn stops_with_savepoint(c: &Change) -> bool {
@@ -157,7 +185,7 @@ fn class(k: OpKind) -> Class {
     match k {
         OpKind::Remove | OpKind::StopJob { .. } => Class::Teardown,
         OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
-        OpKind::WaitReady(_) => Class::Ready,
+        OpKind::WaitReady(_) | OpKind::WriteTls => Class::Ready,
     }
 }
 

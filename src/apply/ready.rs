@@ -6,7 +6,6 @@
 use super::operations::Probe;
 use super::{ApplyError, Shared, jobmanager_urls};
 use crate::docker::ops::{self, Inspected};
-use crate::flink::rest::FlinkRest;
 use crate::model::{Instance, Spec};
 use std::time::{Duration, Instant};
 
@@ -43,7 +42,7 @@ pub(super) async fn wait(
     let (timeout, what) = limits(probe);
     let Spec::Container(spec) = &d.spec else { return Ok(()) };
     let rest_url = match (at_start.ports.get("8081/tcp"), spec.ports.first()) {
-        (Some(port), Some(p)) => Some(crate::names::rest_url(&p.host_ip, *port)),
+        (Some(port), Some(p)) => Some(crate::names::rest_url(&p.host_ip, *port, d.tls.is_some())),
         _ if probe == Probe::FlinkRest => {
             return Err(ApplyError::Internal(format!("{}: the JobManager publishes no REST port", d.address)));
         }
@@ -102,7 +101,10 @@ async fn passes(
             .await
             .is_ok_and(|o| o.contains("Mode:")),
         Probe::FlinkRest => match rest_url {
-            Some(url) => FlinkRest::new(url.to_string()).overview().await.is_ok(),
+            Some(url) => match super::tls::rest(shared, &d.cluster, url.to_string()).await {
+                Ok(rest) => rest.overview().await.is_ok(),
+                Err(_) => false,
+            },
             None => false,
         },
         Probe::TaskManagerRegistered { slots } => {
@@ -110,7 +112,8 @@ async fn passes(
             // container it replaced, which had the same id), with its slots reported (they
             // arrive just after the registration itself).
             for url in jobmanager_urls(shared, &d.cluster) {
-                let tms = FlinkRest::new(url).taskmanagers().await.unwrap_or_default();
+                let Ok(rest) = super::tls::rest(shared, &d.cluster, url).await else { continue };
+                let tms = rest.taskmanagers().await.unwrap_or_default();
                 if tms.iter().any(|t| {
                     t.id == d.name
                         && t.slots == slots

@@ -497,6 +497,7 @@ fn security(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigEr
     Security {
         hardened: f.boolean("hardened").unwrap_or(default.hardened),
         pids_limit: f.whole("pids_limit", 64, 1 << 22).map_or(default.pids_limit, |n| n as i64),
+        tls: f.boolean("tls").unwrap_or(default.tls),
     }
 }
 

@@ -80,11 +80,22 @@ impl Sources {
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    // An offset inside a multi-byte character (a parser's byte position) counts from its start.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+#[test]
+fn an_offset_inside_a_character_counts_from_its_start() {
+    assert_eq!(line_col("a\né", 3), (2, 1));
+    assert_eq!(line_col("a\né!", 4), (2, 2));
 }
 
 /// Where a diagnostic is, as Terraform's `validate -json` writes it.

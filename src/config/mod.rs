@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 
 /// Attributes of `cluster.<name>` available to expressions.
 pub const CLUSTER_ATTRIBUTES: &[&str] =
-    &["jobmanager_host", "name", "network", "rest_port", "rest_url", "slots_total", "taskmanagers"];
+    &["jobmanager_host", "name", "network", "rest_port", "rest_url", "slots_total", "taskmanagers", "tls_bundle"];
 
 /// A cluster's live REST host port, by cluster address.
 pub type PortLookup<'a> = &'a dyn Fn(&str) -> Option<u16>;
@@ -267,10 +267,13 @@ pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Val
     o.insert("jobmanager_host".into(), crate::names::container(project, &c.name, "jobmanager", 0).into());
     o.insert("taskmanagers".into(), Value::from(u64::from(c.taskmanager.replicas)));
     o.insert("slots_total".into(), Value::from(u64::from(c.taskmanager.replicas * c.taskmanager.slots)));
+    // Where apply writes the client certificate of a TLS cluster.
+    let bundle = c.security.tls.then(|| crate::names::tls_bundle_dir(&c.name).display().to_string());
+    o.insert("tls_bundle".into(), bundle.map_or(Value::Null, Value::from));
     match port {
         Some(p) => {
             o.insert("rest_port".into(), Value::from(u64::from(p)));
-            o.insert("rest_url".into(), crate::names::rest_url(&c.jobmanager.rest_bind, p).into());
+            o.insert("rest_url".into(), crate::names::rest_url(&c.jobmanager.rest_bind, p, c.security.tls).into());
         }
         None => {
             o.insert("rest_port".into(), KNOWN_AFTER_APPLY.into());

@@ -78,7 +78,7 @@ pub static TOP_LEVEL: &[Schema] = &[
             single("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
             single("taskmanager", &["replicas", "slots", "memory"]),
             single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
-            single("security", &["hardened", "pids_limit"]),
+            single("security", &["hardened", "pids_limit", "tls"]),
             LIFECYCLE,
         ],
     ),

@@ -119,11 +119,13 @@ pub struct Security {
     /// No new privileges, capabilities cut to what the images' entrypoints use, a PID limit.
     pub hardened: bool,
     pub pids_limit: i64,
+    /// Mutual TLS for internal connections and REST, with material flinkform derives.
+    pub tls: bool,
 }
 
 impl Default for Security {
     fn default() -> Self {
-        Security { hardened: true, pids_limit: 4096 }
+        Security { hardened: true, pids_limit: 4096, tls: false }
     }
 }
 

@@ -2,6 +2,7 @@
 //! the raw requests the observation reads by hand over a plain socket ([`wire`]), and the
 //! operations apply performs ([`ops`]). What flinkform makes of the lists is `observe`'s.
 
+pub mod files;
 pub mod ops;
 pub mod wire;
 

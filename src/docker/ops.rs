@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
-fn is_not_found(e: &bollard::errors::Error) -> bool {
+pub(super) fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
 
@@ -98,14 +98,14 @@ pub async fn create_volume(
 }
 
 /// How long one engine call may take (a hung engine is an error, not a wait without end).
-const CALL: std::time::Duration = std::time::Duration::from_secs(60);
+pub(super) const CALL: std::time::Duration = std::time::Duration::from_secs(60);
 /// A removal stops the container first (up to 10 s) and may wait for the engine's own removal.
 const REMOVAL: std::time::Duration = std::time::Duration::from_secs(90);
 /// How long a pull may go without progress (a pull as such may take long on a slow link).
 const PULL_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `call`, or a [`DockerError::Deadline`] naming `what` after `limit`.
-async fn within<T>(
+pub(super) async fn within<T>(
     what: impl FnOnce() -> String,
     limit: std::time::Duration,
     call: impl std::future::Future<Output = Result<T, DockerError>>,

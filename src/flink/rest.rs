@@ -1,7 +1,44 @@
 //! A small client for the Flink REST API (`/overview`, `/taskmanagers`, `/jobmanager/config`).
 
+use crate::tls::ClientIdentity;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a jar upload or a job submission may take (Flink runs the job's `main` first).
+const LONG: Duration = Duration::from_secs(120);
+
+/// The process's TLS provider (ring): reqwest asks for one even for plain `http://` clients.
+fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed one first; either serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// rustls' client side of a cluster's mutual TLS: its REST authority as the only root, and
+/// flinkform's certificate for client authentication.
+fn client_config(identity: &ClientIdentity) -> Result<rustls::ClientConfig, String> {
+    install_crypto();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(identity.ca_pem.as_bytes()) {
+        roots.add(ca.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    let chain = CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| e.to_string())
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Overview {
@@ -41,6 +78,8 @@ struct TaskManagers {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RestError {
+    #[error("Flink REST at {url}: {detail}")]
+    Tls { url: String, detail: String },
     #[error("Flink REST at {url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("Flink REST at {url} answered {status}")]
@@ -58,11 +97,26 @@ pub struct FlinkRest {
 
 impl FlinkRest {
     pub fn new(base: impl Into<String>) -> Self {
+        install_crypto();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .expect("a reqwest client with only a timeout set always builds");
         FlinkRest { base: base.into(), http }
+    }
+
+    /// A client for a cluster with mutual TLS: it trusts only the cluster's REST authority and
+    /// presents flinkform's client certificate (`https://` URLs).
+    pub fn with_tls(base: impl Into<String>, identity: &ClientIdentity) -> Result<Self, RestError> {
+        let base = base.into();
+        let bad = |what: &str, e: String| RestError::Tls { url: base.clone(), detail: format!("{what}: {e}") };
+        let config = client_config(identity).map_err(|e| bad("the cluster's TLS material", e))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .tls_backend_preconfigured(config)
+            .build()
+            .map_err(|e| bad("building the client", e.to_string()))?;
+        Ok(FlinkRest { base, http })
     }
 
     async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, RestError> {
@@ -157,8 +211,7 @@ impl FlinkRest {
             .mime_str("application/x-java-archive")
             .expect("a constant mime type parses");
         let form = reqwest::multipart::Form::new().part("jarfile", part);
-        let long = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client builds");
-        let body = self.send_json(long.post(&url).multipart(form), url.clone()).await?;
+        let body = self.send_json(self.http.post(&url).timeout(LONG).multipart(form), url.clone()).await?;
         let path = body["filename"].as_str().unwrap_or_default();
         Ok(path.rsplit('/').next().unwrap_or(path).to_string())
     }
@@ -166,8 +219,7 @@ impl FlinkRest {
     /// Runs an uploaded jar; returns the job id.
     pub async fn run_jar(&self, jar_id: &str, req: &RunRequest) -> Result<String, RestError> {
         let url = format!("{}/jars/{jar_id}/run", self.base);
-        let long = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client builds");
-        let body = self.send_json(long.post(&url).json(req), url.clone()).await?;
+        let body = self.send_json(self.http.post(&url).timeout(LONG).json(req), url.clone()).await?;
         body["jobid"].as_str().map(str::to_string).ok_or(RestError::Failed {
             url,
             status: 200,

@@ -18,6 +18,8 @@ const RESTART: &str = "unless-stopped";
 const DATA_DIR: &str = "/flink-data";
 /// Where the official zookeeper image keeps its data (`ZOO_DATA_DIR`).
 const ZOOKEEPER_DATA: &str = "/data";
+/// Where a cluster's TLS volume is mounted (read-only) in its Flink containers.
+const TLS_DIR: &str = "/flink-tls";
 
 /// Every instance of cluster `c`. `masker` hashes its sensitive settings.
 pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
@@ -29,6 +31,7 @@ pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
         volume: names::volume(project, &c.name, "data"),
         network_addr: part_of(&c.address, "network", None),
         volume_addr: part_of(&c.address, "volume", Some(Key::Name("data".into()))),
+        tls: c.security.tls.then(|| tls_settings(project, c, masker)),
     };
     let mut out = b.infrastructure();
     let zookeepers = b.zookeepers();
@@ -38,6 +41,19 @@ pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
     out.extend(jobmanagers);
     out.extend(taskmanagers);
     out
+}
+
+/// A TLS cluster's settings for the executor: its root, volume, and the names its REST
+/// endpoint answers to (loopback, the JobManagers' container names, a specific bind address).
+fn tls_settings(project: &str, c: &Cluster, masker: &Masker) -> TlsSettings {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    hosts.extend((0..c.jobmanager.replicas).map(|i| names::container(project, &c.name, "jobmanager", i)));
+    let bind = &c.jobmanager.rest_bind;
+    if bind.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.is_unspecified()) && !hosts.contains(bind) {
+        hosts.push(bind.clone());
+    }
+    let volume = names::volume(project, &c.name, "tls");
+    TlsSettings { root: masker.tls_root(&volume), volume, image: c.image.clone(), hosts }
 }
 
 fn addresses(instances: &[Instance]) -> Vec<String> {
@@ -52,6 +68,7 @@ struct Builder<'a> {
     volume: String,
     network_addr: String,
     volume_addr: String,
+    tls: Option<TlsSettings>,
 }
 
 /// What differs between two instances of a cluster.
@@ -101,6 +118,12 @@ impl Builder<'_> {
             Spec::Container(spec) => Spec::Container(self.masked(spec)),
             other => other.clone(),
         };
+        // What writes the TLS material and speaks to the REST API needs the cluster's root.
+        let tls = match (part.role, kind) {
+            (Role::JobManager | Role::TaskManager, _) => self.tls.clone(),
+            (Role::Volume, Kind::Volume) => self.tls.clone().filter(|t| name == t.volume),
+            _ => None,
+        };
         Instance {
             config_hash: config_hash(&hashed),
             address,
@@ -115,6 +138,7 @@ impl Builder<'_> {
             prevent_destroy: self.c.meta.prevent_destroy,
             ignore_changes: self.c.meta.ignore_changes.clone(),
             job: None,
+            tls,
         }
     }
 
@@ -146,6 +170,20 @@ impl Builder<'_> {
                 "local",
             ),
         ];
+        if let Some(t) = &self.tls {
+            // The keystores, written by flinkform before a Flink container starts; replacing
+            // the volume rotates every certificate (and restarts the containers reading it).
+            let mut v = infra(
+                Kind::Volume,
+                Role::Volume,
+                &self.tls_addr(),
+                &t.volume,
+                Spec::Volume { driver: "local".into() },
+                "local",
+            );
+            v.attributes.insert("content".into(), "mutual TLS keystores (derived from the key; never in state)".into());
+            out.push(v);
+        }
         let servers = self.c.zookeeper.as_ref().map_or(0, |zk| zk.replicas);
         for i in 0..servers {
             let (address, name) = self.zookeeper_volume(i);
@@ -153,6 +191,10 @@ impl Builder<'_> {
             out.push(infra(Kind::Volume, Role::Volume, &address, &name, spec, "local"));
         }
         out
+    }
+
+    fn tls_addr(&self) -> String {
+        part_of(&self.c.address, "volume", Some(Key::Name("tls".into())))
     }
 
     /// ZooKeeper server `i`'s own volume (its snapshots and transaction log): a replaced server
@@ -205,15 +247,21 @@ impl Builder<'_> {
             FlinkRole::TaskManager => ("taskmanager", self.name("jobmanager", 0)),
         };
         let name = self.name(command, index);
-        let props = render(&properties(self.project, self.c, role, index));
+        let mut props = properties(self.project, self.c, role, index);
+        let mut mounts =
+            vec![MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false }];
+        if let Some(t) = &self.tls {
+            super::flink_conf::tls_properties(&mut props, TLS_DIR, &t.root.keystore_password());
+            mounts.push(MountSpec { volume: t.volume.clone(), target: TLS_DIR.into(), bind: false, read_only: true });
+        }
+        let props = render(&props);
         let env = BTreeMap::from([
             ("FLINK_PROPERTIES".to_string(), props.clone()),
             ("JOB_MANAGER_RPC_ADDRESS".to_string(), rpc_address),
         ]);
-        let data = MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false };
         let spec = ContainerSpec {
             ports,
-            mounts: vec![data],
+            mounts,
             ..self.container(&name, &self.c.image, vec![command.into()], env, memory_mib)
         };
         let mut attributes = attributes::of_container(&name, &self.masked(&spec));
@@ -224,6 +272,9 @@ impl Builder<'_> {
     /// A cluster role's dependencies: its network and data volume, then the roles it follows.
     fn dependencies(&self, before: &[String]) -> Vec<String> {
         let mut dependencies = vec![self.network_addr.clone(), self.volume_addr.clone()];
+        if self.tls.is_some() {
+            dependencies.push(self.tls_addr());
+        }
         dependencies.extend(before.iter().cloned());
         dependencies
     }

@@ -132,6 +132,7 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
         serde_json::to_value(j.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
     );
     let spec = Spec::Job(spec);
+    let tls = cluster_instances.values().find(|i| i.cluster == j.cluster && i.role == Role::JobManager);
     Instance {
         address: j.address.clone(),
         kind: Kind::Job,
@@ -152,5 +153,6 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
             allow_non_restored_state: j.allow_non_restored_state,
             savepoint_dir: j.savepoint_dir.clone(),
         }),
+        tls: tls.and_then(|i| i.tls.clone()),
     }
 }

@@ -84,6 +84,26 @@ pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BT
     p
 }
 
+/// Flink's settings for mutual TLS on internal connections and REST, reading the keystores
+/// flinkform writes into the cluster's TLS volume at `dir`. The cipher suites and protocol the
+/// user set are kept.
+pub fn tls_properties(p: &mut BTreeMap<String, String>, dir: &str, password: &str) {
+    use crate::tls::{INTERNAL_KEYSTORE, INTERNAL_TRUSTSTORE, REST_KEYSTORE, REST_TRUSTSTORE};
+    for (scope, keystore, truststore) in
+        [("internal", INTERNAL_KEYSTORE, INTERNAL_TRUSTSTORE), ("rest", REST_KEYSTORE, REST_TRUSTSTORE)]
+    {
+        let key = |k: &str| format!("security.ssl.{scope}.{k}");
+        p.insert(key("enabled"), "true".into());
+        p.insert(key("keystore"), format!("{dir}/{keystore}"));
+        p.insert(key("truststore"), format!("{dir}/{truststore}"));
+        for k in ["keystore-password", "key-password", "truststore-password"] {
+            p.insert(key(k), password.to_string());
+        }
+    }
+    p.insert("security.ssl.rest.authentication-enabled".into(), "true".into());
+    p.entry("security.ssl.algorithms".into()).or_insert_with(|| crate::tls::CIPHER_SUITES.into());
+}
+
 /// `key: value` lines, sorted by key: the `FLINK_PROPERTIES` format.
 pub fn render(props: &BTreeMap<String, String>) -> String {
     props.iter().map(|(k, v)| format!("{k}: {v}\n")).collect()

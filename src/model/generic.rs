@@ -27,6 +27,7 @@ pub fn infra(kind: Kind, n: &Infra) -> Instance {
         prevent_destroy: n.meta.prevent_destroy,
         ignore_changes: n.meta.ignore_changes.clone(),
         job: None,
+        tls: None,
     }
 }
 
@@ -106,5 +107,6 @@ pub fn container(c: &Container, masker: &Masker, infra: &BTreeMap<(Kind, String)
         prevent_destroy: c.meta.prevent_destroy,
         ignore_changes: c.meta.ignore_changes.clone(),
         job: None,
+        tls: None,
     }
 }

@@ -217,6 +217,21 @@ pub struct Instance {
     pub ignore_changes: Vec<String>,
     /// Jobs only.
     pub job: Option<JobSettings>,
+    /// Flink roles and the TLS volume of a cluster with `security { tls = true }`.
+    pub tls: Option<TlsSettings>,
+}
+
+/// What the executor needs to write a cluster's TLS material and to speak to its REST API:
+/// never hashed, shown or stored (the root opens every key of the cluster).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub root: crate::tls::Root,
+    /// The TLS volume's name (its label holds the nonce; certificates are named after it).
+    pub volume: String,
+    /// The image the material is written with (the JobManagers').
+    pub image: String,
+    /// Names and addresses the JobManagers' REST endpoint answers to (its certificate's).
+    pub hosts: Vec<String>,
 }
 
 /// The desired instances of a configuration, by address.

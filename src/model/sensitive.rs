@@ -15,23 +15,39 @@ pub use crate::config::SENSITIVE_SHOWN as SHOWN;
 #[derive(Debug, Clone)]
 pub struct Masker {
     key: Option<Key>,
+    /// Hash with the key (v2), or salted only (v1) for a state that still holds such hashes.
+    keyed: bool,
     salt: String,
 }
 
 impl Masker {
     /// Keyed hashes (scheme v2): what every new state uses.
     pub fn keyed(key: &Key, salt: &str) -> Masker {
-        Masker { key: Some(key.clone()), salt: salt.to_string() }
+        Masker { key: Some(key.clone()), keyed: true, salt: salt.to_string() }
+    }
+
+    /// Salted hashes (v1) for a state made before keys, with the key kept for what is derived
+    /// from it (TLS material).
+    pub fn legacy(key: &Key, salt: &str) -> Masker {
+        Masker { key: Some(key.clone()), keyed: false, salt: salt.to_string() }
     }
 
     /// Salted hashes (scheme v1), for a state whose recorded hashes were made that way.
     pub fn salted(salt: &str) -> Masker {
-        Masker { key: None, salt: salt.to_string() }
+        Masker { key: None, keyed: false, salt: salt.to_string() }
+    }
+
+    /// The TLS root of the cluster whose TLS volume is `volume`, for this state (see
+    /// [`crate::tls`]). Without a key (reading a configuration only) the root is one nothing is
+    /// ever written with.
+    pub fn tls_root(&self, volume: &str) -> crate::tls::Root {
+        let none = Key::from_bytes(&[]);
+        crate::tls::Root::derive(self.key.as_ref().unwrap_or(&none), &self.salt, volume)
     }
 
     /// The hash that stands for `value` in attributes, config hashes, state and plan files.
     pub fn mask(&self, value: &str) -> String {
-        match &self.key {
+        match self.key.as_ref().filter(|_| self.keyed) {
             Some(key) => {
                 format!("{PREFIX}2:{}", hex::encode(key.mac("sensitive", &[self.salt.as_bytes(), value.as_bytes()])))
             }

@@ -16,6 +16,8 @@ use std::future::Future;
 pub struct Wanted<'a> {
     pub project: &'a str,
     pub desired: &'a Desired,
+    /// The state's masker: the TLS root of a cluster whose REST API speaks TLS.
+    pub masker: &'a crate::model::sensitive::Masker,
     /// Clusters that run jobs flinkform manages (their jobs are asked of Flink).
     pub job_clusters: Vec<&'a str>,
 }
@@ -47,7 +49,7 @@ pub async fn finish<O: Observation>(
     wanted: &Wanted<'_>,
 ) -> Result<(O::Engine, Snapshot), ObserveError> {
     let (engine, mut snapshot) = observation.finish(wanted).await?;
-    snapshot.jobs = jobs::observe(&wanted.job_clusters, wanted.desired, &snapshot).await;
+    snapshot.jobs = jobs::observe(&wanted.job_clusters, wanted, &snapshot).await;
     tracing::debug!(objects = snapshot.objects.len(), clusters = snapshot.jobs.len(), "observed");
     Ok((engine, snapshot))
 }

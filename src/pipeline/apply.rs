@@ -142,10 +142,9 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     let Planned { state, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
     let writer = StateWriter::new(&config.state_path(), &state);
+    let run = crate::apply::Run { project: config.settings.project.clone(), parallelism, stop, masker: masker.clone() };
     let Executed { mut state, mut writer, report } =
-        crate::apply::apply(&engine, &plan, &config.settings.project, state, writer, parallelism, stop)
-            .await
-            .map_err(Report::new)?;
+        crate::apply::apply(&engine, &plan, run, state, writer).await.map_err(Report::new)?;
     // Outputs, now that every value is known.
     let outputs =
         if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| rest_port_from(&state, c)) };
@@ -159,6 +158,11 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
         .collect();
     if let Err(e) = writer.save(&mut state) {
         return Ok(Applied { state, report, unsaved: Some(Report::new(e)) });
+    }
+    if !destroy {
+        for problem in super::tls::write_bundles(&engine, &config, &masker).await {
+            tracing::warn!("{problem}");
+        }
     }
     if let Some(SavedFile { mut plan, path, key }) = saved {
         plan.applied = true;

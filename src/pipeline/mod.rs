@@ -8,6 +8,7 @@ mod edit;
 mod plan;
 mod refresh;
 mod status;
+mod tls;
 
 pub use apply::{Applied, ApplyOptions, Prepared, execute, prepare};
 pub use edit::{dot, force_unlock, import, read_state, state_mv, state_path, state_resource, state_rm};
@@ -60,7 +61,7 @@ fn masker_with(state: &mut State, key: &crate::key::Key) -> Result<Masker, Repor
         }
         Some(_) => state.hash_key = Some(id),
         None if model::sensitive::has_salted(&String::from_utf8_lossy(&state.to_bytes())) => {
-            return Ok(Masker::salted(&state.salt));
+            return Ok(Masker::legacy(key, &state.salt));
         }
         None => state.hash_key = Some(id),
     }

@@ -49,10 +49,12 @@ pub(crate) async fn finish_observing(
     observation: DockerObservation,
     config: &Config,
     desired: &crate::model::Desired,
+    masker: &Masker,
 ) -> Result<(Engine, Snapshot), Report> {
     let wanted = Wanted {
         project: &config.settings.project,
         desired,
+        masker,
         job_clusters: config.jobs.values().map(|j| j.cluster.as_str()).collect(),
     };
     observe::finish(observation, &wanted).await.map_err(Report::new)
@@ -90,13 +92,20 @@ pub async fn make_plan(
     let desired = expand(config, &masker);
     let (engine, snapshot) = match observing {
         Some(observing) => {
-            let (engine, snapshot) = finish_observing(observing, config, &desired).await?;
+            let (engine, snapshot) = finish_observing(observing, config, &desired, &masker).await?;
             (Some(engine), snapshot)
         }
         None => (None, Snapshot::from_state(&state, &config.settings.project)),
     };
-    let mut plan =
-        plan::compute(&desired, &state, &snapshot, &config.settings.project, options.destroy).map_err(Report::new)?;
+    let mut plan = plan::compute_with(
+        &desired,
+        &state,
+        &snapshot,
+        &config.settings.project,
+        options.destroy,
+        &options.focus.replace,
+    )
+    .map_err(Report::new)?;
     plan.focus(&options.focus.targets, &options.focus.replace).map_err(|e| miette::miette!("{e}"))?;
     if !options.destroy {
         plan.outputs = output_changes(config, &state, &plan, &masker)?;
@@ -110,7 +119,10 @@ async fn settle_pending(config: &Config, state: &mut State) -> Result<Vec<String
     // Made from the state as read, so the resolved one is written as a change.
     let mut writer = crate::state::StateWriter::new(&config.state_path(), state);
     let engine = crate::docker::connect(config.settings.docker_host.as_deref()).await.map_err(Report::new)?;
-    let notes = crate::apply::settle_pending(&engine, state).await.map_err(Report::new)?;
+    // The masker as the plan will make it (which a killed stop over TLS needs), without its
+    // effect on the state: that is the plan's to record.
+    let masker = super::masker(&mut state.clone())?;
+    let notes = crate::apply::settle_pending(&engine, state, &masker).await.map_err(Report::new)?;
     writer.save(state).map_err(Report::new)?;
     Ok(notes)
 }

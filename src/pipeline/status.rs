@@ -36,10 +36,12 @@ pub struct JobStatus {
 
 /// Every cluster recorded in the state, as its Flink reports it now.
 pub async fn status(dir: &Path) -> Result<Vec<ClusterStatus>, Report> {
-    let state = super::read_state(&super::state_path(dir)?)?;
+    let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
+    let state = super::read_state(&dir.join(&settings.state_path))?;
     let mut out = Vec::new();
     for (cluster, rest_url) in clusters(&state) {
-        out.push(cluster_status(&state, cluster, rest_url).await);
+        let rest = super::tls::status_client(settings.docker_host.as_deref(), &state, &cluster, rest_url.clone()).await;
+        out.push(cluster_status(&state, cluster, rest_url, rest).await);
     }
     Ok(out)
 }
@@ -57,8 +59,12 @@ fn clusters(state: &State) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn cluster_status(state: &State, cluster: String, rest_url: String) -> ClusterStatus {
-    let rest = FlinkRest::new(rest_url.clone());
+async fn cluster_status(
+    state: &State,
+    cluster: String,
+    rest_url: String,
+    rest: Result<FlinkRest, Report>,
+) -> ClusterStatus {
     let mut status = ClusterStatus {
         cluster,
         rest_url,
@@ -68,6 +74,13 @@ async fn cluster_status(state: &State, cluster: String, rest_url: String) -> Clu
         slots_total: 0,
         slots_available: 0,
         jobs: Vec::new(),
+    };
+    let rest = match rest {
+        Ok(rest) => rest,
+        Err(e) => {
+            status.unreachable = Some(e.to_string());
+            return status;
+        }
     };
     let overview = match rest.overview().await {
         Ok(o) => o,

@@ -18,6 +18,19 @@ pub fn compute(
     project: &str,
     destroy: bool,
 ) -> Result<Plan, PlanError> {
+    compute_with(desired, state, live, project, destroy, &[])
+}
+
+/// [`compute`], replacing the objects at `replace` (`-replace`) even when nothing changed:
+/// before what is on them (a volume's containers) and their jobs are decided.
+pub fn compute_with(
+    desired: &Desired,
+    state: &State,
+    live: &Snapshot,
+    project: &str,
+    destroy: bool,
+    replace: &[String],
+) -> Result<Plan, PlanError> {
     // Objects removed from management with `state rm` keep their labels; flinkform ignores them.
     let forgotten_live;
     let live = if state.forgotten.is_empty() {
@@ -45,6 +58,12 @@ pub fn compute(
     }
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
+    }
+    for c in changes.values_mut().filter(|c| replace.contains(&c.address)) {
+        if c.kind != Kind::Job && matches!(c.action, Action::NoOp | Action::Start) {
+            c.action = Action::Replace;
+            c.reasons = vec!["replacement requested with --replace".into()];
+        }
     }
     propagate_infrastructure_replacements(&mut changes, desired);
     if !destroy {

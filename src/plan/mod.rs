@@ -11,7 +11,7 @@ pub mod markdown;
 pub mod render;
 pub mod saved;
 
-pub use diff::compute;
+pub use diff::{compute, compute_with};
 pub use jobs::is_terminal as jobs_is_terminal;
 
 use crate::model::{Instance, Kind};
@@ -69,6 +69,13 @@ pub struct Change {
 impl Change {
     /// A no-op change for a desired instance, as recorded in state; deciders set the rest.
     pub fn unchanged(d: &Instance, recorded: Option<&crate::state::Resource>) -> Change {
+        // What it was made on too: an object it no longer needs is removed only after it.
+        let mut dependencies = d.dependencies.clone();
+        for old in recorded.map(|r| r.dependencies.as_slice()).unwrap_or_default() {
+            if !dependencies.contains(old) {
+                dependencies.push(old.clone());
+            }
+        }
         Change {
             address: d.address.clone(),
             kind: d.kind,
@@ -79,7 +86,7 @@ impl Change {
             reasons: Vec::new(),
             desired: Some(d.clone()),
             live_id: recorded.map(|r| r.id.clone()),
-            dependencies: d.dependencies.clone(),
+            dependencies,
             live_ports: BTreeMap::new(),
             job_ops: None,
             keep_object: false,

@@ -127,7 +127,7 @@ impl Resource {
         {
             let published = self.attributes.get("port.8081").or_else(|| self.attributes.get("port.8081/tcp"));
             let bind = published.and_then(|v| v.split(':').next()).unwrap_or("127.0.0.1");
-            self.rest_url = Some(crate::names::rest_url(bind, *port));
+            self.rest_url = Some(crate::names::rest_url(bind, *port, false));
         }
     }
 }
