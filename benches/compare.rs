@@ -9,6 +9,8 @@
 //!   at the same parallelism vs docker-compose.
 //! - P3 offline plan (`plan --refresh=false`, empty state) of 10,000 instances: time and peak memory.
 //! - P4 the quickstart cluster to every TaskManager registered vs a lone JobManager serving REST.
+//! - P5 no-op `plan` of 100 containers with the state in PostgreSQL (a throwaway server from
+//!   scripts/postgres.sh) vs the same plan with the local state file.
 //!
 //! Only objects this program creates are removed: by its labels, its compose project, or by
 //! the flinkform projects it applies.
@@ -472,5 +474,52 @@ async fn main() {
             &format!("the container used {lc:.1} CPU-s"),
         );
     }
+    if want("P5") {
+        p5(&mut report, if quick { 20 } else { 100 });
+    }
     println!("\n{}", report.rows.join("\n"));
+}
+
+/// P5: the same no-op plan with the state in PostgreSQL and in the local file, interleaved.
+fn p5(report: &mut Report, n: usize) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pg_dir = tempfile::tempdir().unwrap();
+    let script = repo.join("scripts/postgres.sh");
+    let out = Command::new("bash").arg(&script).arg("start").arg(pg_dir.path()).output().unwrap();
+    assert!(out.status.success(), "PostgreSQL starts: {}", String::from_utf8_lossy(&out.stderr));
+    let conn = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let local = flinkform_project("ffbenchp5", n);
+    let remote = tempfile::tempdir().unwrap();
+    let hcl = std::fs::read_to_string(local.path().join("main.hcl")).unwrap();
+    let hcl = hcl.replacen("project = \"ffbenchp5\"", "project = \"ffbenchp5\"\n  backend \"postgres\" {}", 1);
+    std::fs::write(remote.path().join("main.hcl"), hcl).unwrap();
+    let with_pg = |args: &[&str], dir: &Path| {
+        let mut c = ff(dir, args);
+        c.env("FLINKFORM_PG_CONN_STR", &conn);
+        c
+    };
+    run(&mut ff(local.path(), &["apply", "--auto-approve", "--parallelism", &PARALLELISM.to_string()]));
+    // The same containers, adopted by the PostgreSQL state: `state push` of the local one.
+    let state = local.path().join("flinkform.state.json");
+    run(&mut with_pg(&["state", "push", state.to_str().unwrap()], remote.path()));
+    let (mut locals, mut remotes) = (Vec::new(), Vec::new());
+    for rep in 0..=P1_REPS {
+        let l = run(&mut ff(local.path(), &["plan"]));
+        let r = run(&mut with_pg(&["plan"], remote.path()));
+        if rep > 0 {
+            locals.push(l);
+            remotes.push(r);
+        }
+    }
+    let (l, r) = (stats(locals), stats(remotes));
+    let extra_ms = (r.median - l.median) * 1000.0;
+    report.row(
+        &format!("P5 no-op, N={n}"),
+        "plan, state in PostgreSQL",
+        &r,
+        &format!("{extra_ms:+.1} ms against the local state (target: within 20 ms)"),
+    );
+    report.row(&format!("P5 no-op, N={n}"), "plan, local state file", &l, "");
+    run(&mut ff(local.path(), &["destroy", "--auto-approve"]));
+    let _ = Command::new("bash").arg(&script).arg("stop").arg(pg_dir.path()).status();
 }

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test: unit and snapshot tests, CLI tests, and the end-to-end tests against the
 # real Docker engine with real Flink and ZooKeeper (which need the offline images: built here
-# when missing, in seconds when present; the fault tests use the light busybox image).
+# when missing, in seconds when present; the fault tests use the light busybox image), and
+# real PostgreSQL for the remote state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./images/build.sh
 ./images/busybox.sh
+# The PostgreSQL state tests start their own throwaway server (scripts/postgres.sh) from
+# Debian's package.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
 cargo nextest run --no-fail-fast "$@"

@@ -1,8 +1,20 @@
 # A GitOps repository: this file is reviewed in pull requests; CI plans it, posts the plan,
-# and applies exactly the reviewed plan after merge (see README.md and ci.sh).
+# and applies exactly the reviewed plan after merge (see README.md and ci.sh). The state is
+# shared by every runner in PostgreSQL: the connection comes from FLINKFORM_PG_CONN_STR (or
+# PGHOST, PGUSER, PGPASSWORD…), a CI secret, never from this file.
 
 flinkform {
   project = "gitops"
+
+  backend "postgres" {
+    schema = "flinkform"
+  }
+}
+
+variable "alert_token" {
+  type        = string
+  sensitive   = true
+  description = "A token the jobs use (FLINKFORM_VAR_alert_token, from the CI's secret store)"
 }
 
 variable "flink_image" {
@@ -15,6 +27,7 @@ cluster "streaming" {
 
   flink_config = {
     "state.checkpoints.dir" = "file:///flink-data/checkpoints"
+    "example.alerts.token"  = var.alert_token
   }
 
   jobmanager {

@@ -31,6 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Prepare the state's backend: move a local state into the configured one (PostgreSQL)
+    Init,
     /// Check the configuration: syntax, references, types, Flink rules. Touches nothing.
     Validate(validate::ValidateArgs),
     /// Show what apply would change, and why
@@ -43,7 +45,7 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Show output values from the state
     Output(show::OutputArgs),
-    /// Inspect or edit the state: list, show, rm, mv
+    /// Inspect or edit the state: list, show, rm, mv, pull, push, history, rollback
     #[command(subcommand)]
     State(state::StateCommand),
     /// Remove a lock left behind by a process that is gone
@@ -103,6 +105,7 @@ pub fn run(cli: Cli) -> CliResult {
     let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
     let runtime = tokio::runtime::Runtime::new().into_diagnostic()?;
     let result = match cli.command {
+        Command::Init => state::init(&dir),
         Command::Validate(args) => validate::run(&dir, &args),
         Command::Plan(args) => runtime.block_on(plan::run(&dir, &args)),
         Command::Apply(args) => runtime.block_on(apply::run(&dir, &args, false)),

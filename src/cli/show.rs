@@ -21,7 +21,7 @@ pub struct OutputArgs {
 
 /// The state alone, as Terraform's `show` and `output` read it: no variable needs a value.
 fn state_for(dir: &Path) -> Result<State, miette::Report> {
-    crate::pipeline::read_state(&crate::pipeline::state_path(dir)?)
+    crate::pipeline::read_state(&crate::pipeline::state_location(dir)?)
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
-//! State surgery and maintenance: `state list|show|rm|mv`, `force-unlock`, `refresh`, `graph`.
+//! State surgery and maintenance: `state list|show|rm|mv|pull|push|history|rollback`, `init`,
+//! `force-unlock`, `refresh`, `graph`.
 
 use super::{CliResult, VarArgs};
-use crate::pipeline;
+use crate::pipeline::{self, backend};
 use clap::Subcommand;
-use std::path::Path;
+use miette::IntoDiagnostic;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -16,12 +18,29 @@ pub enum StateCommand {
     Rm { addresses: Vec<String> },
     /// Move a resource to another address (after renaming a block)
     Mv { from: String, to: String },
+    /// Print the state as stored (JSON), e.g. to keep a copy
+    Pull,
+    /// Replace the stored state with FILE (`-` for standard input): refused when its lineage
+    /// differs or its serial is older, unless -force
+    Push {
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the versions the PostgreSQL backend keeps
+    History {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write version SERIAL again as the newest (the versions after it stay in the history)
+    Rollback { serial: u64 },
 }
 
 /// Reads and edits the state alone (Terraform's `state` commands): the configuration's
 /// variables need no value.
 pub fn run(dir: &Path, cmd: &StateCommand) -> CliResult {
-    let path = pipeline::state_path(dir)?;
+    let path = pipeline::state_location(dir)?;
     match cmd {
         StateCommand::List => {
             let state = pipeline::read_state(&path)?;
@@ -40,13 +59,52 @@ pub fn run(dir: &Path, cmd: &StateCommand) -> CliResult {
             pipeline::state_mv(&path, from, to)?;
             super::print(&format!("Moved {from} to {to}\n"));
         }
+        StateCommand::Pull => super::print(&String::from_utf8_lossy(&backend::pull(&path)?)),
+        StateCommand::Push { file, force } => {
+            let bytes = if file.as_os_str() == "-" {
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).into_diagnostic()?;
+                b
+            } else {
+                std::fs::read(file).map_err(|e| miette::miette!("cannot read {}: {e}", file.display()))?
+            };
+            let serial = backend::push(&path, &bytes, *force)?;
+            super::print(&format!("Pushed: the state is now serial {serial}\n"));
+        }
+        StateCommand::History { json } => {
+            let versions = backend::history(&path)?;
+            if *json {
+                super::print(&format!("{}\n", serde_json::to_string_pretty(&versions).into_diagnostic()?));
+            } else {
+                let lines: String = versions
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{:>6}  {}  {}  {} resources  lineage {}\n",
+                            v.serial, v.written_at, v.written_by, v.resources, v.lineage
+                        )
+                    })
+                    .collect();
+                super::print(&lines);
+            }
+        }
+        StateCommand::Rollback { serial } => {
+            let new = backend::rollback(&path, *serial)?;
+            super::print(&format!("Rolled back: version {serial} is now serial {new}\n"));
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `init`: moves a local state into the configured backend.
+pub fn init(dir: &Path) -> CliResult {
+    super::print(&format!("{}\n", backend::init(dir)?));
     Ok(ExitCode::SUCCESS)
 }
 
 /// `force-unlock ID`: removes a lock left behind; a lock held by a live process cannot be broken.
 pub fn force_unlock(dir: &Path, id: &str) -> CliResult {
-    pipeline::force_unlock(&pipeline::state_path(dir)?, id)?;
+    pipeline::force_unlock(&pipeline::state_location(dir)?, id)?;
     super::print(&format!("flinkform state has been successfully unlocked ({id}).\n"));
     Ok(ExitCode::SUCCESS)
 }

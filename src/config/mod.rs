@@ -238,11 +238,6 @@ impl Config {
         files::finish();
         Ok(again?.outputs)
     }
-
-    /// The state file's path (relative paths are relative to the configuration directory).
-    pub fn state_path(&self) -> PathBuf {
-        self.dir.join(&self.settings.state_path)
-    }
 }
 
 pub(crate) fn duplicate(sources: &Sources, b: &RawBlock, what: &str) -> ConfigError {
@@ -298,6 +293,7 @@ fn read_settings(
         project: crate::names::sanitize(&dir_name),
         state_path: "flinkform.state.json".into(),
         docker_host: None,
+        backend: BackendSettings::Local,
     };
     let ctx = eval::context(&[("var", var.clone())]);
     let settings: Vec<&RawBlock> = blocks.iter().filter(|b| b.ident == "flinkform").collect();
@@ -329,8 +325,48 @@ fn read_settings(
             s.state_path = p;
         }
         s.docker_host = f.string("docker_host");
+        if let Some(raw) = b.block("backend") {
+            s.backend = backend(raw, ev.children.get("backend"), sources, errors);
+        }
     }
     s
+}
+
+/// The `backend "NAME" { … }` block: `local` or `postgres`.
+fn backend(
+    raw: &RawBlock,
+    ev: Option<&cluster::Evaluated>,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) -> BackendSettings {
+    let mut f = cluster::Fields::new(ev, sources, errors);
+    match raw.label() {
+        "local" => BackendSettings::Local,
+        "postgres" => {
+            let schema = f.string("schema").unwrap_or_else(|| "flinkform".into());
+            let valid = schema.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                let loc = f.loc("schema");
+                f.errors.push(sources.error(
+                    &loc,
+                    format!("schema \"{schema}\" is not a plain PostgreSQL name"),
+                    "invalid schema",
+                    Some("use lower-case letters, digits and `_`, starting with a letter".into()),
+                ));
+            }
+            BackendSettings::Postgres { conn_str: f.string("conn_str"), schema }
+        }
+        other => {
+            errors.push(sources.error(
+                &raw.loc,
+                format!("unknown backend \"{other}\""),
+                "unknown backend",
+                Some("flinkform keeps its state in `local` (a file, the default) or `postgres`".into()),
+            ));
+            BackendSettings::Local
+        }
+    }
 }
 
 pub(crate) fn collect_exprs<'a>(b: &'a RawBlock, out: &mut Vec<&'a hcl::edit::expr::Expression>) {

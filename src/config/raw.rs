@@ -61,7 +61,19 @@ const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_chang
 
 /// The top-level language: the block kinds a configuration file may hold.
 pub static TOP_LEVEL: &[Schema] = &[
-    single("flinkform", &["project", "state_path", "docker_host"]),
+    Schema {
+        ident: "flinkform",
+        labels: 0,
+        attrs: Some(&["project", "state_path", "docker_host"]),
+        blocks: &[Schema {
+            ident: "backend",
+            labels: 1,
+            attrs: Some(&["conn_str", "schema"]),
+            blocks: &[],
+            repeatable: false,
+        }],
+        repeatable: false,
+    },
     block(
         "variable",
         1,

@@ -47,6 +47,19 @@ pub struct Settings {
     pub project: String,
     pub state_path: String,
     pub docker_host: Option<String>,
+    /// Where the state lives (`backend "postgres" { … }`); the local file by default.
+    pub backend: BackendSettings,
+}
+
+/// A `backend` block of the `flinkform` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BackendSettings {
+    /// `state_path`, relative to the configuration directory.
+    #[default]
+    Local,
+    /// A PostgreSQL database: `conn_str` (else `FLINKFORM_PG_CONN_STR`, else libpq's `PG*`
+    /// variables), tables in `schema`.
+    Postgres { conn_str: Option<String>, schema: String },
 }
 
 /// A variable's declared type, as Terraform writes them.

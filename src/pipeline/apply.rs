@@ -89,7 +89,7 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
     // busy lock is waited for only once the configuration is known to be valid.
     let mut early = None;
     let config = super::load_then(dir, &vars, &mut |settings| {
-        let taken = StateLock::try_take(&dir.join(&settings.state_path));
+        let taken = StateLock::try_take(&super::location(dir, settings), operation);
         early = Some(taken.and_then(|lock| {
             lock.map(|mut lock| {
                 let observing = start_observing(settings);
@@ -100,7 +100,10 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
     })?;
     let (lock, started) = match early.transpose().map_err(Report::new)?.flatten() {
         Some((lock, observing)) => (lock, Some(observing)),
-        None => (StateLock::acquire(&config.state_path(), operation, options.lock_timeout).map_err(Report::new)?, None),
+        None => {
+            let location = super::location_of(&config);
+            (StateLock::acquire(&location, operation, options.lock_timeout).map_err(Report::new)?, None)
+        }
     };
     let focus = match saved.as_ref().map(|s| &s.plan) {
         Some(s) => Focus { targets: s.targets.clone(), replace: s.replace.clone() },
@@ -141,7 +144,7 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     let Prepared { config, planned, destroy, saved, _lock } = prepared;
     let Planned { state, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
-    let writer = StateWriter::new(&config.state_path(), &state);
+    let writer = StateWriter::new(&super::location_of(&config), &state);
     let run = crate::apply::Run { project: config.settings.project.clone(), parallelism, stop, masker: masker.clone() };
     let Executed { mut state, mut writer, report } =
         crate::apply::apply(&engine, &plan, run, state, writer).await.map_err(Report::new)?;

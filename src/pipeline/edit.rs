@@ -4,26 +4,26 @@
 use crate::config::Config;
 use crate::model::sensitive::Masker;
 use crate::model::{Kind, Role, Spec};
-use crate::state::{Resource, State, StateLock, StateWriter};
+use crate::state::{Location, Resource, State, StateLock, StateWriter};
 use miette::Report;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-fn lock(state_path: &Path, operation: &str) -> Result<StateLock, Report> {
-    StateLock::acquire(state_path, operation, Duration::ZERO).map_err(Report::new)
+fn lock(location: &Location, operation: &str) -> Result<StateLock, Report> {
+    StateLock::acquire(location, operation, Duration::ZERO).map_err(Report::new)
 }
 
 /// Where the state is, from the `flinkform` block alone: commands that read or edit the state
 /// need no value for the configuration's variables.
-pub fn state_path(dir: &Path) -> Result<PathBuf, Report> {
+pub fn state_location(dir: &Path) -> Result<Location, Report> {
     let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
-    Ok(dir.join(settings.state_path))
+    Ok(super::location(dir, &settings))
 }
 
-/// The state at `path`.
-pub fn read_state(path: &Path) -> Result<State, Report> {
-    State::load(path).map_err(Report::new)
+/// The state at `location`.
+pub fn read_state(location: &Location) -> Result<State, Report> {
+    location.read().map_err(Report::new)
 }
 
 fn missing(address: &str, state: &State) -> Report {
@@ -40,10 +40,10 @@ pub fn state_resource<'a>(state: &'a State, address: &str) -> Result<&'a Resourc
 }
 
 /// `state rm`: forgets resources (left as they are on the engine); returns each one's kind.
-pub fn state_rm(state_path: &Path, addresses: &[String]) -> Result<Vec<(String, Kind)>, Report> {
-    let _lock = lock(state_path, "state rm")?;
-    let mut state = read_state(state_path)?;
-    let mut writer = StateWriter::new(state_path, &state);
+pub fn state_rm(location: &Location, addresses: &[String]) -> Result<Vec<(String, Kind)>, Report> {
+    let _lock = lock(location, "state rm")?;
+    let mut state = read_state(location)?;
+    let mut writer = StateWriter::new(location, &state);
     let mut removed = Vec::new();
     for a in addresses {
         let r = state.resource(a).cloned().ok_or_else(|| missing(a, &state))?;
@@ -58,10 +58,10 @@ pub fn state_rm(state_path: &Path, addresses: &[String]) -> Result<Vec<(String, 
 }
 
 /// `state mv`: records a resource under another address (after renaming a block).
-pub fn state_mv(state_path: &Path, from: &str, to: &str) -> Result<(), Report> {
-    let _lock = lock(state_path, "state mv")?;
-    let mut state = read_state(state_path)?;
-    let mut writer = StateWriter::new(state_path, &state);
+pub fn state_mv(location: &Location, from: &str, to: &str) -> Result<(), Report> {
+    let _lock = lock(location, "state mv")?;
+    let mut state = read_state(location)?;
+    let mut writer = StateWriter::new(location, &state);
     if state.resource(to).is_some() {
         return Err(miette::miette!("{to} is already in the state; remove it first with `flinkform state rm {to}`"));
     }
@@ -73,7 +73,16 @@ pub fn state_mv(state_path: &Path, from: &str, to: &str) -> Result<(), Report> {
 }
 
 /// `force-unlock ID`: removes a lock left behind; a lock held by a live process cannot be broken.
-pub fn force_unlock(state_path: &Path, id: &str) -> Result<(), Report> {
+pub fn force_unlock(location: &Location, id: &str) -> Result<(), Report> {
+    let state_path = match location {
+        Location::Local(path) => path,
+        Location::Postgres(pg) => {
+            return match pg.force_unlock(id).map_err(Report::new)? {
+                true => Ok(()),
+                false => Err(miette::miette!("the state is not locked by {id}; nothing was changed")),
+            };
+        }
+    };
     let info_path = crate::state::lock_path(state_path);
     let text = std::fs::read_to_string(&info_path).map_err(|_| miette::miette!("the state is not locked"))?;
     let info: crate::state::LockInfo =
@@ -81,7 +90,7 @@ pub fn force_unlock(state_path: &Path, id: &str) -> Result<(), Report> {
     if info.id != id {
         return Err(miette::miette!("the lock's ID is {}, not {id}; nothing was changed", info.id));
     }
-    match StateLock::acquire(state_path, "force-unlock", Duration::ZERO) {
+    match crate::state::FileLock::acquire(state_path, "force-unlock", Duration::ZERO) {
         Ok(lock) => drop(lock),
         Err(_) => {
             return Err(miette::miette!(
@@ -114,7 +123,7 @@ pub fn dot(config: &Config) -> String {
 /// `import ADDRESS CONTAINER`: adopts an existing container into the state. It must fit the
 /// address's role; the next plan shows how it differs from the configuration.
 pub async fn import(config: &Config, address: &str, container: &str) -> Result<(), Report> {
-    let _lock = lock(&config.state_path(), "import")?;
+    let _lock = lock(&super::location_of(config), "import")?;
     let mut state = super::load_state(config)?;
     let masker = super::masker(&mut state)?;
     let desired = crate::model::expand(config, &masker);
@@ -178,7 +187,7 @@ pub async fn import(config: &Config, address: &str, container: &str) -> Result<(
     {
         attributes.insert("flink_config".to_string(), props.clone());
     }
-    let mut writer = StateWriter::new(&config.state_path(), &state);
+    let mut writer = StateWriter::new(&super::location_of(config), &state);
     state.put(Resource {
         address: address.to_string(),
         kind: Kind::Container,

@@ -4,14 +4,17 @@
 //! or prints a plan. See docs/ARCHITECTURE.md, "The pipeline".
 
 mod apply;
+pub mod backend;
 mod edit;
+mod location;
 mod plan;
 mod refresh;
 mod status;
 mod tls;
 
 pub use apply::{Applied, ApplyOptions, Prepared, execute, prepare};
-pub use edit::{dot, force_unlock, import, read_state, state_mv, state_path, state_resource, state_rm};
+pub use edit::{dot, force_unlock, import, read_state, state_location, state_mv, state_resource, state_rm};
+pub use location::location;
 pub use plan::{PlanOptions, Planned, make_plan, plan, read_saved_plan, save_plan};
 pub use refresh::refresh;
 pub use status::{ClusterStatus, JobStatus, status};
@@ -38,7 +41,12 @@ pub fn load_then(dir: &Path, vars: &VarInputs, early: &mut dyn FnMut(&config::Se
 
 /// Reads the state the configuration names.
 pub fn load_state(config: &Config) -> Result<State, Report> {
-    read_state(&config.state_path())
+    read_state(&location_of(config))
+}
+
+/// Where `config`'s state lives.
+pub fn location_of(config: &Config) -> crate::state::Location {
+    location::location(&config.dir, &config.settings)
 }
 
 /// How this state's sensitive values are hashed: under this process's key (recorded by id in

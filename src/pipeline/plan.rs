@@ -117,7 +117,7 @@ pub async fn make_plan(
 /// Finishes what a stopped run left in flight, and records it; one line per call resolved.
 async fn settle_pending(config: &Config, state: &mut State) -> Result<Vec<String>, Report> {
     // Made from the state as read, so the resolved one is written as a change.
-    let mut writer = crate::state::StateWriter::new(&config.state_path(), state);
+    let mut writer = crate::state::StateWriter::new(&super::location_of(config), state);
     let engine = crate::docker::connect(config.settings.docker_host.as_deref()).await.map_err(Report::new)?;
     // The masker as the plan will make it (which a killed stop over TLS needs), without its
     // effect on the state: that is the plan's to record.

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 /// One line per resource the state would change for; written when `write`.
 pub async fn refresh(config: &Config, write: bool) -> Result<Vec<String>, Report> {
-    let path = config.state_path();
+    let location = super::location_of(config);
     let _lock =
-        if write { Some(StateLock::acquire(&path, "refresh", Duration::ZERO).map_err(Report::new)?) } else { None };
+        if write { Some(StateLock::acquire(&location, "refresh", Duration::ZERO).map_err(Report::new)?) } else { None };
     let mut state = super::load_state(config)?;
-    let mut writer = StateWriter::new(&path, &state);
+    let mut writer = StateWriter::new(&location, &state);
     let observing = start_observing(&config.settings);
     let masker = super::masker(&mut state)?;
     let desired = super::expand(config, &masker);

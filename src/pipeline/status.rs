@@ -37,7 +37,7 @@ pub struct JobStatus {
 /// Every cluster recorded in the state, as its Flink reports it now.
 pub async fn status(dir: &Path) -> Result<Vec<ClusterStatus>, Report> {
     let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
-    let state = super::read_state(&dir.join(&settings.state_path))?;
+    let state = super::read_state(&super::location(dir, &settings))?;
     let mut out = Vec::new();
     for (cluster, rest_url) in clusters(&state) {
         let rest = super::tls::status_client(settings.docker_host.as_deref(), &state, &cluster, rest_url.clone()).await;

@@ -1,4 +1,4 @@
-//! The state lock: an OS advisory lock (`File::try_lock`, released when the process dies) on
+//! The local state's lock: an OS advisory lock (`File::try_lock`, released when the process dies) on
 //! `<state>.lock.info`, whose JSON says who holds it.
 
 use super::StateError;
@@ -23,8 +23,30 @@ pub struct LockInfo {
     pub created: String,
 }
 
-/// Held while a command reads-then-writes the state; released on drop.
-pub struct StateLock {
+impl LockInfo {
+    /// This process, about to do `operation`.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.into(),
+            who: who(),
+            pid: std::process::id(),
+            created: humantime_now(),
+        }
+    }
+}
+
+/// `user@host` of this process.
+pub fn who() -> String {
+    format!(
+        "{}@{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim()
+    )
+}
+
+/// Held while a command reads-then-writes a local state; released on drop.
+pub struct FileLock {
     file: File,
     path: PathBuf,
 }
@@ -33,17 +55,17 @@ pub fn lock_path(state: &Path) -> PathBuf {
     PathBuf::from(format!("{}.lock.info", state.display()))
 }
 
-impl StateLock {
+impl FileLock {
     /// Takes the lock if it is free now; None when another process holds it.
-    pub fn try_acquire(state: &Path, operation: &str) -> Result<Option<StateLock>, StateError> {
+    pub fn try_acquire(state: &Path, operation: &str) -> Result<Option<FileLock>, StateError> {
         let Some(mut lock) = Self::try_take(state)? else { return Ok(None) };
         lock.announce(operation)?;
         Ok(Some(lock))
     }
 
-    /// [`StateLock::try_acquire`] without saying who holds it yet, for a caller with something
-    /// to start the moment the lock is held: [`StateLock::announce`] must follow.
-    pub fn try_take(state: &Path) -> Result<Option<StateLock>, StateError> {
+    /// [`FileLock::try_acquire`] without saying who holds it yet, for a caller with something
+    /// to start the moment the lock is held: [`FileLock::announce`] must follow.
+    pub fn try_take(state: &Path) -> Result<Option<FileLock>, StateError> {
         let path = lock_path(state);
         loop {
             let file = OpenOptions::new()
@@ -61,13 +83,13 @@ impl StateLock {
             // The file may have been removed by the previous holder between open and lock.
             let same = std::fs::metadata(&path).is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino()));
             if same {
-                return Ok(Some(StateLock { file, path }));
+                return Ok(Some(FileLock { file, path }));
             }
         }
     }
 
     /// Takes the lock, retrying until `timeout`.
-    pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<StateLock, StateError> {
+    pub fn acquire(state: &Path, operation: &str, timeout: Duration) -> Result<FileLock, StateError> {
         let path = lock_path(state);
         let start = Instant::now();
         loop {
@@ -102,18 +124,7 @@ impl StateLock {
 
     /// Writes who holds the lock, for the message another process shows while it waits.
     pub fn announce(&mut self, operation: &str) -> Result<(), StateError> {
-        let who = format!(
-            "{}@{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-            std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim()
-        );
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            operation: operation.into(),
-            who,
-            pid: std::process::id(),
-            created: humantime_now(),
-        };
+        let info = LockInfo::new(operation);
         let bytes = serde_json::to_vec_pretty(&info).expect("plain data");
         let io = |source| StateError::Write { path: self.path.clone(), source };
         self.file.set_len(0).map_err(io)?;
@@ -123,7 +134,7 @@ impl StateLock {
     }
 }
 
-impl Drop for StateLock {
+impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         let _ = self.file.unlock();
@@ -162,11 +173,11 @@ mod tests {
     fn a_second_lock_fails_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
-        let first = StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
-        let err = StateLock::acquire(&state, "apply", Duration::ZERO).err().unwrap().to_string();
+        let first = FileLock::acquire(&state, "apply", Duration::ZERO).unwrap();
+        let err = FileLock::acquire(&state, "apply", Duration::ZERO).err().unwrap().to_string();
         assert!(err.contains("locked") && err.contains("apply by"), "{err}");
         assert!(err.contains("--lock-timeout"), "apply takes --lock-timeout: {err}");
-        let err = StateLock::acquire(&state, "state rm", Duration::ZERO).err().unwrap().to_string();
+        let err = FileLock::acquire(&state, "state rm", Duration::ZERO).err().unwrap().to_string();
         assert!(
             !err.contains("--lock-timeout") && err.contains("Run this again"),
             "state rm has no --lock-timeout: {err}"
@@ -174,7 +185,7 @@ mod tests {
         let mode = std::fs::metadata(lock_path(&state)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the lock info is private");
         drop(first);
-        StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
+        FileLock::acquire(&state, "apply", Duration::ZERO).unwrap();
     }
 
     #[test]

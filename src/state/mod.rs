@@ -2,9 +2,13 @@
 //! format, written atomically (temp file, fsync, rename, fsync dir, mode 0600) after every
 //! resource operation; `serial` moves only when content changes; a newer schema is refused.
 
+mod location;
 mod lock;
+pub mod postgres;
 
-pub use lock::{LockInfo, StateLock, lock_path};
+pub use location::{Location, StateLock};
+pub use lock::{FileLock, LockInfo, lock_path};
+pub use postgres::PgLocation;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,6 +159,9 @@ pub enum StateError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Locked(String),
+    /// A remote backend failed (the message names it, never its credentials).
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl State {
@@ -183,6 +190,16 @@ impl State {
             }
             Err(source) => return Err(StateError::Read { path: path.into(), source }),
         };
+        Self::parse_at(&bytes, path)
+    }
+
+    /// A state from its bytes, read from `place` (for messages).
+    pub fn parse(bytes: &[u8], place: &str) -> Result<State, StateError> {
+        Self::parse_at(bytes, Path::new(place))
+    }
+
+    fn parse_at(bytes: &[u8], path: &Path) -> Result<State, StateError> {
+        let bytes = bytes.to_vec();
         #[derive(Deserialize)]
         struct Head {
             version: u32,
@@ -267,18 +284,29 @@ impl Default for State {
     }
 }
 
-/// Writes the state for one run: the backup once before the first change, then every save
-/// atomically, bumping `serial` only when content changed.
+/// Writes the state for one run: locally, the backup once before the first change, then every
+/// save atomically; in PostgreSQL, every save a checked transaction. `serial` is bumped only
+/// when content changed.
 pub struct StateWriter {
-    path: PathBuf,
+    location: Location,
     last_written: Option<State>,
     backed_up: bool,
+    /// PostgreSQL: the run's connection for writes.
+    connection: postgres::Connection,
 }
 
 impl StateWriter {
-    pub fn new(path: &Path, loaded: &State) -> Self {
-        let exists = path.exists();
-        StateWriter { path: path.into(), last_written: exists.then(|| loaded.clone()), backed_up: false }
+    pub fn new(location: &Location, loaded: &State) -> Self {
+        let exists = match location {
+            Location::Local(path) => path.exists(),
+            Location::Postgres(_) => !loaded.lineage.is_empty(),
+        };
+        StateWriter {
+            location: location.clone(),
+            last_written: exists.then(|| loaded.clone()),
+            backed_up: false,
+            connection: Default::default(),
+        }
     }
 
     pub fn save(&mut self, state: &mut State) -> Result<(), StateError> {
@@ -301,15 +329,23 @@ impl StateWriter {
         if state.lineage.is_empty() {
             state.lineage = uuid::Uuid::new_v4().to_string();
         }
-        if !self.backed_up && self.path.exists() {
-            let backup = backup_path(&self.path);
-            let bytes =
-                std::fs::read(&self.path).map_err(|source| StateError::Read { path: self.path.clone(), source })?;
-            write_atomic(&backup, &bytes).map_err(|source| StateError::Write { path: backup, source })?;
+        match &self.location {
+            Location::Local(path) => {
+                if !self.backed_up && path.exists() {
+                    let backup = backup_path(path);
+                    let bytes =
+                        std::fs::read(path).map_err(|source| StateError::Read { path: path.clone(), source })?;
+                    write_atomic(&backup, &bytes).map_err(|source| StateError::Write { path: backup, source })?;
+                }
+                self.backed_up = true;
+                write_atomic(path, &state.to_bytes())
+                    .map_err(|source| StateError::Write { path: path.clone(), source })?;
+            }
+            Location::Postgres(pg) => {
+                let previous = self.last_written.as_ref().map(|p| (p.lineage.as_str(), p.serial));
+                pg.write(&mut self.connection, state, previous)?;
+            }
         }
-        self.backed_up = true;
-        write_atomic(&self.path, &state.to_bytes())
-            .map_err(|source| StateError::Write { path: self.path.clone(), source })?;
         self.last_written = Some(state.clone());
         Ok(())
     }
@@ -341,7 +377,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         let mut s = State::new();
-        let mut w = StateWriter::new(&path, &s);
+        let mut w = StateWriter::new(&Location::Local(path.clone()), &s);
         w.save(&mut s).unwrap();
         assert_eq!(s.serial, 1);
         w.save(&mut s).unwrap();
@@ -353,7 +389,7 @@ mod tests {
 
         // A new run backs up the previous version once, before its first change.
         let before = std::fs::read(&path).unwrap();
-        let mut w = StateWriter::new(&path, &State::load(&path).unwrap());
+        let mut w = StateWriter::new(&Location::Local(path.clone()), &State::load(&path).unwrap());
         s.outputs.insert("y".into(), StateOutput { value: 2.into(), sensitive: false });
         w.save(&mut s).unwrap();
         s.outputs.insert("z".into(), StateOutput { value: 3.into(), sensitive: false });

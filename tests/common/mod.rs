@@ -197,3 +197,32 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A PostgreSQL server for one test, stopped on drop.
+pub struct Postgres {
+    pub dir: tempfile::TempDir,
+    /// A libpq connection string (Unix socket, trust authentication).
+    pub conn: String,
+}
+
+impl Postgres {
+    /// Starts a throwaway server (scripts/postgres.sh); the test FAILS when it cannot.
+    pub fn start() -> Postgres {
+        let dir = tempfile::Builder::new().prefix("ffpg").tempdir().unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("scripts/postgres.sh")
+            .arg("start")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "PostgreSQL must start for this test: {}", String::from_utf8_lossy(&out.stderr));
+        let conn = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Postgres { dir, conn }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash").arg("scripts/postgres.sh").arg("stop").arg(self.dir.path()).status();
+    }
+}

@@ -1,0 +1,136 @@
+//! The state's backend as a user handles it: `init` (a local state moved into the configured
+//! backend), `state pull` / `state push` (Terraform's, with lineage and serial checks), and
+//! PostgreSQL's history (`state history`, `state rollback SERIAL`). Every write goes through
+//! the state's lock and its writer (compare-and-swap in PostgreSQL).
+
+use crate::state::{Location, State, StateLock, StateWriter, postgres::Version};
+use miette::Report;
+use std::path::Path;
+use std::time::Duration;
+
+fn locked(location: &Location, operation: &str) -> Result<StateLock, Report> {
+    StateLock::acquire(location, operation, Duration::ZERO).map_err(Report::new)
+}
+
+fn postgres(location: &Location, what: &str) -> Result<crate::state::PgLocation, Report> {
+    match location {
+        Location::Postgres(pg) => Ok(pg.clone()),
+        Location::Local(path) => Err(miette::miette!(
+            help = "configure `backend \"postgres\" {{ … }}` in the flinkform block, then `flinkform init`",
+            "{what} needs a backend that keeps history; the local state {} keeps only its last backup",
+            path.display()
+        )),
+    }
+}
+
+/// Every version PostgreSQL keeps of the state.
+pub fn history(location: &Location) -> Result<Vec<Version>, Report> {
+    postgres(location, "state history")?.history().map_err(Report::new)
+}
+
+/// Writes version `serial` of the current lineage again, as a new version (nothing is lost:
+/// the version rolled back from stays in the history). Returns the new serial.
+pub fn rollback(location: &Location, serial: u64) -> Result<u64, Report> {
+    let pg = postgres(location, "state rollback")?;
+    let _lock = locked(location, "state rollback")?;
+    let current = location.read().map_err(Report::new)?;
+    let old = pg.version(&current.lineage, serial).map_err(Report::new)?.ok_or_else(|| {
+        miette::miette!(
+            "no version {serial} of lineage {} in the history; see `flinkform state history`",
+            current.lineage
+        )
+    })?;
+    write_over(location, &current, old)
+}
+
+/// `state` written over `current` through the writer: a new serial, the same lineage.
+fn write_over(location: &Location, current: &State, mut state: State) -> Result<u64, Report> {
+    let mut writer = StateWriter::new(location, current);
+    state.lineage = current.lineage.clone();
+    state.serial = current.serial;
+    writer.save(&mut state).map_err(Report::new)?;
+    Ok(state.serial)
+}
+
+/// The state's bytes, as stored (`state pull`).
+pub fn pull(location: &Location) -> Result<Vec<u8>, Report> {
+    let state = location.read().map_err(Report::new)?;
+    Ok(state.to_bytes())
+}
+
+/// `state push FILE`: replaces the stored state with `bytes`, refused when their lineage
+/// differs from the stored one or their serial is older (unless `force`). Returns the serial.
+pub fn push(location: &Location, bytes: &[u8], force: bool) -> Result<u64, Report> {
+    let pushed = State::parse(bytes, "the pushed state").map_err(Report::new)?;
+    let _lock = locked(location, "state push")?;
+    let current = location.read().map_err(Report::new)?;
+    if !force && !current.lineage.is_empty() {
+        if pushed.lineage != current.lineage {
+            return Err(miette::miette!(
+                help = "push a state of this lineage, or pass -force to replace it anyway",
+                "the pushed state's lineage {} is not the stored one's ({}): it belongs to another state",
+                pushed.lineage,
+                current.lineage
+            ));
+        }
+        if pushed.serial < current.serial {
+            return Err(miette::miette!(
+                help = "pull the current state first, or pass -force",
+                "the pushed state (serial {}) is older than the stored one (serial {})",
+                pushed.serial,
+                current.serial
+            ));
+        }
+    }
+    if current.lineage.is_empty() {
+        let mut state = pushed;
+        StateWriter::new(location, &current).save(&mut state).map_err(Report::new)?;
+        return Ok(state.serial);
+    }
+    let lineage = pushed.lineage.clone();
+    let serial = write_over(location, &current, pushed)?;
+    if lineage != current.lineage {
+        tracing::warn!("the stored state's lineage {} was replaced by {lineage}", current.lineage);
+    }
+    Ok(serial)
+}
+
+/// `init`: with a remote backend configured and a local state file beside the configuration,
+/// moves the local state into the backend (its lineage and serial kept) and renames the file
+/// `<file>.migrated`; refused when the backend already holds another lineage. One line saying
+/// what was done.
+pub fn init(dir: &Path) -> Result<String, Report> {
+    let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
+    let target = super::location(dir, &settings);
+    let local_path = dir.join(&settings.state_path);
+    let Location::Postgres(_) = &target else {
+        return Ok(format!("The state is the local file {}; nothing to migrate.", local_path.display()));
+    };
+    let _lock = locked(&target, "init")?;
+    let stored = target.read().map_err(Report::new)?;
+    if !local_path.exists() {
+        let what = if stored.lineage.is_empty() { "empty" } else { "in use" };
+        return Ok(format!("The state is in {} ({what}); no local state to migrate.", target.shown()));
+    }
+    let local = State::load(&local_path).map_err(Report::new)?;
+    if !stored.lineage.is_empty() && stored.lineage != local.lineage {
+        return Err(miette::miette!(
+            help = "the backend belongs to another state of this project: choose another project or schema, or remove the local file",
+            "{} already holds lineage {}, and the local state {} is lineage {}; nothing was migrated",
+            target.shown(),
+            stored.lineage,
+            local_path.display(),
+            local.lineage
+        ));
+    }
+    if stored.lineage.is_empty() {
+        let mut state = local;
+        StateWriter::new(&target, &stored).save(&mut state).map_err(Report::new)?;
+    } else if local.serial > stored.serial {
+        write_over(&target, &stored, local)?;
+    }
+    let moved = local_path.with_extension("json.migrated");
+    std::fs::rename(&local_path, &moved)
+        .map_err(|e| miette::miette!("migrated, but cannot rename {}: {e}", local_path.display()))?;
+    Ok(format!("The local state was migrated to {}; the file is kept as {}.", target.shown(), moved.display()))
+}
