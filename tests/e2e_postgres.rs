@@ -170,6 +170,17 @@ fn two_runners_share_one_state_in_postgres_with_its_lock_and_history() {
     assert!(refused.contains("already holds lineage"), "{refused}");
     std::fs::remove_file(c.path().join("flinkform.state.json")).unwrap();
 
+    // And back: without the backend block, init copies the state into the local file.
+    c.write(
+        "main.hcl",
+        &HCL.replace("PROJECT", "fft-pg-init")
+            .replace("  backend \"postgres\" {\n    schema = \"ff_state\"\n  }\n", ""),
+    );
+    let out = c.ok(&["init"]);
+    assert!(out.contains("copied back"), "{out}");
+    assert!(c.path().join("flinkform.state.json").exists());
+    assert!(c.ok(&["plan"]).contains("No changes."), "the local state is the one in use again");
+
     // The connection's password is in nothing flinkform printed or stored.
     shown += &b.ok(&["state", "pull"]);
     shown += &refused;

@@ -520,3 +520,27 @@ fn a_clusters_security_block_changes_the_hardened_default() {
     assert_eq!(spec_of("  security {\n    pids_limit = 8192\n  }\n").map(|h| h.pids_limit), Some(8192));
     assert_eq!(spec_of("  security {\n    hardened = false\n  }\n"), None);
 }
+
+/// Issue 16: the backend block; a mistake in it names its place, and the connection string,
+/// given here or in the environment, is never part of a message.
+#[test]
+fn the_backend_block_is_read_and_its_mistakes_are_named() {
+    let with = |backend: &str| format!("flinkform {{\n  project = \"p\"\n{backend}}}\n");
+    let (config, _dir) = load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"ops\"\n  }\n"))], &[]).unwrap();
+    assert_eq!(
+        config.settings.backend,
+        flinkform::config::BackendSettings::Postgres { conn_str: None, schema: "ops".into() }
+    );
+    let location = flinkform::pipeline::location(&config.dir, &config.settings);
+    let shown = location.shown();
+    assert!(shown.contains("schema ops") && shown.contains("project p"), "{shown}");
+    let err = load(&[("main.hcl", &with("  backend \"mysql\" {}\n"))], &[]).err().unwrap();
+    assert!(err.contains("main.hcl:3:3") && err.contains("unknown backend \"mysql\""), "{err}");
+    let err = load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"Ops-1\"\n  }\n"))], &[]).err().unwrap();
+    assert!(err.contains("main.hcl:4:") && err.contains("not a plain PostgreSQL name"), "{err}");
+    let secret = "postgres://u:hunter2-pw@db.example:5432/flink";
+    let hcl = with(&format!("  backend \"postgres\" {{\n    conn_str = \"{secret}\"\n  }}\n"));
+    let (config, _dir) = load(&[("main.hcl", &hcl)], &[]).unwrap();
+    let shown = flinkform::pipeline::location(&config.dir, &config.settings).shown();
+    assert!(shown.contains("db.example") && !shown.contains("hunter2"), "{shown}");
+}

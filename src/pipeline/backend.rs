@@ -95,24 +95,55 @@ pub fn push(location: &Location, bytes: &[u8], force: bool) -> Result<u64, Repor
     Ok(serial)
 }
 
+/// What `init` last set up in a directory (`.flinkform/backend.json`): which remote backend,
+/// never its credentials. With it, `init` after the `backend` block is removed moves the
+/// state back into the local file, as Terraform's `init -migrate-state` does.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Initialised {
+    backend: String,
+    schema: String,
+}
+
+fn initialised_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(".flinkform").join("backend.json")
+}
+
 /// `init`: with a remote backend configured and a local state file beside the configuration,
 /// moves the local state into the backend (its lineage and serial kept) and renames the file
-/// `<file>.migrated`; refused when the backend already holds another lineage. One line saying
-/// what was done.
+/// `<file>.migrated`; refused when the backend already holds another lineage. With the local
+/// backend configured after an `init` for PostgreSQL, moves the state back into the file. One
+/// line saying what was done.
 pub fn init(dir: &Path) -> Result<String, Report> {
     let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
     let target = super::location(dir, &settings);
     let local_path = dir.join(&settings.state_path);
-    let Location::Postgres(_) = &target else {
-        return Ok(format!("The state is the local file {}; nothing to migrate.", local_path.display()));
+    let Location::Postgres(pg) = &target else {
+        return back_to_local(dir, &settings, &local_path);
     };
-    let _lock = locked(&target, "init")?;
+    let marker = Initialised { backend: "postgres".into(), schema: pg.schema.clone() };
+    let record = || -> Result<(), Report> {
+        let path = initialised_path(dir);
+        let parent = path.parent().expect("a file in .flinkform");
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(parent)
+            .map_err(|e| miette::miette!("cannot create {}: {e}", parent.display()))?;
+        let text = serde_json::to_vec_pretty(&marker).expect("plain data");
+        crate::state::write_atomic(&path, &text).map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))
+    };
+    let message = into_backend(&target, &local_path)?;
+    record()?;
+    Ok(message)
+}
+
+/// The local state moved into `target` (see [`init`]).
+fn into_backend(target: &Location, local_path: &Path) -> Result<String, Report> {
+    let _lock = locked(target, "init")?;
     let stored = target.read().map_err(Report::new)?;
     if !local_path.exists() {
         let what = if stored.lineage.is_empty() { "empty" } else { "in use" };
         return Ok(format!("The state is in {} ({what}); no local state to migrate.", target.shown()));
     }
-    let local = State::load(&local_path).map_err(Report::new)?;
+    let local = State::load(local_path).map_err(Report::new)?;
     if !stored.lineage.is_empty() && stored.lineage != local.lineage {
         return Err(miette::miette!(
             help = "the backend belongs to another state of this project: choose another project or schema, or remove the local file",
@@ -125,12 +156,55 @@ pub fn init(dir: &Path) -> Result<String, Report> {
     }
     if stored.lineage.is_empty() {
         let mut state = local;
-        StateWriter::new(&target, &stored).save(&mut state).map_err(Report::new)?;
+        StateWriter::new(target, &stored).save(&mut state).map_err(Report::new)?;
     } else if local.serial > stored.serial {
-        write_over(&target, &stored, local)?;
+        write_over(target, &stored, local)?;
     }
     let moved = local_path.with_extension("json.migrated");
-    std::fs::rename(&local_path, &moved)
+    std::fs::rename(local_path, &moved)
         .map_err(|e| miette::miette!("migrated, but cannot rename {}: {e}", local_path.display()))?;
     Ok(format!("The local state was migrated to {}; the file is kept as {}.", target.shown(), moved.display()))
+}
+
+/// `init` with the local backend configured: when the last `init` here set up PostgreSQL, its
+/// state (read with the same connection settings) becomes the local file, refused when a local
+/// state of another lineage is in the way.
+fn back_to_local(dir: &Path, settings: &crate::config::Settings, local_path: &Path) -> Result<String, Report> {
+    let marker: Option<Initialised> =
+        std::fs::read(initialised_path(dir)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let Some(marker) = marker.filter(|m| m.backend == "postgres") else {
+        return Ok(format!("The state is the local file {}; nothing to migrate.", local_path.display()));
+    };
+    let mut remote_settings = settings.clone();
+    remote_settings.backend = crate::config::BackendSettings::Postgres { conn_str: None, schema: marker.schema };
+    let source = super::location(dir, &remote_settings);
+    let _lock = locked(&source, "init")?;
+    let remote = source.read().map_err(Report::new)?;
+    let local_location = Location::Local(local_path.to_path_buf());
+    let _local_lock = locked(&local_location, "init")?;
+    let local = State::load(local_path).map_err(Report::new)?;
+    if !local.lineage.is_empty() && local.lineage != remote.lineage {
+        return Err(miette::miette!(
+            help = "move or remove the local file first",
+            "the local state {} is lineage {}, and {} holds lineage {}; nothing was migrated",
+            local_path.display(),
+            local.lineage,
+            source.shown(),
+            remote.lineage
+        ));
+    }
+    if !remote.lineage.is_empty() {
+        if local.lineage.is_empty() {
+            let mut state = remote;
+            StateWriter::new(&local_location, &local).save(&mut state).map_err(Report::new)?;
+        } else {
+            write_over(&local_location, &local, remote)?;
+        }
+    }
+    let _ = std::fs::remove_file(initialised_path(dir));
+    Ok(format!(
+        "The state in {} was copied back to the local file {} (the database keeps its copy and history).",
+        source.shown(),
+        local_path.display()
+    ))
 }
