@@ -526,7 +526,8 @@ fn a_clusters_security_block_changes_the_hardened_default() {
 #[test]
 fn the_backend_block_is_read_and_its_mistakes_are_named() {
     let with = |backend: &str| format!("flinkform {{\n  project = \"p\"\n{backend}}}\n");
-    let (config, _dir) = load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"ops\"\n  }\n"))], &[]).unwrap();
+    let (config, _dir) =
+        load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"ops\"\n  }\n"))], &[]).unwrap();
     assert_eq!(
         config.settings.backend,
         flinkform::config::BackendSettings::Postgres { conn_str: None, schema: "ops".into() }
@@ -536,7 +537,8 @@ fn the_backend_block_is_read_and_its_mistakes_are_named() {
     assert!(shown.contains("schema ops") && shown.contains("project p"), "{shown}");
     let err = load(&[("main.hcl", &with("  backend \"mysql\" {}\n"))], &[]).err().unwrap();
     assert!(err.contains("main.hcl:3:3") && err.contains("unknown backend \"mysql\""), "{err}");
-    let err = load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"Ops-1\"\n  }\n"))], &[]).err().unwrap();
+    let err =
+        load(&[("main.hcl", &with("  backend \"postgres\" {\n    schema = \"Ops-1\"\n  }\n"))], &[]).err().unwrap();
     assert!(err.contains("main.hcl:4:") && err.contains("not a plain PostgreSQL name"), "{err}");
     let secret = "postgres://u:hunter2-pw@db.example:5432/flink";
     let hcl = with(&format!("  backend \"postgres\" {{\n    conn_str = \"{secret}\"\n  }}\n"));
