@@ -137,29 +137,17 @@ pub fn init(dir: &Path) -> Result<String, Report> {
 
 /// The local state moved into `target` (see [`init`]).
 fn into_backend(target: &Location, local_path: &Path) -> Result<String, Report> {
-    let _lock = locked(target, "init")?;
-    let stored = target.read().map_err(Report::new)?;
     if !local_path.exists() {
+        let stored = target.read().map_err(Report::new)?;
         let what = if stored.lineage.is_empty() { "empty" } else { "in use" };
         return Ok(format!("The state is in {} ({what}); no local state to migrate.", target.shown()));
     }
-    let local = State::load(local_path).map_err(Report::new)?;
-    if !stored.lineage.is_empty() && stored.lineage != local.lineage {
-        return Err(miette::miette!(
-            help = "the backend belongs to another state of this project: choose another project or schema, or remove the local file",
-            "{} already holds lineage {}, and the local state {} is lineage {}; nothing was migrated",
-            target.shown(),
-            stored.lineage,
-            local_path.display(),
-            local.lineage
-        ));
-    }
-    if stored.lineage.is_empty() {
-        let mut state = local;
-        StateWriter::new(target, &stored).save(&mut state).map_err(Report::new)?;
-    } else if local.serial > stored.serial {
-        write_over(target, &stored, local)?;
-    }
+    let local = Location::Local(local_path.to_path_buf());
+    copy_state(
+        &local,
+        target,
+        "the backend belongs to another state of this project: choose another project or schema, or remove the local file",
+    )?;
     let moved = local_path.with_extension("json.migrated");
     std::fs::rename(local_path, &moved)
         .map_err(|e| miette::miette!("migrated, but cannot rename {}: {e}", local_path.display()))?;
@@ -178,33 +166,41 @@ fn back_to_local(dir: &Path, settings: &crate::config::Settings, local_path: &Pa
     let mut remote_settings = settings.clone();
     remote_settings.backend = crate::config::BackendSettings::Postgres { conn_str: None, schema: marker.schema };
     let source = super::location(dir, &remote_settings);
-    let _lock = locked(&source, "init")?;
-    let remote = source.read().map_err(Report::new)?;
-    let local_location = Location::Local(local_path.to_path_buf());
-    let _local_lock = locked(&local_location, "init")?;
-    let local = State::load(local_path).map_err(Report::new)?;
-    if !local.lineage.is_empty() && local.lineage != remote.lineage {
-        return Err(miette::miette!(
-            help = "move or remove the local file first",
-            "the local state {} is lineage {}, and {} holds lineage {}; nothing was migrated",
-            local_path.display(),
-            local.lineage,
-            source.shown(),
-            remote.lineage
-        ));
-    }
-    if !remote.lineage.is_empty() {
-        if local.lineage.is_empty() {
-            let mut state = remote;
-            StateWriter::new(&local_location, &local).save(&mut state).map_err(Report::new)?;
-        } else {
-            write_over(&local_location, &local, remote)?;
-        }
-    }
+    copy_state(&source, &Location::Local(local_path.to_path_buf()), "move or remove the local file first")?;
     let _ = std::fs::remove_file(initialised_path(dir));
     Ok(format!(
         "The state in {} was copied back to the local file {} (the database keeps its copy and history).",
         source.shown(),
         local_path.display()
     ))
+}
+
+/// Copies the state at `from` to `to`, both locked, keeping its lineage and serial: written
+/// when `to` holds none or an older version of it; refused, with `help`, when `to` holds
+/// another lineage.
+fn copy_state(from: &Location, to: &Location, help: &str) -> Result<(), Report> {
+    let _from_lock = locked(from, "init")?;
+    let _to_lock = locked(to, "init")?;
+    let source = from.read().map_err(Report::new)?;
+    let stored = to.read().map_err(Report::new)?;
+    if source.lineage.is_empty() {
+        return Ok(());
+    }
+    if !stored.lineage.is_empty() && stored.lineage != source.lineage {
+        return Err(miette::miette!(
+            help = help.to_string(),
+            "{} already holds lineage {}, and {} is lineage {}; nothing was migrated",
+            to.shown(),
+            stored.lineage,
+            from.shown(),
+            source.lineage
+        ));
+    }
+    if stored.lineage.is_empty() {
+        let mut state = source;
+        StateWriter::new(to, &stored).save(&mut state).map_err(Report::new)?;
+    } else if source.serial > stored.serial {
+        write_over(to, &stored, source)?;
+    }
+    Ok(())
 }
