@@ -278,3 +278,25 @@ fn postgres_stopped_mid_apply_fails_the_run_naming_it_and_the_next_apply_converg
     assert_eq!(p.container_id("fft-pgdown-web"), Some(id), "nothing was lost: the container is the one made before");
     assert!(p.container_id("fft-pgdown-after").is_some());
 }
+
+/// Compare-and-swap, through the library against the real server: a writer whose read is out of
+/// date (another wrote since, as a run that lost its lock would find) overwrites nothing.
+#[test]
+fn a_writer_whose_read_is_out_of_date_cannot_overwrite_the_state() {
+    use flinkform::state::{Location, PgLocation, StateWriter};
+    let pg = Postgres::start();
+    let location =
+        Location::Postgres(PgLocation { conn_str: pg.conn.clone(), schema: "ff_cas".into(), project: "cas".into() });
+    let mut first = location.read().unwrap();
+    StateWriter::new(&location, &first).save(&mut first).unwrap();
+    let read_by_a = location.read().unwrap();
+    let read_by_b = location.read().unwrap();
+    let (mut a, mut b) = (read_by_a.clone(), read_by_b.clone());
+    a.salt = "written by A".into();
+    StateWriter::new(&location, &read_by_a).save(&mut a).unwrap();
+    b.salt = "written by B".into();
+    let err = StateWriter::new(&location, &read_by_b).save(&mut b).unwrap_err().to_string();
+    assert!(err.contains("another writer changed it") && err.contains("nothing was overwritten"), "{err}");
+    let now = location.read().unwrap();
+    assert_eq!((now.salt.as_str(), now.serial), ("written by A", a.serial), "A's write stands");
+}

@@ -142,6 +142,11 @@ fn a_cluster_switched_to_mutual_tls_refuses_clients_without_the_certificate_and_
     assert_eq!(curl_tls(&bundle, false, &format!("{url}/overview")), None, "no client certificate, no answer");
     assert_eq!(curl(&["-k"], &format!("{url}/overview")), None, "not even with verification off");
     let overview = json(&curl_tls(&bundle, true, &format!("{url}/overview")).expect("Flink answers the client"));
+    // Flink itself reports internal SSL on (its TaskManager registered through it).
+    let config = json(&curl_tls(&bundle, true, &format!("{url}/jobmanager/config")).unwrap());
+    let setting = |k: &str| config.as_array().unwrap().iter().find(|e| e["key"] == k).map(|e| e["value"].clone());
+    assert_eq!(setting("security.ssl.internal.enabled"), Some("true".into()), "{config}");
+    assert_eq!(setting("security.ssl.rest.authentication-enabled"), Some("true".into()), "{config}");
     assert_eq!(overview["taskmanagers"], 1, "{overview}");
     assert_eq!(overview["slots-total"], 2, "{overview}");
 
