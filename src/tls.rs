@@ -151,7 +151,17 @@ fn leaf(
 /// flinkform's client identity for the cluster whose TLS volume is `scope`.
 pub fn client(root: &Root, nonce: &str, scope: &str) -> Result<ClientIdentity, TlsError> {
     let (ca, issuer) = rest_ca(root, nonce, scope)?;
-    let (cert, d) = leaf(root, nonce, "flinkform", &[], ExtendedKeyUsagePurpose::ClientAuth, &issuer)?;
+    client_of(root, nonce, &ca, &issuer)
+}
+
+/// The client certificate signed by the REST authority `ca`.
+fn client_of(
+    root: &Root,
+    nonce: &str,
+    ca: &rcgen::Certificate,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<ClientIdentity, TlsError> {
+    let (cert, d) = leaf(root, nonce, "flinkform", &[], ExtendedKeyUsagePurpose::ClientAuth, issuer)?;
     Ok(ClientIdentity { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: d.key.serialize_pem() })
 }
 
@@ -167,7 +177,7 @@ pub fn material(root: &Root, nonce: &str, scope: &str, hosts: &[String]) -> Resu
 
     let (ca, issuer) = rest_ca(root, nonce, scope)?;
     let (server, server_key) = leaf(root, nonce, "flink-rest", hosts, ExtendedKeyUsagePurpose::ServerAuth, &issuer)?;
-    let client = client(root, nonce, scope)?;
+    let client = client_of(root, nonce, &ca, &issuer)?;
 
     let files = vec![
         (INTERNAL_KEYSTORE, key_store("flink-internal", &internal.pkcs8, &[internal_cert.der()], &password)?),

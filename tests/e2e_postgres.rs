@@ -1,7 +1,8 @@
 //! End to end (issue 16): the state in a real PostgreSQL (Debian's, started by
 //! scripts/postgres.sh for this test and stopped after), shared by two working copies ("runner
 //! A" and "runner B") of one configuration on the real engine. A applies, B plans nothing; an
-//! apply waits for, or fails naming, the one holding the lock; kill -9 of the holder frees it;
+//! apply waits for, or fails naming, the one holding the lock; `force-unlock ID` ends a stuck
+//! holder's lock; kill -9 of the holder frees it;
 //! every version is kept (`state history`), `state rollback` writes one again; `state
 //! push` refuses another lineage or an older serial; `init` moves a local state in and refuses
 //! a backend that holds another lineage. The connection's password is in no output.
@@ -108,6 +109,22 @@ fn two_runners_share_one_state_in_postgres_with_its_lock_and_history() {
     assert!(holder.wait().unwrap().success());
     assert!(waited.elapsed() > Duration::from_secs(2), "B waited for A");
     assert!(String::from_utf8_lossy(&out.stdout).contains("No changes."), "B applied after A: nothing left");
+
+    // force-unlock ID of a stuck holder: its session is ended, so the lock is free at once (the
+    // holder, if it goes on, can no longer write over a newer state: see the compare-and-swap test).
+    let mut holder =
+        spawn(&a, &["apply", "-auto-approve", "-var", "ready_after=30", "-var", "tag=three", "-lock-timeout", "30s"]);
+    let message = lock_seen(&b);
+    let lock_id =
+        message.split("ID ").nth(1).and_then(|s| s.split(',').next()).expect("the message names the lock's ID");
+    let out = b.run(&["force-unlock", "not-the-id"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not not-the-id"));
+    b.ok(&["force-unlock", lock_id]);
+    let out = b.run(&["state", "rm", "container.none"]);
+    let after = String::from_utf8_lossy(&out.stderr);
+    assert!(!after.contains("is locked") && after.contains("no resource"), "the lock is free: {after}");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
 
     // kill -9 of the holder: PostgreSQL ends its session, and the lock with it.
     let mut holder =

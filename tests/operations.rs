@@ -166,3 +166,16 @@ fn turning_tls_off_removes_the_tls_volume_after_the_containers_that_read_it() {
     let p = plan::compute(&off, &state, &live, &project, false).unwrap();
     insta::assert_snapshot!("ops_tls_off", operations(&p));
 }
+
+/// A stopped Flink container of a TLS cluster: the keystores are written again before it starts
+/// (a volume a killed run left empty is filled).
+#[test]
+fn a_stopped_container_of_a_tls_cluster_gets_its_keystores_written_before_it_starts() {
+    let (d, project) = desired("secure", &[]);
+    let (state, mut live) = applied(&d, &project);
+    let tm = live.objects.get_mut(&(Kind::Container, "secure-secure-taskmanager-1".into())).unwrap();
+    tm.running = false;
+    tm.state = "exited".into();
+    let p = plan::compute(&d, &state, &live, &project, false).unwrap();
+    insta::assert_snapshot!("ops_tls_start_stopped", operations(&p));
+}

@@ -316,8 +316,9 @@ fn target_and_replace_focus_the_plan() {
     let (d, project) = desired("quickstart", &[]);
     let (state, live) = applied(&d, &project);
     let (d3, _) = desired("quickstart", &["taskmanagers=3", "slots=4"]);
-    let mut p = plan::compute(&d3, &state, &live, &project, false).unwrap();
-    p.focus(&["cluster.quickstart.taskmanager[2]".into()], &["cluster.quickstart.jobmanager[0]".into()]).unwrap();
+    let replace = ["cluster.quickstart.jobmanager[0]".to_string()];
+    let mut p = plan::compute_with(&d3, &state, &live, &project, false, &replace).unwrap();
+    p.focus(&["cluster.quickstart.taskmanager[2]".into()], &replace).unwrap();
     assert_eq!(
         p.summary_lines(),
         [

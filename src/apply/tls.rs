@@ -48,12 +48,7 @@ pub(crate) async fn learn_nonce(shared: &Shared, volume: &str) -> Result<String,
     if let Some(n) = shared.tls.nonces.lock().ok().and_then(|m| m.get(volume).cloned()) {
         return Ok(n);
     }
-    let labels = volume_labels(&shared.engine, volume).await?;
-    let nonce = labels.and_then(|l| l.get(NONCE_LABEL).cloned()).ok_or_else(|| {
-        ApplyError::Docker(DockerError::Other(format!(
-            "volume {volume} holds no TLS nonce label: replace it (`flinkform apply -replace` of the cluster's volume[\"tls\"])"
-        )))
-    })?;
+    let nonce = read_nonce(&shared.engine, volume).await?;
     if let Ok(mut m) = shared.tls.nonces.lock() {
         m.insert(volume.to_string(), nonce.clone());
     }
@@ -124,11 +119,18 @@ pub async fn identity_of(
     root: &crate::tls::Root,
     volume: &str,
 ) -> Result<ClientIdentity, String> {
-    let labels = volume_labels(engine, volume).await.map_err(|e| e.to_string())?;
-    let nonce = labels
-        .and_then(|l| l.get(NONCE_LABEL).cloned())
-        .ok_or_else(|| format!("volume {volume} does not exist or carries no TLS nonce"))?;
+    let nonce = read_nonce(engine, volume).await.map_err(|e| e.to_string())?;
     crate::tls::client(root, &nonce, volume).map_err(|e| e.to_string())
+}
+
+/// The nonce a TLS volume is labelled with, read from the engine.
+async fn read_nonce(engine: &crate::docker::Engine, volume: &str) -> Result<String, ApplyError> {
+    let labels = volume_labels(engine, volume).await?;
+    labels.and_then(|l| l.get(NONCE_LABEL).cloned()).ok_or_else(|| {
+        ApplyError::Docker(DockerError::Other(format!(
+            "volume {volume} does not exist or holds no TLS nonce label: replace it (`flinkform apply -replace` of the cluster's volume[\"tls\"])"
+        )))
+    })
 }
 
 fn no_volume(cluster: &str, address: &str) -> ApplyError {

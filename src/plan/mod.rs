@@ -160,21 +160,18 @@ pub struct Focus {
 }
 
 impl Plan {
-    /// `--replace ADDRESS`: replace these even though nothing changed; `--target ADDRESS`: act
-    /// only on these (an address also selects what is nested under it) and what they depend on.
+    /// `--target ADDRESS`: act only on these (an address also selects what is nested under it)
+    /// and what they depend on. `replace` (`--replace`, decided by [`diff::compute_with`]) is
+    /// checked: each must be a configured container, network or volume.
     pub fn focus(&mut self, targets: &[String], replace: &[String]) -> Result<(), String> {
         for r in replace {
             let c = self
                 .changes
-                .iter_mut()
+                .iter()
                 .find(|c| &c.address == r)
                 .ok_or_else(|| format!("--replace {r}: no such resource in the configuration"))?;
             if c.desired.is_none() || c.kind == crate::model::Kind::Job {
                 return Err(format!("--replace {r}: only configured containers, networks and volumes can be replaced"));
-            }
-            if matches!(c.action, Action::NoOp | Action::Start) {
-                c.action = Action::Replace;
-                c.reasons = vec!["replacement requested with --replace".into()];
             }
         }
         if targets.is_empty() {

@@ -36,6 +36,25 @@ impl LockInfo {
     }
 }
 
+impl LockInfo {
+    /// Who holds a lock, for the message of the one waiting for it.
+    pub fn describe(info: Option<&LockInfo>) -> String {
+        match info {
+            Some(i) => format!("ID {}, {} by {} (pid {}) since {}", i.id, i.operation, i.who, i.pid, i.created),
+            None => "another flinkform process".into(),
+        }
+    }
+}
+
+/// What to do about a busy lock: only apply and destroy take --lock-timeout.
+pub fn busy_hint(operation: &str) -> &'static str {
+    if matches!(operation, "apply" | "destroy") {
+        "Wait for it to finish, or pass --lock-timeout to wait longer"
+    } else {
+        "Run this again once it has finished"
+    }
+}
+
 /// `user@host` of this process.
 pub fn who() -> String {
     format!(
@@ -107,15 +126,9 @@ impl FileLock {
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                let holder = serde_json::from_str::<LockInfo>(&text)
-                    .map(|i| format!("ID {}, {} by {} (pid {}) since {}", i.id, i.operation, i.who, i.pid, i.created))
-                    .unwrap_or_else(|_| "another flinkform process".into());
-                // Only apply and destroy take --lock-timeout.
-                let wait = if matches!(operation, "apply" | "destroy") {
-                    "Wait for it to finish, or pass --lock-timeout to wait longer"
-                } else {
-                    "Run this again once it has finished"
-                };
+                let holder = serde_json::from_str::<LockInfo>(&text).ok();
+                let holder = LockInfo::describe(holder.as_ref());
+                let wait = busy_hint(operation);
                 return Err(StateError::Locked(format!("the state {} is locked: {holder}. {wait}", state.display())));
             }
             std::thread::sleep(Duration::from_millis(200));

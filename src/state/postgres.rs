@@ -253,12 +253,8 @@ impl PgLocation {
                 return Ok(PgLock { connection, location: self.clone() });
             }
             if start.elapsed() >= timeout {
-                let holder = self.holder().unwrap_or_else(|| "another flinkform process".into());
-                let wait = if matches!(operation, "apply" | "destroy") {
-                    "Wait for it to finish, or pass --lock-timeout to wait longer"
-                } else {
-                    "Run this again once it has finished"
-                };
+                let holder = super::lock::LockInfo::describe(self.holder().as_ref());
+                let wait = super::lock::busy_hint(operation);
                 return Err(StateError::Locked(format!(
                     "the state in PostgreSQL ({}) is locked: {holder}. {wait}; `flinkform force-unlock` ends a holder that is gone",
                     self.shown()
@@ -269,17 +265,13 @@ impl PgLocation {
     }
 
     /// Who holds the lock, as it recorded itself.
-    fn holder(&self) -> Option<String> {
+    fn holder(&self) -> Option<super::lock::LockInfo> {
         off_runtime(|| {
             let mut c = self.connect().ok()?;
             let row = c
                 .query_opt(&format!("SELECT info FROM {}.locks WHERE project = $1", self.schema), &[&self.project])
                 .ok()??;
-            let info: super::lock::LockInfo = serde_json::from_str(&row.get::<_, String>(0)).ok()?;
-            Some(format!(
-                "ID {}, {} by {} (pid {}) since {}",
-                info.id, info.operation, info.who, info.pid, info.created
-            ))
+            serde_json::from_str(&row.get::<_, String>(0)).ok()
         })
     }
 
@@ -287,15 +279,11 @@ impl PgLocation {
     /// `id`; false when no session holds it. A killed holder's lock is gone already: PostgreSQL
     /// releases it with the holder's connection.
     pub fn force_unlock(&self, id: &str) -> Result<bool, StateError> {
+        if let Some(info) = self.holder().filter(|i| i.id != id) {
+            return Err(StateError::Locked(format!("the lock's ID is {}, not {id}; nothing was changed", info.id)));
+        }
         off_runtime(|| {
             let mut c = self.connect()?;
-            let info = c
-                .query_opt(&format!("SELECT info FROM {}.locks WHERE project = $1", self.schema), &[&self.project])
-                .map_err(|e| pg_error(self, "cannot read the lock", e))?
-                .and_then(|r| serde_json::from_str::<super::lock::LockInfo>(&r.get::<_, String>(0)).ok());
-            if let Some(info) = info.filter(|i| i.id != id) {
-                return Err(StateError::Locked(format!("the lock's ID is {}, not {id}; nothing was changed", info.id)));
-            }
             let row = c
                 .query_one(
                     "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
