@@ -13,4 +13,7 @@ cd "$(dirname "$0")/.."
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+# The policy tests compare the embedded Rego engine's decisions with an independent one
+# (rego-cpp, through its Python bindings).
+python3 -c 'import regopy' 2>/dev/null || python3 -m pip install -q regopy
 cargo nextest run --no-fail-fast "$@"

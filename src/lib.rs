@@ -18,5 +18,6 @@ pub mod names;
 pub mod observe;
 pub mod pipeline;
 pub mod plan;
+pub mod policy;
 pub mod state;
 pub mod tls;

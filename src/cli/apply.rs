@@ -30,6 +30,8 @@ pub struct ApplyArgs {
     /// How long to wait for the state lock (e.g. 30s, 2m)
     #[arg(long, default_value = "0s", value_parser = crate::config::parse_duration)]
     pub lock_timeout: Duration,
+    #[command(flatten)]
+    pub policy: super::plan::PolicyArgs,
 }
 
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
@@ -39,6 +41,7 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         focus: args.focus.focus(),
         destroy,
         lock_timeout: args.lock_timeout,
+        policies: args.policy.dirs.clone(),
     };
     let prepared = pipeline::prepare(dir, &options).await?;
     super::print_warnings(&crate::config::warnings::warnings(&prepared.config));
@@ -48,6 +51,12 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
         super::print(&format!("An earlier run was stopped mid-call; resolved first:\n{lines}\n"));
     }
     super::print(&render::human(prepared.plan()));
+    if let Some(policy) = prepared.policy() {
+        super::print(&policy.human());
+        if policy.denied() {
+            return Err(pipeline::policy_denied(policy));
+        }
+    }
     if prepared.needs_confirmation() && !args.auto_approve {
         confirm(destroy)?;
     }

@@ -4,6 +4,7 @@
 mod apply;
 mod fmt;
 mod plan;
+mod policy;
 mod show;
 mod state;
 mod status;
@@ -61,6 +62,9 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Each cluster's health as Flink reports it: TaskManagers, free slots, jobs, restarts, checkpoints
     Status(status::StatusArgs),
+    /// Run tests: `flinkform test policy DIR` runs a policy directory's own tests
+    #[command(subcommand)]
+    Test(policy::TestCommand),
     /// Print flinkform's version
     Version {
         /// Print as JSON
@@ -118,6 +122,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Graph(vars) => state::graph(&dir, &vars),
         Command::Fmt(args) => fmt::run(&dir, &args),
         Command::Status(args) => runtime.block_on(status::run(&dir, &args)),
+        Command::Test(command) => policy::run(&dir, &command),
         Command::Version { json } => version(json),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -191,15 +196,26 @@ fn collect_longs(command: &clap::Command, out: &mut std::collections::BTreeSet<S
     }
 }
 
-/// A plan for humans, as JSON or as Markdown.
-pub fn print_plan(plan: &crate::plan::Plan, json: bool, markdown: bool) {
+/// A plan for humans, as JSON or as Markdown, with what the policies said of it.
+pub fn print_plan(plan: &crate::plan::Plan, policy: Option<&crate::policy::Report>, json: bool, markdown: bool) {
     if json {
-        print(&format!("{}\n", serde_json::to_string_pretty(&crate::plan::json::render(plan)).unwrap_or_default()));
+        let mut doc = crate::plan::json::render(plan);
+        if let (Some(p), Some(fields)) = (policy, doc.as_object_mut()) {
+            fields.insert("policy_results".into(), p.to_json());
+        }
+        print(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
     } else if markdown {
         print(&crate::plan::markdown::render(plan));
+        print(&policy.map(|p| p.markdown()).unwrap_or_default());
     } else {
         print(&crate::plan::render::human(plan));
+        print(&policy.map(|p| p.human()).unwrap_or_default());
     }
+}
+
+/// An error as miette draws it, on stderr, when the command goes on to exit with a code.
+pub(crate) fn print_error(report: &Report) {
+    anstream::eprintln!("{report:?}");
 }
 
 /// The configuration's warnings, on stderr (stdout stays the plan, for pipes and files).

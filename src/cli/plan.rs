@@ -36,6 +36,17 @@ pub struct PlanArgs {
     pub refresh_only: bool,
     #[command(flatten)]
     pub focus: FocusArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// `--policy DIR`, on plan, apply and destroy.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PolicyArgs {
+    /// Check the plan against the Rego policies in DIR (conftest's deny/violation/warn rules,
+    /// package main); repeatable, beside the configuration's `policy_dir`
+    #[arg(long = "policy", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
 }
 
 /// `--target` and `--replace`, on plan and apply.
@@ -62,11 +73,16 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
         super::state::print_refresh(&notes, false);
         return Ok(ExitCode::SUCCESS);
     }
-    let options =
-        PlanOptions { destroy: args.destroy, refresh: args.refresh, focus: args.focus.focus(), settle_pending: false };
+    let options = PlanOptions {
+        destroy: args.destroy,
+        refresh: args.refresh,
+        focus: args.focus.focus(),
+        settle_pending: false,
+        policies: args.policy.dirs.clone(),
+    };
     let (config, planned) = pipeline::plan(dir, &args.vars.inputs(), &options).await?;
     super::print_warnings(&crate::config::warnings::warnings(&config));
-    super::print_plan(&planned.plan, args.json, args.markdown);
+    super::print_plan(&planned.plan, planned.policy.as_ref(), args.json, args.markdown);
     if let Some(given) = &args.out {
         pipeline::save_plan(dir, given, &config, &args.vars.inputs(), &options, &planned)?;
         if !args.json && !args.markdown {
@@ -75,6 +91,12 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> CliResult {
                 given.display()
             ));
         }
+    }
+    if let Some(denied) = planned.policy.as_ref().filter(|p| p.denied()) {
+        // As Terraform with a failed policy check: the plan is shown, and the run fails.
+        super::print_error(&pipeline::policy_denied(denied));
+        std::mem::forget((config, planned));
+        return Ok(ExitCode::FAILURE);
     }
     let code = if args.detailed_exitcode && planned.plan.has_changes() { 2 } else { 0 };
     // The process ends now: freeing the plan, state and snapshot one allocation at a time would

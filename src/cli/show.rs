@@ -41,7 +41,7 @@ pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
     if let Some(path) = &args.plan_file {
         // Rendered from the authenticated plan data, never from text stored beside it.
         let saved = crate::pipeline::read_saved_plan(&dir.join(path))?;
-        super::print_plan(&saved.plan.to_plan(), args.json, args.markdown);
+        super::print_plan(&saved.plan.to_plan(), None, args.json, args.markdown);
         return Ok(ExitCode::SUCCESS);
     }
     let state = state_for(dir)?;

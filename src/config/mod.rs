@@ -294,6 +294,7 @@ fn read_settings(
         state_path: "flinkform.state.json".into(),
         docker_host: None,
         backend: BackendSettings::Local,
+        policy_dir: None,
     };
     let ctx = eval::context(&[("var", var.clone())]);
     let settings: Vec<&RawBlock> = blocks.iter().filter(|b| b.ident == "flinkform").collect();
@@ -325,6 +326,7 @@ fn read_settings(
             s.state_path = p;
         }
         s.docker_host = f.string("docker_host");
+        s.policy_dir = f.string("policy_dir");
         if let Some(raw) = b.block("backend") {
             s.backend = backend(raw, ev.children.get("backend"), sources, errors);
         }

@@ -64,7 +64,7 @@ pub static TOP_LEVEL: &[Schema] = &[
     Schema {
         ident: "flinkform",
         labels: 0,
-        attrs: Some(&["project", "state_path", "docker_host"]),
+        attrs: Some(&["project", "state_path", "docker_host", "policy_dir"]),
         blocks: &[Schema {
             ident: "backend",
             labels: 1,

@@ -49,6 +49,9 @@ pub struct Settings {
     pub docker_host: Option<String>,
     /// Where the state lives (`backend "postgres" { … }`); the local file by default.
     pub backend: BackendSettings,
+    /// Rego policies every plan is checked against (`policy_dir`), relative to the
+    /// configuration directory.
+    pub policy_dir: Option<String>,
 }
 
 /// A `backend` block of the `flinkform` block.

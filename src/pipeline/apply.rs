@@ -24,6 +24,8 @@ pub struct ApplyOptions {
     pub focus: Focus,
     pub destroy: bool,
     pub lock_timeout: Duration,
+    /// Policy directories (`--policy`) beside the configuration's `policy_dir`.
+    pub policies: Vec<PathBuf>,
 }
 
 /// A plan ready to be confirmed and executed, with the lock that guards it.
@@ -51,6 +53,10 @@ impl Prepared {
     /// What was resolved, before planning, of calls a stopped run left in flight.
     pub fn settled(&self) -> &[String] {
         &self.planned.settled
+    }
+    /// What the policies said of the plan, when there are any.
+    pub fn policy(&self) -> Option<&crate::policy::Report> {
+        self.planned.policy.as_ref()
     }
     /// A saved plan was reviewed already: it is applied without asking again.
     pub fn needs_confirmation(&self) -> bool {
@@ -109,12 +115,22 @@ pub async fn prepare(dir: &Path, options: &ApplyOptions) -> Result<Prepared, Rep
         Some(s) => Focus { targets: s.targets.clone(), replace: s.replace.clone() },
         None => options.focus.clone(),
     };
-    let plan_options = PlanOptions { destroy, refresh: true, focus, settle_pending: true };
+    let plan_options =
+        PlanOptions { destroy, refresh: true, focus, settle_pending: true, policies: options.policies.clone() };
     let planned = make_plan(&config, &plan_options, started).await?;
     if let Some(s) = &saved {
         s.plan.check(&config, &s.key, &planned.state, &planned.snapshot, &planned.plan).map_err(Report::new)?;
     }
     Ok(Prepared { config, planned, destroy, saved, _lock: lock })
+}
+
+/// The error a plan a policy denies is refused with.
+pub fn policy_denied(report: &crate::policy::Report) -> Report {
+    let n = report.findings.iter().filter(|f| f.severity == crate::policy::Severity::Failure).count();
+    miette::miette!(
+        help = "change the configuration so the plan passes, or change the policy in a reviewed change",
+        "{n} policy failure(s): the plan is refused and nothing was changed"
+    )
 }
 
 /// Reads the plan file `apply FILE` names; the plan carries its own options, so none that
@@ -141,6 +157,9 @@ fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedFi
 /// Executes a prepared plan, `parallelism` operations at once; `stop` set (Ctrl-C) starts no
 /// new operation. The state is written after every operation, and once more with the outputs.
 pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBool>) -> Result<Applied, Report> {
+    if let Some(denied) = prepared.policy().filter(|p| p.denied()) {
+        return Err(policy_denied(denied));
+    }
     let Prepared { config, planned, destroy, saved, _lock } = prepared;
     let Planned { state, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");

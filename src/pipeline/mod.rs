@@ -12,7 +12,7 @@ mod refresh;
 mod status;
 mod tls;
 
-pub use apply::{Applied, ApplyOptions, Prepared, execute, prepare};
+pub use apply::{Applied, ApplyOptions, Prepared, execute, policy_denied, prepare};
 pub use edit::{dot, force_unlock, import, read_state, state_location, state_mv, state_resource, state_rm};
 pub use location::location;
 pub use plan::{PlanOptions, Planned, make_plan, plan, read_saved_plan, save_plan};

@@ -9,9 +9,10 @@ use crate::observe::docker::DockerObservation;
 use crate::observe::{self, Snapshot, Wanted};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Focus, Plan};
+use crate::policy;
 use crate::state::State;
 use miette::Report;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a plan is asked for (plain data: the command line fills it).
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,9 @@ pub struct PlanOptions {
     /// Resolve the engine calls a stopped run left in flight before planning (apply and
     /// destroy, which hold the state's lock); a plan only shows what apply would do with them.
     pub settle_pending: bool,
+    /// Policy directories given on the command line (`--policy`), beside the configuration's
+    /// `policy_dir`.
+    pub policies: Vec<std::path::PathBuf>,
 }
 
 /// Everything a plan was computed from, and the plan.
@@ -37,6 +41,8 @@ pub struct Planned {
     pub masker: Masker,
     /// What was resolved of calls a stopped run left in flight, one line each.
     pub settled: Vec<String>,
+    /// What the policies said of the plan, when there are any.
+    pub policy: Option<crate::policy::Report>,
 }
 
 /// Starts observing the engine the settings name, for their project.
@@ -111,7 +117,22 @@ pub async fn make_plan(
         plan.outputs = output_changes(config, &state, &plan, &masker)?;
     }
     tracing::debug!(changes = plan.counts().0 + plan.counts().1 + plan.counts().2, "planned");
-    Ok(Planned { state, engine, snapshot, plan, masker, settled })
+    let policy = check_policies(config, &options.policies, &plan)?;
+    Ok(Planned { state, engine, snapshot, plan, masker, settled, policy })
+}
+
+/// Evaluates the policies of the configuration (`policy_dir`) and of the command line on the
+/// plan's JSON; `None` when there are none (and nothing is rendered for them).
+pub fn check_policies(config: &Config, given: &[PathBuf], plan: &Plan) -> Result<Option<policy::Report>, Report> {
+    let mut dirs: Vec<PathBuf> = config.settings.policy_dir.iter().map(PathBuf::from).collect();
+    dirs.extend(given.iter().filter(|d| !dirs.contains(d)).cloned().collect::<Vec<_>>());
+    if dirs.is_empty() {
+        return Ok(None);
+    }
+    let mut policies = policy::Policies::load(&config.dir, &dirs, policy::DEFAULT_NAMESPACE).map_err(Report::new)?;
+    let report = policies.evaluate(&plan::json::render(plan)).map_err(Report::new)?;
+    tracing::debug!(findings = report.findings.len(), "policies evaluated");
+    Ok(Some(report))
 }
 
 /// Finishes what a stopped run left in flight, and records it; one line per call resolved.
