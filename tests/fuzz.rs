@@ -300,7 +300,7 @@ fn saved_plan_bytes(path: &Path, key: &flinkform::key::Key) -> String {
         vars: vec!["n=2".into()],
         var_files: vec![],
         sensitive_vars: [("token".to_string(), "22".repeat(32))].into(),
-        plan: Reviewed { changes: vec![change(0), change(1)], outputs: vec![], foreign: vec![] },
+        plan: Reviewed { changes: vec![change(0), change(1)], outputs: vec![], foreign: vec![], moved: vec![] },
         applied: false,
         key: String::new(),
         mac: String::new(),

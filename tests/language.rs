@@ -75,6 +75,74 @@ fn module_inputs_outputs_nesting_and_addresses() {
 }
 
 #[test]
+fn modules_repeat_with_count_and_for_each() {
+    let files = [
+        (
+            "main.hcl",
+            r#"flinkform {
+  project = "p"
+}
+variable "regions" {
+  default = { eu = 2, us = 1 }
+}
+module "region" {
+  for_each     = var.regions
+  source       = "./modules/session"
+  taskmanagers = each.value
+  label        = each.key
+}
+module "canary" {
+  count  = 2
+  source = "./modules/session"
+  label  = "canary-${count.index}"
+}
+container "probe" {
+  image      = "busybox"
+  env        = { TARGET = module.region["eu"].name }
+  depends_on = [module.canary]
+}
+output "greetings" {
+  value = { for k, m in module.region : k => m.greeting }
+}
+output "canaries" {
+  value = module.canary[*].name
+}
+"#,
+        ),
+        ("modules/session/main.hcl", SESSION),
+    ];
+    let (c, _dir) = load(&files, &[]).unwrap();
+    let a = addresses(&c);
+    for want in [
+        "module.region[\"eu\"].cluster.flink.taskmanager[1]",
+        "module.region[\"us\"].cluster.flink.taskmanager[0]",
+        "module.canary[0].cluster.flink.jobmanager[0]",
+        "module.canary[1].cluster.flink.jobmanager[0]",
+    ] {
+        assert!(a.contains(&want.to_string()), "{want} in {a:?}");
+    }
+    assert!(!a.contains(&"module.region[\"us\"].cluster.flink.taskmanager[1]".to_string()), "{a:?}");
+    let d = model::expand(&c, &flinkform::model::sensitive::Masker::salted("salt"));
+    assert_eq!(d["module.region[\"eu\"].cluster.flink.jobmanager[0]"].name, "p-region-eu-flink-jobmanager-0");
+    assert_eq!(d["module.canary[1].cluster.flink.jobmanager[0]"].name, "p-canary-1-flink-jobmanager-0");
+    // A dependency on a repeated module waits for every instance.
+    let deps = &d["container.probe"].dependencies;
+    assert!(deps.contains(&"module.canary[0].cluster.flink.jobmanager[0]".to_string()), "{deps:?}");
+    assert!(deps.contains(&"module.canary[1].cluster.flink.taskmanager[0]".to_string()), "{deps:?}");
+    assert!(deps.contains(&"module.region[\"eu\"].cluster.flink.jobmanager[0]".to_string()), "{deps:?}");
+    // As in Terraform, a reference to one instance depends on the module call (every instance).
+    let greetings = hcl::Value::from_iter(
+        [("eu", "hello eu"), ("us", "hello us")].map(|(k, v)| (k.to_string(), hcl::Value::from(v))),
+    );
+    assert_eq!(c.outputs["greetings"].value, greetings);
+    assert_eq!(c.outputs["canaries"].value, hcl::Value::from(vec!["canary-0-flink", "canary-1-flink"]));
+    // Targeting one instance of a repeated module selects what is inside it only.
+    let t: flinkform::address::Address = "module.region[\"eu\"]".parse().unwrap();
+    assert!(t.selects(&"module.region[\"eu\"].cluster.flink.jobmanager[0]".parse().unwrap()));
+    assert!(!t.selects(&"module.region[\"us\"].cluster.flink.jobmanager[0]".parse().unwrap()));
+}
+
+#[test]
 fn module_input_mistakes_are_named() {
     let files = [("main.hcl", "module \"s\" {\n  source = \"./m\"\n  taskmanager = 2\n}\n"), ("m/main.hcl", SESSION)];
     let err = load(&files, &[]).unwrap_err();

@@ -1,11 +1,12 @@
 //! `module` blocks: a call loads the module's directory, binds the call's attributes to the
 //! module's variables (typed, validated, sensitive when the expression is), and evaluates the
-//! module under its address prefix.
+//! module under its address prefix — once, or once per instance of its `count`/`for_each`
+//! (`module.x[0].`, `module.x["eu"].`), as Terraform does.
 
 use super::diag::{self, Loc, SourceFile};
 use super::module::{Env, Inputs, Loader, MAX_DEPTH, Scope};
 use super::raw::{self, RawBlock};
-use super::types::OutputValue;
+use super::types::{InstanceKey, OutputValue};
 use super::{eval, vars};
 use hcl::Value;
 use hcl::eval::Context;
@@ -13,36 +14,78 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 impl Loader<'_> {
-    /// A `module` block: loads its source, binds inputs to its variables, evaluates it.
+    /// A `module` block: loads its source once, then per instance binds inputs to its
+    /// variables and evaluates it. Returns the value `module.<name>` has in expressions (the
+    /// outputs' object; a list of them with `count`, a map with `for_each`) and the names of
+    /// the outputs that are sensitive in any instance.
     pub(super) fn call(
+        &mut self,
+        scope: &Scope,
+        b: &RawBlock,
+        ctx: &mut Context,
+        env: &Env,
+        deps: Vec<String>,
+    ) -> (Value, BTreeSet<String>) {
+        let empty = (Value::Object(Default::default()), BTreeSet::new());
+        let keys = self.instance_keys(b, ctx, env);
+        let Some((rel, dir, at)) = self.module_source(scope, b) else { return empty };
+        let Some(blocks) = self.read_module(&dir, &at, &rel) else { return empty };
+        let mut sensitive = BTreeSet::new();
+        let mut instance = |this: &mut Self, ctx: &Context, key: &InstanceKey| {
+            let outputs = this.call_instance(scope, b, ctx, env, &deps, (&rel, &dir, &blocks), key);
+            sensitive.extend(outputs.iter().filter(|(_, o)| o.sensitive).map(|(k, _)| k.clone()));
+            Value::Object(outputs.into_iter().map(|(k, o)| (k, o.value)).collect())
+        };
+        let Some(keys) = keys else {
+            let value = instance(self, ctx, &InstanceKey::None);
+            return (value, sensitive);
+        };
+        let (mut list, mut map) = (Vec::new(), hcl::Map::new());
+        for key in keys {
+            super::repeat::declare_key(ctx, &key);
+            let value = instance(self, ctx, &key);
+            match key {
+                InstanceKey::Each(k, _) => {
+                    map.insert(k, value);
+                }
+                _ => list.push(value),
+            }
+        }
+        let value = if b.attrs.contains_key("for_each") { Value::Object(map) } else { Value::Array(list) };
+        (value, sensitive)
+    }
+
+    /// One instance of a module call: its inputs bound and validated, the module evaluated
+    /// under `module.<name><key>.`; returns its outputs.
+    #[allow(clippy::too_many_arguments)]
+    fn call_instance(
         &mut self,
         scope: &Scope,
         b: &RawBlock,
         ctx: &Context,
         env: &Env,
-        deps: Vec<String>,
+        deps: &[String],
+        (rel, dir, blocks): (&str, &Path, &[RawBlock]),
+        key: &InstanceKey,
     ) -> BTreeMap<String, OutputValue> {
         let name = b.label();
-        let Some((rel, dir, at)) = self.module_source(scope, b) else { return BTreeMap::new() };
-        let Some(blocks) = self.read_module(&dir, &at, &rel) else { return BTreeMap::new() };
-
-        let inputs = self.module_inputs(b, ctx, env, &rel, &blocks);
+        let inputs = self.module_inputs(b, ctx, env, rel, blocks);
         self.validate(&inputs);
         let mut callers = scope.callers.clone();
         callers.push(scope.dir.clone());
         let child = Scope {
-            prefix: format!("{}module.{name}.", scope.prefix),
-            stem: format!("{}{name}-", scope.stem),
-            dir,
-            inherited: deps,
+            prefix: format!("{}module.{name}{}.", scope.prefix, key.address_suffix()),
+            stem: format!("{}{name}{}-", scope.stem, key.stem_suffix()),
+            dir: dir.to_path_buf(),
+            inherited: deps.to_vec(),
             depth: scope.depth + 1,
             callers,
         };
-        self.module(&child, &blocks, &inputs)
+        self.module(&child, blocks, &inputs)
     }
 
     /// A module block's `source`: a literal directory, not one of its callers, within the depth
-    /// limit, without `count`/`for_each`. Returns (as written, the directory, where it is written).
+    /// limit. Returns (as written, the directory, where it is written).
     fn module_source(&mut self, scope: &Scope, b: &RawBlock) -> Option<(String, PathBuf, Loc)> {
         let name = b.label();
         let Some(source) = b.attrs.get("source") else {
@@ -72,16 +115,6 @@ impl Loader<'_> {
                 "a module must not call itself, directly or through others".into(),
             );
             return None;
-        }
-        for meta in ["count", "for_each"] {
-            if let Some(a) = b.attrs.get(meta) {
-                self.error(
-                    &a.key_loc,
-                    format!("`{meta}` on a module is not supported"),
-                    "not supported",
-                    "declare several module blocks, or use count/for_each on the resources inside".into(),
-                );
-            }
         }
         let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         let here = canonical(&dir);

@@ -19,6 +19,7 @@ pub mod format;
 pub mod functions;
 pub mod job;
 pub mod module;
+mod moved;
 mod order;
 pub mod raw;
 mod repeat;
@@ -59,6 +60,8 @@ pub struct Config {
     pub networks: BTreeMap<String, Infra>,
     pub volumes: BTreeMap<String, Infra>,
     pub jobs: BTreeMap<String, Job>,
+    /// `moved` blocks of every module, addresses made absolute.
+    pub moves: Vec<Move>,
     /// The root module's outputs as known before apply.
     pub outputs: BTreeMap<String, OutputValue>,
     /// Every file the load read: evaluating again (the outputs) reads these, not the disk.
@@ -175,6 +178,15 @@ fn load_with(
     let outputs = loader.module(&scope, &blocks, &root_inputs);
     let module::Loader { sources, mut errors, out, .. } = loader;
     check_host_ports(&out.clusters, &out.containers, &sources, &mut errors);
+    let declared: Vec<&str> = out.declared().collect();
+    for (m, a) in moved::still_declared(&out.moves, &declared) {
+        errors.push(sources.error(
+            &m.loc,
+            format!("{} has moved to {}, but the configuration still declares {a}", m.from, m.to),
+            "moved object still exists",
+            Some(format!("rename the block to {} (or remove this `moved` block)", m.to)),
+        ));
+    }
 
     if !errors.is_empty() {
         return Err(ConfigErrors { errors: diag::dedupe(errors) });
@@ -191,6 +203,7 @@ fn load_with(
         networks: out.networks,
         volumes: out.volumes,
         jobs: out.jobs,
+        moves: out.moves,
         outputs,
         files: Default::default(),
     })

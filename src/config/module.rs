@@ -31,8 +31,18 @@ pub struct Collected {
     pub networks: BTreeMap<String, Infra>,
     pub volumes: BTreeMap<String, Infra>,
     pub jobs: BTreeMap<String, Job>,
+    pub moves: Vec<Move>,
     /// Docker name → address, to report two resources wanting one name.
     names: BTreeMap<String, String>,
+}
+
+impl Collected {
+    /// Every declared block instance's address.
+    pub fn declared(&self) -> impl Iterator<Item = &str> {
+        (self.clusters.keys().chain(self.containers.keys()))
+            .chain(self.networks.keys().chain(self.volumes.keys()).chain(self.jobs.keys()))
+            .map(String::as_str)
+    }
 }
 
 pub struct Loader<'p> {
@@ -129,6 +139,9 @@ impl Loader<'_> {
 
     /// Evaluates one module; returns its outputs.
     pub fn module(&mut self, scope: &Scope, blocks: &[RawBlock], inputs: &Inputs) -> BTreeMap<String, OutputValue> {
+        for b in blocks.iter().filter(|b| b.ident == "moved") {
+            self.moved(scope, b);
+        }
         let nodes = self.nodes(blocks);
         let mut cyclic = BTreeSet::new();
         let order = self.order(&nodes, &inputs.variables, &mut cyclic);
@@ -172,14 +185,16 @@ impl Loader<'_> {
                 }
                 Node::Block(b) if b.ident == "module" => {
                     let deps = self.block_deps(scope, b, &env);
-                    let outs = self.call(scope, b, &ctx, &env, deps);
-                    let obj: hcl::Map<String, Value> = outs.iter().map(|(k, o)| (k.clone(), o.value.clone())).collect();
-                    for (k, o) in &outs {
-                        if o.sensitive {
-                            env.sensitive.insert(format!("module.{}.{k}", key.1));
-                        }
+                    let (value, sensitive) = self.call(scope, b, &mut ctx, &env, deps);
+                    for k in &sensitive {
+                        env.sensitive.insert(format!("module.{}.{k}", key.1));
                     }
-                    env.ns.entry("module").or_default().insert(key.1.clone(), Value::Object(obj));
+                    // `module.x[0].out` / `module.x["eu"].out` name no output after the module:
+                    // a repeated module with a sensitive output is sensitive as a whole.
+                    if !sensitive.is_empty() && (b.attrs.contains_key("count") || b.attrs.contains_key("for_each")) {
+                        env.sensitive.insert(format!("module.{}", key.1));
+                    }
+                    env.ns.entry("module").or_default().insert(key.1.clone(), value);
                 }
                 Node::Block(b) => {
                     let deps = self.block_deps(scope, b, &env);
@@ -212,7 +227,7 @@ impl Loader<'_> {
                         nodes.insert(key, Node::Local(attr));
                     }
                 }
-                "variable" | "flinkform" => {}
+                "variable" | "flinkform" | "moved" => {}
                 ident => {
                     let key = (ident.to_string(), b.label().to_string());
                     if nodes.contains_key(&key) {
@@ -277,7 +292,7 @@ impl Loader<'_> {
                 match r.namespace.as_str() {
                     "local" => out.extend(env.local_refs.get(&r.name).into_iter().flatten().cloned()),
                     "module" => {
-                        out.insert(format!("{}module.{}.", scope.prefix, r.name));
+                        out.insert(format!("{}module.{}", scope.prefix, r.name));
                     }
                     ns if RESOURCE_KINDS.contains(&ns) => {
                         out.insert(format!("{}{ns}.{}", scope.prefix, r.name));
@@ -301,25 +316,7 @@ impl Loader<'_> {
             return v;
         };
         for key in keys {
-            match &key {
-                InstanceKey::Index(i) => {
-                    ctx.declare_var(
-                        "count",
-                        Value::Object([("index".to_string(), Value::from(*i))].into_iter().collect()),
-                    );
-                }
-                InstanceKey::Each(k, v) => {
-                    ctx.declare_var(
-                        "each",
-                        Value::Object(
-                            [("key".to_string(), Value::from(k.clone())), ("value".to_string(), v.clone())]
-                                .into_iter()
-                                .collect(),
-                        ),
-                    );
-                }
-                InstanceKey::None => {}
-            }
+            super::repeat::declare_key(ctx, &key);
             let v = self.instance(scope, b, ctx, env, &meta, &key);
             match key {
                 InstanceKey::Each(k, _) => {

@@ -81,6 +81,7 @@ pub static TOP_LEVEL: &[Schema] = &[
         &[block("validation", 0, &["condition", "error_message"], &[])],
     ),
     Schema { ident: "locals", labels: 0, attrs: None, blocks: &[], repeatable: true },
+    block("moved", 0, &["from", "to"], &[]),
     block(
         "cluster",
         1,

@@ -97,7 +97,7 @@ impl Loader<'_> {
                 Expression::Array(items) => {
                     for item in items.iter() {
                         match traversal_names(item) {
-                            Some((ns, name)) if ns == "module" => deps.push(format!("{}module.{name}.", scope.prefix)),
+                            Some((ns, name)) if ns == "module" => deps.push(format!("{}module.{name}", scope.prefix)),
                             Some((ns, name)) if RESOURCE_KINDS.contains(&ns.as_str()) => {
                                 deps.push(format!("{}{ns}.{name}", scope.prefix))
                             }
@@ -172,6 +172,19 @@ impl Loader<'_> {
             }
         }
         meta
+    }
+}
+
+/// Declares `count.index` or `each.key`/`each.value` for one instance.
+pub(super) fn declare_key(ctx: &mut Context, key: &InstanceKey) {
+    let object =
+        |fields: Vec<(&str, Value)>| Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    match key {
+        InstanceKey::Index(i) => ctx.declare_var("count", object(vec![("index", Value::from(*i))])),
+        InstanceKey::Each(k, v) => {
+            ctx.declare_var("each", object(vec![("key", Value::from(k.clone())), ("value", v.clone())]))
+        }
+        InstanceKey::None => {}
     }
 }
 

@@ -339,3 +339,11 @@ impl InstanceKey {
         }
     }
 }
+
+/// A `moved` block: what was recorded at `from` is now `to` (absolute addresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub from: crate::address::Address,
+    pub to: crate::address::Address,
+    pub loc: super::diag::Loc,
+}

@@ -161,9 +161,9 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
         return Err(policy_denied(denied));
     }
     let Prepared { config, planned, destroy, saved, _lock } = prepared;
-    let Planned { state, engine, snapshot, plan, masker, .. } = planned;
+    let Planned { state, read, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
-    let writer = StateWriter::new(&super::location_of(&config), &state);
+    let writer = StateWriter::new(&super::location_of(&config), read.as_ref().unwrap_or(&state));
     let run = crate::apply::Run { project: config.settings.project.clone(), parallelism, stop, masker: masker.clone() };
     let Executed { mut state, mut writer, report } =
         crate::apply::apply(&engine, &plan, run, state, writer).await.map_err(Report::new)?;

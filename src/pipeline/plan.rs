@@ -33,6 +33,8 @@ pub struct PlanOptions {
 /// Everything a plan was computed from, and the plan.
 pub struct Planned {
     pub state: State,
+    /// The state as read, when `moved` blocks renamed records in `state` (else `state` is it).
+    pub read: Option<State>,
     /// None when planned from the state alone.
     pub engine: Option<Engine>,
     pub snapshot: Snapshot,
@@ -94,6 +96,11 @@ pub async fn make_plan(
         // What was listed before the calls were resolved is out of date: list again.
         observing = Some(start_observing(&config.settings));
     }
+    // `moved` blocks rename records before anything is decided on them; the state as read is
+    // kept for the writer, so the renames are written even when nothing else changes.
+    let read = (!config.moves.is_empty()).then(|| state.clone());
+    let moved = plan::moved::apply(&mut state, &config.moves);
+    let read = read.filter(|_| !moved.is_empty());
     let masker = super::masker(&mut state)?;
     let desired = expand(config, &masker);
     let (engine, snapshot) = match observing {
@@ -112,13 +119,14 @@ pub async fn make_plan(
         &options.focus.replace,
     )
     .map_err(Report::new)?;
+    plan.moved = moved;
     plan.focus(&options.focus.targets, &options.focus.replace).map_err(|e| miette::miette!("{e}"))?;
     if !options.destroy {
         plan.outputs = output_changes(config, &state, &plan, &masker)?;
     }
     tracing::debug!(changes = plan.counts().0 + plan.counts().1 + plan.counts().2, "planned");
     let policy = check_policies(config, &options.policies, &plan)?;
-    Ok(Planned { state, engine, snapshot, plan, masker, settled, policy })
+    Ok(Planned { state, read, engine, snapshot, plan, masker, settled, policy })
 }
 
 /// Evaluates the policies of the configuration (`policy_dir`) and of the command line on the

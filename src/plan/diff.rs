@@ -79,7 +79,7 @@ pub fn compute_with(
 
     refuse_protected(&changes, desired)?;
     let foreign = foreign_objects(live, state, project);
-    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new(), foreign })
+    Ok(Plan { changes: changes.into_values().collect(), outputs: Vec::new(), foreign, moved: Vec::new() })
 }
 
 /// What flinkform owns but is not desired — recorded in state, or labelled as the project's —

@@ -26,7 +26,8 @@ pub fn actions(a: Action) -> Vec<&'static str> {
 
 pub fn render(plan: &Plan) -> Value {
     let (add, change, destroy) = plan.counts();
-    let resource_changes: Vec<Value> = plan.changes.iter().map(resource_change).collect();
+    let resource_changes: Vec<Value> =
+        plan.changes.iter().map(|c| resource_change(c, plan.previous_address(&c.address))).collect();
     let output_changes: Map<String, Value> = plan
         .outputs
         .iter()
@@ -54,12 +55,15 @@ pub fn render(plan: &Plan) -> Value {
 }
 
 /// One change as Terraform writes a resource change.
-fn resource_change(c: &Change) -> Value {
+fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
     let parsed = Address::parse(&c.address).ok();
     let (before, before_sensitive) = values(c.before.as_ref());
     let (after, after_sensitive) = values(c.after.as_ref());
     let mut out = Map::new();
     out.insert("address".into(), c.address.clone().into());
+    if let Some(previous) = previous_address {
+        out.insert("previous_address".into(), previous.into());
+    }
     if let Some(module) = parsed.as_ref().and_then(module_address) {
         out.insert("module_address".into(), module.into());
     }

@@ -39,6 +39,9 @@ pub fn render(plan: &Plan) -> String {
             why
         );
     }
+    for m in &plan.moved {
+        let _ = writeln!(out, "| | <code>{}</code> | moved | from <code>{}</code> |", escape(&m.to), escape(&m.from));
+    }
     out.push('\n');
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let _ = writeln!(out, "<details><summary><code>{}</code>: {}</summary>\n", escape(&c.address), word(c.action));
@@ -161,7 +164,7 @@ mod tests {
             keep_object: false,
         };
         let later = ReviewedChange { address: "container.later".into(), name: "p-later".into(), ..change.clone() };
-        Reviewed { changes: vec![change, later], outputs: vec![], foreign: vec![] }.to_plan()
+        Reviewed { changes: vec![change, later], outputs: vec![], foreign: vec![], moved: vec![] }.to_plan()
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod diff;
 mod jobs;
 pub mod json;
 pub mod markdown;
+pub mod moved;
 pub mod render;
 pub mod saved;
 
@@ -102,6 +103,8 @@ pub struct Plan {
     pub outputs: Vec<OutputChange>,
     /// Objects labelled as this project's that another state owns (another lineage): left alone.
     pub foreign: Vec<Foreign>,
+    /// Records renamed by `moved` blocks before the plan was decided.
+    pub moved: Vec<moved::Moved>,
 }
 
 /// An object carrying the project's labels but another state's lineage.
@@ -226,7 +229,12 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        self.changes.iter().any(|c| c.action != Action::NoOp) || !self.moved.is_empty()
+    }
+
+    /// The address a change's record had before a `moved` block renamed it.
+    pub fn previous_address(&self, address: &str) -> Option<&str> {
+        self.moved.iter().find(|m| m.to == address).map(|m| m.from.as_str())
     }
 
     /// One line per operation, for logs and tests: `-/+ cluster.a.taskmanager[0] (slots: 2 → 4)`.

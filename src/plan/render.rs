@@ -56,6 +56,12 @@ pub fn human(plan: &Plan) -> String {
     if plan.has_changes() {
         out.push_str("flinkform will perform the following actions:\n\n");
     }
+    for m in &plan.moved {
+        let _ = writeln!(out, "  # {} has moved to {}", m.from, m.to);
+    }
+    if !plan.moved.is_empty() {
+        out.push('\n');
+    }
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         resource(&mut out, c);
         out.push('\n');

@@ -61,6 +61,9 @@ pub struct Reviewed {
     pub changes: Vec<ReviewedChange>,
     pub outputs: Vec<OutputChange>,
     pub foreign: Vec<Foreign>,
+    /// Records `moved` blocks rename.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<super::moved::Moved>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +96,7 @@ impl Reviewed {
             })
             .collect();
         let outputs = plan.outputs.iter().map(shown_output).collect();
-        Reviewed { changes, outputs, foreign: plan.foreign.clone() }
+        Reviewed { changes, outputs, foreign: plan.foreign.clone(), moved: plan.moved.clone() }
     }
 
     /// The plan to render (what apply would execute is planned afresh and compared).
@@ -118,7 +121,7 @@ impl Reviewed {
                 recorded_job: None,
             })
             .collect();
-        Plan { changes, outputs: self.outputs.clone(), foreign: self.foreign.clone() }
+        Plan { changes, outputs: self.outputs.clone(), foreign: self.foreign.clone(), moved: self.moved.clone() }
     }
 }
 

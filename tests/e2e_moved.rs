@@ -1,0 +1,73 @@
+//! `moved` blocks on the real engine: a block renamed, then moved into a repeated module, keeps
+//! its container (same id) when its Docker name and configuration did not change; the plan says
+//! what moved and that nothing else happens, its JSON carries Terraform's `previous_address`.
+
+mod common;
+use common::*;
+
+const SLEEP: &str = "[\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 2147483647 & wait\"]";
+
+fn container(block: &str) -> String {
+    format!(
+        "container \"{block}\" {{\n  name    = \"ffmoved-web\"\n  image   = \"flinkform-offline/busybox:static\"\n  command = {SLEEP}\n}}\n"
+    )
+}
+
+const HEADER: &str = "flinkform {\n  project = \"ffmoved\"\n}\n";
+
+#[test]
+fn renamed_and_modularised_blocks_keep_their_containers() {
+    assert!(require_docker());
+    let p = Project::new("ffmoved", &format!("{HEADER}{}", container("old")));
+    p.ok(&["apply", "-auto-approve"]);
+    let id = p.container_id("ffmoved-web").expect("runs");
+
+    // Renamed, with a moved block: nothing is destroyed or created.
+    p.write(
+        "main.hcl",
+        &format!("{HEADER}{}\nmoved {{\n  from = container.old\n  to   = container.web\n}}\n", container("web")),
+    );
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("# container.old has moved to container.web"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["plan", "-json"])).unwrap();
+    let rc = &json["resource_changes"][0];
+    assert_eq!(
+        (rc["address"].as_str(), rc["previous_address"].as_str()),
+        (Some("container.web"), Some("container.old"))
+    );
+    assert_eq!(rc["change"]["actions"], serde_json::json!(["no-op"]));
+    p.ok(&["apply", "-auto-approve"]);
+    assert_eq!(p.container_id("ffmoved-web"), Some(id.clone()), "the container was kept");
+    assert_eq!(p.ok(&["state", "list"]).trim(), "container.web");
+    assert!(p.ok(&["plan"]).starts_with("No changes."), "the moved block is now a no-op");
+
+    // Into one instance of a module repeated with for_each.
+    std::fs::create_dir(p.path().join("edge")).unwrap();
+    p.write("edge/main.hcl", &format!("variable \"region\" {{\n  type = string\n}}\n{}", container("web")));
+    p.write(
+        "main.hcl",
+        &format!(
+            "{HEADER}module \"edge\" {{\n  for_each = toset([\"eu\"])\n  source   = \"./edge\"\n  region   = each.key\n}}\n\nmoved {{\n  from = container.web\n  to   = module.edge[\"eu\"].container.web\n}}\n"
+        ),
+    );
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("# container.web has moved to module.edge[\"eu\"].container.web"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    p.ok(&["apply", "-auto-approve"]);
+    assert_eq!(p.container_id("ffmoved-web"), Some(id), "the container was kept");
+    assert_eq!(p.ok(&["state", "list"]).trim(), "module.edge[\"eu\"].container.web");
+
+    // A moved block whose `from` is still declared is an error that changes nothing.
+    p.write(
+        "main.hcl",
+        &format!("{HEADER}{}\nmoved {{\n  from = container.web\n  to   = container.other\n}}\n", container("web")),
+    );
+    let out = p.run(&["plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("container.web has moved to container.other, but the configuration still declares container.web"),
+        "{err}"
+    );
+}
