@@ -70,4 +70,23 @@ fn renamed_and_modularised_blocks_keep_their_containers() {
         err.contains("container.web has moved to container.other, but the configuration still declares container.web"),
         "{err}"
     );
+
+    // A container whose Docker name follows its address: moved, it is replaced under its new
+    // name, and the old one does not linger.
+    let unnamed = |block: &str| container(block).replace("  name    = \"ffmoved-web\"\n", "");
+    p.write("main.hcl", &format!("{HEADER}{}", unnamed("a")));
+    p.ok(&["apply", "-auto-approve"]);
+    assert!(p.container_id("ffmoved-a").is_some());
+    p.write(
+        "main.hcl",
+        &format!("{HEADER}{}\nmoved {{\n  from = container.a\n  to   = container.b\n}}\n", unnamed("b")),
+    );
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("# container.a has moved to container.b"), "{plan}");
+    assert!(plan.contains("its Docker name changes: ffmoved-a → ffmoved-b (forces replacement)"), "{plan}");
+    assert!(plan.contains("Plan: 1 to add, 0 to change, 1 to destroy."), "{plan}");
+    p.ok(&["apply", "-auto-approve"]);
+    let names: Vec<String> = p.containers().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["ffmoved-b".to_string()]);
+    assert!(p.ok(&["plan"]).starts_with("No changes."));
 }

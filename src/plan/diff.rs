@@ -212,6 +212,16 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         ..Change::unchanged(d, recorded)
     };
     let Some(l) = l else {
+        // A record a `moved` block renamed, whose Docker name follows its address: the old
+        // object is replaced by one under the new name (removed by id, not left behind).
+        if let Some(r) = recorded.filter(|r| r.name != d.name)
+            && let Some(old) = live.get(d.kind, &r.name).filter(|o| o.id == r.id && !state.removal_pending(&o.id))
+        {
+            change.action = Action::Replace;
+            change.live_id = Some(old.id.clone());
+            change.reasons.push(format!("its Docker name changes: {} → {} (forces replacement)", r.name, d.name));
+            return Ok(change);
+        }
         change.action = Action::Create;
         if recorded.is_some_and(|r| state.removal_pending(&r.id)) {
             change.reasons.push("its removal was interrupted; apply finishes it first".into());
