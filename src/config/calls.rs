@@ -42,7 +42,7 @@ impl Loader<'_> {
         };
         let (mut list, mut map) = (Vec::new(), hcl::Map::new());
         for key in keys {
-            super::repeat::declare_key(ctx, &key);
+            key.declare(ctx);
             let value = instance(self, ctx, &key);
             match key {
                 InstanceKey::Each(k, _) => {

@@ -316,7 +316,7 @@ impl Loader<'_> {
             return v;
         };
         for key in keys {
-            super::repeat::declare_key(ctx, &key);
+            key.declare(ctx);
             let v = self.instance(scope, b, ctx, env, &meta, &key);
             match key {
                 InstanceKey::Each(k, _) => {

@@ -175,19 +175,6 @@ impl Loader<'_> {
     }
 }
 
-/// Declares `count.index` or `each.key`/`each.value` for one instance.
-pub(super) fn declare_key(ctx: &mut Context, key: &InstanceKey) {
-    let object =
-        |fields: Vec<(&str, Value)>| Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
-    match key {
-        InstanceKey::Index(i) => ctx.declare_var("count", object(vec![("index", Value::from(*i))])),
-        InstanceKey::Each(k, v) => {
-            ctx.declare_var("each", object(vec![("key", Value::from(k.clone())), ("value", v.clone())]))
-        }
-        InstanceKey::None => {}
-    }
-}
-
 /// `cluster.x` → ("cluster", "x").
 fn traversal_names(e: &Expression) -> Option<(String, String)> {
     let Expression::Traversal(t) = e else { return None };

@@ -324,6 +324,18 @@ impl InstanceKey {
             InstanceKey::Each(k, _) => crate::address::Key::Name(k.clone()).to_string(),
         }
     }
+    /// Declares `count.index` or `each.key`/`each.value` for this instance.
+    pub(super) fn declare(&self, ctx: &mut hcl::eval::Context) {
+        let object =
+            |fields: Vec<(&str, Value)>| Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        match self {
+            InstanceKey::Index(i) => ctx.declare_var("count", object(vec![("index", Value::from(*i))])),
+            InstanceKey::Each(k, v) => {
+                ctx.declare_var("each", object(vec![("key", Value::from(k.clone())), ("value", v.clone())]))
+            }
+            InstanceKey::None => {}
+        }
+    }
     /// `-0`, `-eu`: a valid Docker name part.
     pub(super) fn stem_suffix(&self) -> String {
         match self {
