@@ -8,6 +8,7 @@
 pub mod address;
 pub mod apply;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod docker;
 pub mod flink;

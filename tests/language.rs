@@ -434,7 +434,7 @@ fn outputs_are_evaluated_from_the_files_as_loaded_not_as_edited_since() {
     // Edited while apply waits for its `yes`: the outputs apply records are still the loaded ones.
     write(dir.path(), &[("main.hcl", "output \"label\" {\n  value = \"edited\"\n}\n"), ("label.txt", "edited")]);
     write(dir.path(), &[("m/main.hcl", "output \"shown\" {\n  value = \"edited\"\n}\n")]);
-    let outputs = config.evaluate_outputs(&|_| None).unwrap();
+    let outputs = config.evaluate_outputs(&|_| None, true).unwrap();
     assert_eq!(outputs["label"].value, hcl::Value::from("as loaded"));
 }
 
@@ -480,7 +480,7 @@ fn ten_thousand_chained_locals_evaluate() {
     }
     hcl.push_str("}\n\noutput \"last\" {\n  value = local.l9999\n}\n");
     let (config, _dir) = load(&[("main.hcl", &hcl)], &[]).unwrap();
-    let outputs = config.evaluate_outputs(&|_| None).unwrap();
+    let outputs = config.evaluate_outputs(&|_| None, true).unwrap();
     assert_eq!(outputs["last"].value, hcl::Value::from(10_000));
 }
 
@@ -539,19 +539,81 @@ fn terraform_functions_give_terraforms_documented_results() {
         (r#"cidrhost("10.12.112.0/20", 16)"#, r#""10.12.112.16""#),
         (r#"cidrhost("10.12.112.0/20", 268)"#, r#""10.12.113.12""#),
         (r#"cidrnetmask("172.16.0.0/12")"#, r#""255.240.0.0""#),
+        (r#"cidrsubnet("fd00:fd12:3456:7890::/56", 16, 162)"#, r#""fd00:fd12:3456:7800:a200::/72""#),
+        (r#"cidrhost("fd00:fd12:3456:7890:00a2::/72", 34)"#, r#""fd00:fd12:3456:7890::22""#),
+        (r#"replace("hello world", "/w.*d/", "everybody")"#, r#""hello everybody""#),
+        (r#"regex("[a-z]+", "53453453.345345aaabbbccc23454")"#, r#""aaabbbccc""#),
+        (r#"regex("(\\d\\d\\d\\d)-(\\d\\d)-(\\d\\d)", "2019-02-01")"#, r#"["2019","02","01"]"#),
+        (
+            r#"regex("^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?", "https://terraform.io/docs/")"#,
+            r#"{"authority":"terraform.io","scheme":"https"}"#,
+        ),
+        (r#"regexall("[a-z]+", "1234abcd5678efgh9")"#, r#"["abcd","efgh"]"#),
+        (r#"length(regexall("[a-z]+", "1234abcd5678efgh9"))"#, "2"),
+        (r#"yamlencode({"a":"b", "c":"d"})"#, r#""\"a\": \"b\"\n\"c\": \"d\"\n""#),
+        (r#"yamlencode({"foo":[1, 2, 3], "bar": "baz"})"#, r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- 2\n- 3\n""#),
+        (
+            r#"yamlencode({"foo":[1, {"a":"b","c":"d"}, 3], "bar": "baz"})"#,
+            r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n""#,
+        ),
+        (r#"yamldecode("hello: world")"#, r#"{"hello":"world"}"#),
+        (r#"yamldecode("true")"#, "true"),
+        (r#"yamldecode("{a: &foo [1, 2, 3], b: *foo}")"#, r#"{"a":[1,2,3],"b":[1,2,3]}"#),
+        (r#"csvdecode("a,b,c\n1,2,3\n4,5,6")"#, r#"[{"a":"1","b":"2","c":"3"},{"a":"4","b":"5","c":"6"}]"#),
+        (r#"uuidv5("dns", "www.terraform.io")"#, r#""a5008fae-b28c-5ba5-96cd-82b4c53552d6""#),
+        (r#"uuidv5("url", "https://www.terraform.io/")"#, r#""9db6f67c-dd95-5ea0-aa5b-e70e5c5f7cf5""#),
+        (r#"formatdate("DD MMM YYYY hh:mm ZZZ", "2018-01-02T23:12:01Z")"#, r#""02 Jan 2018 23:12 UTC""#),
+        (
+            r#"formatdate("EEEE, DD-MMM-YY hh:mm:ss ZZZ", "2018-01-02T23:12:01Z")"#,
+            r#""Tuesday, 02-Jan-18 23:12:01 UTC""#,
+        ),
+        (
+            r#"formatdate("EEE, DD MMM YYYY hh:mm:ss ZZZ", "2018-01-02T23:12:01-08:00")"#,
+            r#""Tue, 02 Jan 2018 23:12:01 -0800""#,
+        ),
+        (r#"formatdate("MMM DD, YYYY", "2018-01-02T23:12:01Z")"#, r#""Jan 02, 2018""#),
+        (r#"formatdate("HH:mmaa", "2018-01-02T23:12:01Z")"#, r#""11:12pm""#),
+        (r#"timeadd("2017-11-22T00:00:00Z", "10m")"#, r#""2017-11-22T00:10:00Z""#),
+        (r#"timeadd("2017-11-22T00:00:00-08:00", "-1h30m")"#, r#""2017-11-21T22:30:00-08:00""#),
+        (r#"try(tonumber("x"), 0)"#, "0"),
+        (r#"try(tonumber("12"), 0)"#, "12"),
+        (r#"try({ a = 1 }["b"], "fallback")"#, r#""fallback""#),
+        (r#"can(regex("^[a-z]+$", "abc"))"#, "true"),
+        (r#"can(regex("^[a-z]+$", "ABC"))"#, "false"),
+        (r#"[for s in ["1", "x"] : try(tonumber(s), -1)]"#, "[1,-1]"),
+        (r#"{ for k, v in { a = "1", b = "x" } : k => can(tonumber(v)) }"#, r#"{"a":true,"b":false}"#),
     ];
     let mut hcl = String::new();
     for (i, (expr, _)) in cases.iter().enumerate() {
         hcl.push_str(&format!("output \"f{i}\" {{\n  value = {expr}\n}}\n"));
     }
     let (config, _dir) = load(&[("main.hcl", &hcl)], &[]).unwrap();
-    let outputs = config.evaluate_outputs(&|_| None).unwrap();
+    let outputs = config.evaluate_outputs(&|_| None, true).unwrap();
     for (i, (expr, want)) in cases.iter().enumerate() {
         let got = serde_json::to_string(&outputs[&format!("f{i}")].value).unwrap();
         let want: serde_json::Value = serde_json::from_str(want).unwrap();
         let got: serde_json::Value = serde_json::from_str(&got).unwrap();
         assert_eq!(got, want, "{expr}");
     }
+}
+
+/// `timestamp()` is known only after apply: an output shows "(known after apply)" in the plan
+/// and the time after apply; a resource may not use it (every apply would replace it).
+/// `try`/`can` inside a string template are refused with a way out.
+#[test]
+fn timestamp_is_known_after_apply_and_try_in_templates_is_named() {
+    let (config, _dir) = load(&[("main.hcl", "output \"at\" {\n  value = timestamp()\n}\n")], &[]).unwrap();
+    assert_eq!(config.outputs["at"].value, hcl::Value::from(flinkform::config::KNOWN_AFTER_APPLY));
+    let planned = config.evaluate_outputs(&|_| None, false).unwrap();
+    assert_eq!(planned["at"].value, hcl::Value::from(flinkform::config::KNOWN_AFTER_APPLY));
+    let applied = config.evaluate_outputs(&|_| None, true).unwrap();
+    let at = applied["at"].value.as_str().unwrap().to_string();
+    assert!(at.len() == 20 && at.ends_with('Z') && at.starts_with("20"), "{at}");
+    let err = load(&[("main.hcl", "container \"c\" {\n  image = \"busybox\"\n  env = { AT = timestamp() }\n}\n")], &[])
+        .unwrap_err();
+    assert!(err.contains("timestamp() changes on every run"), "{err}");
+    let err = load(&[("main.hcl", "output \"o\" {\n  value = \"${try(tonumber(\"x\"), 0)}\"\n}\n")], &[]).unwrap_err();
+    assert!(err.contains("try() and can() inside a string template are not supported"), "{err}");
 }
 
 /// Issue 17: one duration syntax everywhere (healthcheck intervals, `--lock-timeout`).

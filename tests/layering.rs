@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("address", 1),
     ("graph", 1),
     ("key", 1),
+    ("clock", 1),
     ("tls", 2),
     ("policy", 1),
 ];

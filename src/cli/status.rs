@@ -22,10 +22,7 @@ pub async fn run(dir: &Path, args: &StatusArgs) -> CliResult {
     } else if clusters.is_empty() {
         super::print("No cluster is recorded in the state: run `flinkform apply` first.\n");
     } else {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::clock::now_millis();
         super::print(&clusters.iter().map(|c| render(c, now_ms)).collect::<String>());
     }
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,8 @@ pub fn context(namespaces: &[(&str, Value)]) -> Context<'static> {
     let mut ctx = Context::new();
     super::functions::declare(&mut ctx);
     super::stdlib::declare(&mut ctx);
+    super::attempt::declare(&mut ctx);
+    super::library::declare(&mut ctx);
     for (name, value) in namespaces {
         ctx.declare_var(*name, value.clone());
     }
@@ -90,7 +92,18 @@ pub fn eval_attr(ctx: &Context, attr: &RawAttr, sources: &Sources) -> Result<Val
 }
 
 pub fn eval_expr(ctx: &Context, expr: &Expression, loc: &Loc, sources: &Sources) -> Result<Value, ConfigError> {
-    let expr: hcl::Expression = expr.clone().into();
+    let mentions_attempt = super::attempt::mentions(expr);
+    let mut expr: hcl::Expression = expr.clone().into();
+    if mentions_attempt && let Err(msg) = super::attempt::resolve(&mut expr, ctx) {
+        let mut err = sources.error(
+            loc,
+            format!("cannot evaluate this expression: {msg}"),
+            "evaluation failed here",
+            Some("check the try()/can() calls here".into()),
+        );
+        err.secondary = true;
+        return Err(err);
+    }
     expr.evaluate(ctx).map_err(|e| {
         let msg = e.kind().to_string();
         let mut err = sources.error(
@@ -108,7 +121,13 @@ fn hint_for(msg: &str) -> String {
     if msg.contains("undefined var") {
         "declare it, or check the spelling".into()
     } else if msg.contains("undefined func") {
-        let mut names: Vec<&str> = super::functions::NAMES.iter().chain(super::stdlib::NAMES).copied().collect();
+        let mut names: Vec<&str> = super::functions::NAMES
+            .iter()
+            .chain(super::stdlib::NAMES)
+            .chain(super::attempt::NAMES)
+            .chain(super::library::NAMES)
+            .copied()
+            .collect();
         names.sort_unstable();
         format!("available functions: {}", names.join(", "))
     } else {

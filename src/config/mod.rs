@@ -9,6 +9,7 @@
 // does not matter.
 #![allow(clippy::result_large_err)]
 
+mod attempt;
 mod calls;
 pub mod cluster;
 pub mod container;
@@ -18,6 +19,7 @@ pub mod files;
 pub mod format;
 pub mod functions;
 pub mod job;
+pub mod library;
 pub mod module;
 mod moved;
 mod order;
@@ -238,16 +240,19 @@ fn read_root(dir: &Path) -> Result<Sources, ConfigErrors> {
 
 impl Config {
     /// Evaluates every root output, with each cluster's live REST port (by cluster address)
-    /// where known: the configuration is evaluated again with those values.
+    /// where known: the configuration is evaluated again with those values. `applied`: after
+    /// apply, when `timestamp()` is the time (before, it is known only after apply).
     pub fn evaluate_outputs(
         &self,
         rest_port: &dyn Fn(&str) -> Option<u16>,
+        applied: bool,
     ) -> Result<BTreeMap<String, OutputValue>, ConfigErrors> {
         if self.outputs.is_empty() {
             return Ok(BTreeMap::new());
         }
         files::replay(self.files.clone());
-        let again = load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {});
+        let mode = if applied { library::TimestampMode::Now } else { library::TimestampMode::KnownAfterApply };
+        let again = library::with_timestamp(mode, || load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {}));
         files::finish();
         Ok(again?.outputs)
     }

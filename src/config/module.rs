@@ -256,7 +256,7 @@ impl Loader<'_> {
         let declared = read("sensitive").and_then(|v| v.as_bool()).unwrap_or(false);
         match b.attrs.get("value") {
             Some(a) => {
-                let value = eval::eval_attr(ctx, a, &self.sources).unwrap_or_else(|e| {
+                let value = super::library::in_output(|| eval::eval_attr(ctx, a, &self.sources)).unwrap_or_else(|e| {
                     self.errors.push(e);
                     Value::Null
                 });

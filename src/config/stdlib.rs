@@ -1,11 +1,10 @@
 //! More of Terraform's built-in library, as Terraform documents each function: strings,
-//! collections, encoding, hashes, numbers, paths and IPv4 networks. `functions` declares these
+//! collections, encoding, hashes, numbers and paths. `functions` declares these
 //! beside the first set; the README's table says what exists and what does not, and why.
 
 use super::functions::{def, describe};
 use hcl::Value;
 use hcl::eval::{Context, FuncArgs, ParamType};
-use std::net::Ipv4Addr;
 
 /// The names declared here (for "did you mean" and the list of what exists).
 pub const NAMES: &[&str] = &[
@@ -18,9 +17,6 @@ pub const NAMES: &[&str] = &[
     "basename",
     "ceil",
     "chomp",
-    "cidrhost",
-    "cidrnetmask",
-    "cidrsubnet",
     "compact",
     "dirname",
     "distinct",
@@ -36,7 +32,6 @@ pub const NAMES: &[&str] = &[
     "pathexpand",
     "pow",
     "range",
-    "replace",
     "reverse",
     "sha1",
     "sha256",
@@ -89,10 +84,6 @@ pub fn declare(ctx: &mut Context) {
     use ParamType::{Any, Array, Number, Object, String};
     let any = || Any;
     // Strings.
-    ctx.declare_func(
-        "replace",
-        def(vec![String, String, String], None, |a| Ok(text(&a[0]).replace(text(&a[1]), text(&a[2])).into())),
-    );
     ctx.declare_func("trimspace", def(vec![String], None, |a| Ok(text(&a[0]).trim().into())));
     ctx.declare_func(
         "trim",
@@ -315,40 +306,6 @@ pub fn declare(ctx: &mut Context) {
             }
         }),
     );
-    // IPv4 networks.
-    ctx.declare_func(
-        "cidrhost",
-        def(vec![String, Number], None, |a| {
-            let (base, bits) = cidr(text(&a[0]))?;
-            let host = number(&a[1]) as i64;
-            let size = 1i64 << (32 - bits);
-            let offset = if host < 0 { size + host } else { host };
-            if offset < 0 || offset >= size {
-                return Err(format!("cidrhost: {} has no host number {host}", text(&a[0])));
-            }
-            Ok(Ipv4Addr::from(base + offset as u32).to_string().into())
-        }),
-    );
-    ctx.declare_func(
-        "cidrnetmask",
-        def(vec![String], None, |a| {
-            let (_, bits) = cidr(text(&a[0]))?;
-            Ok(Ipv4Addr::from(mask(bits)).to_string().into())
-        }),
-    );
-    ctx.declare_func(
-        "cidrsubnet",
-        def(vec![String, Number, Number], None, |a| {
-            let (base, bits) = cidr(text(&a[0]))?;
-            let (newbits, netnum) = (number(&a[1]) as u32, number(&a[2]) as u64);
-            let prefix = bits + newbits;
-            if prefix > 32 || netnum >= (1u64 << newbits) {
-                return Err(format!("cidrsubnet: {} cannot hold subnet {netnum} of {newbits} more bits", text(&a[0])));
-            }
-            let net = base | ((netnum as u32) << (32 - prefix));
-            Ok(format!("{}/{prefix}", Ipv4Addr::from(net)).into())
-        }),
-    );
 }
 
 fn truthy(v: &Value) -> bool {
@@ -411,17 +368,4 @@ fn range(a: FuncArgs) -> Result<Value, String> {
         x += step;
     }
     Ok(Value::Array(out))
-}
-
-fn mask(bits: u32) -> u32 {
-    if bits == 0 { 0 } else { u32::MAX << (32 - bits) }
-}
-
-/// An IPv4 prefix: its network address (host bits cleared) and length.
-fn cidr(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("\"{s}\" is not an IPv4 prefix such as 10.0.0.0/16 (IPv6 prefixes are not supported yet)");
-    let (ip, bits) = s.split_once('/').ok_or_else(bad)?;
-    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
-    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32).ok_or_else(bad)?;
-    Ok((u32::from(ip) & mask(bits), bits))
 }

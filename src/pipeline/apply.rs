@@ -169,7 +169,7 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
         crate::apply::apply(&engine, &plan, run, state, writer).await.map_err(Report::new)?;
     // Outputs, now that every value is known.
     let outputs =
-        if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| rest_port_from(&state, c)) };
+        if destroy { Ok(Default::default()) } else { config.evaluate_outputs(&|c| rest_port_from(&state, c), true) };
     let outputs = outputs.map_err(Report::new)?;
     state.outputs = outputs
         .iter()

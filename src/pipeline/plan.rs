@@ -201,7 +201,7 @@ fn output_changes(
             .any(|c| c.address == jm0 && matches!(c.action, plan::Action::Create | plan::Action::Replace))
     };
     let values = config
-        .evaluate_outputs(&|c| if recreated(c) { None } else { rest_port_from(state, c) })
+        .evaluate_outputs(&|c| if recreated(c) { None } else { rest_port_from(state, c) }, false)
         .map_err(Report::new)?;
     Ok(values
         .into_iter()

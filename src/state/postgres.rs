@@ -183,7 +183,7 @@ impl PgLocation {
             let rows = c
                 .query(
                     &format!(
-                        "SELECT serial, lineage, to_char(written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        "SELECT serial, lineage, EXTRACT(EPOCH FROM written_at)::bigint,
                            written_by, body FROM {}.history WHERE project = $1 ORDER BY written_at, serial",
                         self.schema
                     ),
@@ -196,7 +196,9 @@ impl PgLocation {
                     Ok(Version {
                         serial: r.get::<_, i64>(0) as u64,
                         lineage: r.get(1),
-                        written_at: r.get(2),
+                        written_at: crate::clock::rfc3339(
+                            &chrono::DateTime::from_timestamp(r.get::<_, i64>(2), 0).unwrap_or_default(),
+                        ),
                         written_by: r.get(3),
                         resources: state.resources.len(),
                     })
