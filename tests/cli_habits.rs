@@ -55,3 +55,54 @@ fn version_and_completions() {
         assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("apply"), "{shell}");
     }
 }
+
+/// `flinkform console`: expressions against the configuration, one a line from stdin, printed
+/// as HCL; a sensitive value stays hidden; an error is reported and the next line evaluated.
+#[test]
+fn console_evaluates_expressions_against_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("m")).unwrap();
+    std::fs::write(
+        dir.path().join("m/main.hcl"),
+        "variable \"r\" {}\noutput \"zone\" {\n  value = \"zone-${var.r}\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        r#"flinkform {
+  project = "console"
+}
+variable "token" {
+  sensitive = true
+  default   = "hunter2"
+}
+variable "regions" {
+  default = ["eu", "us"]
+}
+locals {
+  greeting = "hello"
+  secret   = "${var.token}-x"
+}
+module "zones" {
+  for_each = toset(var.regions)
+  source   = "./m"
+  r        = each.key
+}
+cluster "c" {
+  image = "flinkform-offline/flink:2.3.0-java17"
+}
+"#,
+    )
+    .unwrap();
+    let input = "local.greeting\nvar.regions\nmodule.zones[\"eu\"].zone\nlocal.secret\ncluster.c.rest_url\nnope.x\nupper(local.greeting)\nexit\nlocal.greeting\n";
+    let out = run_with_input(dir.path(), &["console"], input);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "\"hello\"\n[\n  \"eu\",\n  \"us\"\n]\n\"zone-eu\"\n(sensitive value)\n\"(known after apply)\"\n\"HELLO\"\n"
+    );
+    assert!(!stdout.contains("hunter2"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Error:") && stderr.contains("nope"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "a piped script with a failing line fails");
+}

@@ -67,6 +67,9 @@ fn apply_scale_change_slots_and_destroy() {
     let plan = p.ok(&["plan"]);
     assert!(plan.contains("No changes."), "{plan}");
     assert_eq!(p.ok(&["output", "--raw", "rest_url"]).trim(), url);
+    // The console sees the configuration with the state's port, as the output does.
+    let out = run_with_input(p.path(), &["console"], "cluster.qs.rest_url\ncluster.qs.slots_total\nvar.slots * 10\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("\"{url}\"\n4\n20\n"));
     let show = p.ok(&["show"]);
     let jm_id = p.container_id(jm).expect("the JobManager container exists");
     assert!(show.contains("# cluster.qs.jobmanager[0]:"), "{show}");

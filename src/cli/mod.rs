@@ -56,6 +56,8 @@ pub enum Command {
     },
     /// Update the state from what is live, changing no container
     Refresh(VarArgs),
+    /// Evaluate expressions against the configuration and state, one per line (stdin)
+    Console(VarArgs),
     /// Print the dependency graph as DOT
     Graph(VarArgs),
     /// Rewrite configuration files in the canonical layout
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::ForceUnlock { id } => state::force_unlock(&dir, &id),
         Command::Refresh(vars) => runtime.block_on(state::refresh(&dir, &vars, true)),
         Command::Graph(vars) => state::graph(&dir, &vars),
+        Command::Console(vars) => console(&dir, &vars),
         Command::Fmt(args) => fmt::run(&dir, &args),
         Command::Status(args) => runtime.block_on(status::run(&dir, &args)),
         Command::Test(command) => policy::run(&dir, &command),
@@ -142,6 +145,40 @@ pub fn run(cli: Cli) -> CliResult {
     // runtime's idle worker threads to be joined (a measurable part of a no-op plan).
     runtime.shutdown_background();
     result
+}
+
+/// `console`: reads expressions from stdin (a prompt on a terminal), prints each value; an
+/// error is printed and the next line read, as `terraform console` does. `exit` ends it.
+fn console(dir: &std::path::Path, vars: &VarArgs) -> CliResult {
+    use std::io::{BufRead, IsTerminal, Write};
+    let config = pipeline::load(dir, &vars.inputs())?;
+    let console = pipeline::console(&config)?;
+    let interactive = std::io::stdin().is_terminal();
+    let mut failed = false;
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        if interactive {
+            print!("> ");
+            let _ = std::io::stdout().flush();
+        }
+        let Some(Ok(line)) = lines.next() else { break };
+        let line = line.trim();
+        if line == "exit" {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        match console.eval(line) {
+            Ok(value) => print(&format!("{value}\n")),
+            Err(e) => {
+                failed = true;
+                anstream::eprintln!("Error: {e}");
+            }
+        }
+    }
+    // Piped input (a script) fails when a line did; at a terminal, errors are part of the dialogue.
+    Ok(if failed && !interactive { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// `version`: as Terraform prints its own (`Terraform v1.9.0` / `on linux_amd64`), or as JSON.

@@ -12,6 +12,7 @@
 mod attempt;
 mod calls;
 pub mod cluster;
+pub mod console;
 pub mod container;
 pub mod diag;
 pub mod eval;
@@ -62,6 +63,8 @@ pub struct Config {
     pub networks: BTreeMap<String, Infra>,
     pub volumes: BTreeMap<String, Infra>,
     pub jobs: BTreeMap<String, Job>,
+    /// What the root module's expressions see (for `console`).
+    pub root: console::RootScope,
     /// `moved` blocks of every module, addresses made absolute.
     pub moves: Vec<Move>,
     /// The root module's outputs as known before apply.
@@ -206,6 +209,7 @@ fn load_with(
         volumes: out.volumes,
         jobs: out.jobs,
         moves: out.moves,
+        root: out.root,
         outputs,
         files: Default::default(),
     })

@@ -32,6 +32,8 @@ pub struct Collected {
     pub volumes: BTreeMap<String, Infra>,
     pub jobs: BTreeMap<String, Job>,
     pub moves: Vec<Move>,
+    /// What the root module's expressions saw, once it is evaluated.
+    pub root: super::console::RootScope,
     /// Docker name → address, to report two resources wanting one name.
     names: BTreeMap<String, String>,
 }
@@ -203,6 +205,10 @@ impl Loader<'_> {
                     env.ns.entry(ns).or_default().insert(key.1.clone(), value);
                 }
             }
+        }
+        if scope.depth == 0 {
+            let namespaces = env.ns.into_iter().map(|(ns, m)| (ns.to_string(), Value::Object(m.into_iter().collect())));
+            self.out.root = super::console::RootScope { namespaces: namespaces.collect(), sensitive: env.sensitive };
         }
         outputs
     }

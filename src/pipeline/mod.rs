@@ -104,6 +104,12 @@ pub fn validate(dir: &Path, vars: &VarInputs) -> Result<Validated, config::Confi
 }
 
 /// REST host port of a cluster's first JobManager (by cluster address), as recorded in state.
+/// `console`: the configuration's root module with the REST ports the state records.
+pub fn console(config: &Config) -> Result<crate::config::console::Console, Report> {
+    let state = load_state(config)?;
+    config.console(&|c| rest_port_from(&state, c)).map_err(Report::new)
+}
+
 pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
     let jobmanager = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
     state.resource(&jobmanager).and_then(|r| r.ports.get("8081/tcp").copied())

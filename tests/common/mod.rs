@@ -149,6 +149,23 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs flinkform in `dir` with `input` on its stdin (`console`).
+pub fn run_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(bin())
+        .arg("--chdir")
+        .arg(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 pub fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().unwrap();
     String::from_utf8_lossy(&out.stdout).to_string()
