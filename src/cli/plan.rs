@@ -38,6 +38,9 @@ pub struct PlanArgs {
     pub focus: FocusArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Accepted so Terraform's command lines work: a plan takes no lock (it changes nothing)
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 /// `--policy DIR`, on plan, apply and destroy.
