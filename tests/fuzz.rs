@@ -285,6 +285,7 @@ fn saved_plan_bytes(path: &Path, key: &flinkform::key::Key) -> String {
         after: Some([("image".to_string(), "busybox".to_string())].into()),
         reasons: vec![],
         keep_object: false,
+        drift: None,
     };
     let mut saved = SavedPlan {
         kind: KIND.into(),

@@ -165,6 +165,40 @@ fn drift_is_explained() {
             "~ cluster.quickstart.taskmanager[1] (stopped outside flinkform (state: exited))",
         ]
     );
+    // The same drift in Terraform's `resource_drift`, typed.
+    let v = plan::json::render(&p);
+    let drift: Vec<(String, String, String)> = v["resource_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+            (s(&d["address"]), s(&d["drift"]), s(&d["change"]["actions"][0]))
+        })
+        .collect();
+    let want = [
+        ("cluster.quickstart.jobmanager[0]", "changed", "update"),
+        ("cluster.quickstart.taskmanager[0]", "removed", "delete"),
+        ("cluster.quickstart.taskmanager[1]", "not_running", "update"),
+    ];
+    assert_eq!(drift, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
+    assert_eq!(v["resource_drift"][1]["change"]["before"]["command"], serde_json::json!(["taskmanager"]));
+}
+
+/// `show --json`: the state in Terraform's `values.root_module` shape, never its salt.
+#[test]
+fn the_state_renders_in_terraforms_values_shape() {
+    let (d, project) = desired("quickstart", &[]);
+    let (state, _) = applied(&d, &project);
+    let v = plan::json::state(&state);
+    let text = v.to_string();
+    assert!(!state.salt.is_empty() && !text.contains(&state.salt), "the salt never leaves the state");
+    let resources = v["values"]["root_module"]["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), state.resources.len());
+    let jm = resources.iter().find(|r| r["address"] == "cluster.quickstart.jobmanager[0]").unwrap();
+    assert_eq!((jm["type"].as_str(), jm["index"].as_u64()), (Some("flinkform_cluster_jobmanager"), Some(0)));
+    assert_eq!(jm["values"]["command"], serde_json::json!(["jobmanager"]));
+    assert!(jm["values"]["id"].is_string());
 }
 
 #[test]

@@ -46,7 +46,8 @@ pub fn show(dir: &Path, args: &ShowArgs) -> CliResult {
     }
     let state = state_for(dir)?;
     if args.json {
-        super::print(&format!("{}\n", serde_json::to_string_pretty(&state).unwrap_or_default()));
+        let doc = crate::plan::json::state(&state);
+        super::print(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
         return Ok(ExitCode::SUCCESS);
     }
     if state.resources.is_empty() {

@@ -160,6 +160,7 @@ fn remove_what_is_not_desired(
                 job_ops: (kind == Kind::Job).then_some(super::JobOps { stop: true, submit: false }),
                 keep_object: false,
                 recorded_job: None,
+                drift: (l.is_none() && in_state).then_some(super::Drift::Removed),
             },
         );
     }
@@ -227,6 +228,7 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
             change.reasons.push("its removal was interrupted; apply finishes it first".into());
         } else if recorded.is_some() {
             change.reasons.push("removed outside flinkform".into());
+            change.drift = Some(super::Drift::Removed);
         }
         return Ok(change);
     };
@@ -260,6 +262,7 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
             change
                 .reasons
                 .push("changed outside flinkform: its config-hash label no longer matches the configuration".into());
+            change.drift = Some(super::Drift::Changed);
         } else {
             let diffs = attribute_changes(change.before.as_ref(), &d.attributes);
             if diffs.is_empty() {
@@ -282,6 +285,7 @@ fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snaps
         && want != have
     {
         change.action = Action::Replace;
+        change.drift = Some(super::Drift::ImageMoved);
         change.reasons.push(format!(
             "image id changed: {} is now {}, the container runs {}",
             spec.image,
@@ -290,9 +294,11 @@ fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snaps
         ));
     } else if d.kind == Kind::Container && l.state == "restarting" {
         change.action = Action::Replace;
+        change.drift = Some(super::Drift::NotRunning);
         change.reasons.push("crash-looping: Docker keeps restarting it (state: restarting)".into());
     } else if d.kind == Kind::Container && !l.running {
         change.action = Action::Start;
+        change.drift = Some(super::Drift::NotRunning);
         change.reasons.push(format!("stopped outside flinkform (state: {})", l.state));
     }
 }

@@ -89,6 +89,9 @@ pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<S
             Some(None) => "job is gone from its cluster (Flink does not know it)".into(),
             None => "its cluster is being created".into(),
         };
+        if status.is_some() {
+            c.drift = Some(super::Drift::JobNotRunning);
+        }
         c.reasons.push(why);
         let interrupted = state.pending.iter().any(|p| p.operation == PendingOp::StopJob && p.address == d.address);
         if interrupted {
@@ -154,6 +157,7 @@ pub fn removed(r: &Resource, destroy: bool) -> Change {
         job_ops: Some(JobOps { stop: !suspended, submit: false }),
         keep_object: false,
         recorded_job: r.job.clone(),
+        drift: None,
     }
 }
 

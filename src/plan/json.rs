@@ -45,9 +45,11 @@ pub fn render(plan: &Plan) -> Value {
             (o.name.clone(), change)
         })
         .collect();
+    let resource_drift: Vec<Value> = plan.changes.iter().filter_map(drift).collect();
     json!({
         "format_version": FORMAT_VERSION,
         "flinkform_version": env!("CARGO_PKG_VERSION"),
+        "resource_drift": resource_drift,
         "resource_changes": resource_changes,
         "output_changes": output_changes,
         "summary": { "add": add, "change": change, "destroy": destroy },
@@ -59,27 +61,10 @@ fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
     let parsed = Address::parse(&c.address).ok();
     let (before, before_sensitive) = values(c.before.as_ref());
     let (after, after_sensitive) = values(c.after.as_ref());
-    let mut out = Map::new();
-    out.insert("address".into(), c.address.clone().into());
+    let mut out = identity(c, parsed.as_ref());
     if let Some(previous) = previous_address {
         out.insert("previous_address".into(), previous.into());
     }
-    if let Some(module) = parsed.as_ref().and_then(module_address) {
-        out.insert("module_address".into(), module.into());
-    }
-    out.insert("mode".into(), "managed".into());
-    out.insert("type".into(), parsed.as_ref().map_or_else(|| format!("flinkform_{}", c.kind.as_str()), type_of).into());
-    if let Some(a) = &parsed {
-        let step = a.resource();
-        out.insert("name".into(), step.map(|s| s.name.clone()).unwrap_or_default().into());
-        let key = a.part.as_ref().map_or_else(|| step.and_then(|s| s.key.clone()), |p| p.key.clone());
-        match key {
-            Some(Key::Index(i)) => out.insert("index".into(), i.into()),
-            Some(Key::Name(k)) => out.insert("index".into(), k.into()),
-            None => None,
-        };
-    }
-    out.insert("docker_name".into(), c.name.clone().into());
     let change = json!({
         "actions": actions(c.action),
         "before": before,
@@ -94,6 +79,98 @@ fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
     }
     out.insert("reasons".into(), c.reasons.clone().into());
     Value::Object(out)
+}
+
+/// What names a resource in Terraform's JSON: address, module, mode, type, name, index (and
+/// flinkform's Docker name).
+fn identity(c: &Change, parsed: Option<&Address>) -> Map<String, Value> {
+    resource_identity(&c.address, c.kind, &c.name, parsed)
+}
+
+fn resource_identity(
+    address: &str,
+    kind: crate::model::Kind,
+    docker_name: &str,
+    parsed: Option<&Address>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("address".into(), address.into());
+    if let Some(module) = parsed.and_then(module_address) {
+        out.insert("module_address".into(), module.into());
+    }
+    out.insert("mode".into(), "managed".into());
+    out.insert("type".into(), parsed.map_or_else(|| format!("flinkform_{}", kind.as_str()), type_of).into());
+    if let Some(a) = parsed {
+        let step = a.resource();
+        out.insert("name".into(), step.map(|s| s.name.clone()).unwrap_or_default().into());
+        let key = a.part.as_ref().map_or_else(|| step.and_then(|s| s.key.clone()), |p| p.key.clone());
+        match key {
+            Some(Key::Index(i)) => out.insert("index".into(), i.into()),
+            Some(Key::Name(k)) => out.insert("index".into(), k.into()),
+            None => None,
+        };
+    }
+    out.insert("docker_name".into(), docker_name.into());
+    out
+}
+
+/// `show --json`: the state in Terraform's shape (`values.outputs`, `values.root_module.resources[]`
+/// and `child_modules[]`, each resource's `values` and `sensitive_values`); never the salt, the
+/// key's id or anything in flight.
+pub fn state(state: &crate::state::State) -> Value {
+    let outputs: Map<String, Value> = state
+        .outputs
+        .iter()
+        .map(|(k, o)| {
+            let value = if o.sensitive { Value::Null } else { o.value.clone() };
+            (k.clone(), json!({ "value": value, "sensitive": o.sensitive }))
+        })
+        .collect();
+    let mut modules: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in &state.resources {
+        let parsed = Address::parse(&r.address).ok();
+        let mut out = resource_identity(&r.address, r.kind, &r.name, parsed.as_ref());
+        let (mut values, sensitive) = values(Some(&r.attributes));
+        if let Some(v) = values.as_object_mut() {
+            v.insert("id".into(), r.id.clone().into());
+        }
+        out.insert("values".into(), values);
+        out.insert("sensitive_values".into(), sensitive);
+        let module = parsed.as_ref().and_then(module_address).unwrap_or_default();
+        modules.entry(module).or_default().push(Value::Object(out));
+    }
+    let resources = modules.remove("").unwrap_or_default();
+    let child_modules: Vec<Value> =
+        modules.into_iter().map(|(address, resources)| json!({ "address": address, "resources": resources })).collect();
+    let mut root = Map::new();
+    root.insert("resources".into(), resources.into());
+    if !child_modules.is_empty() {
+        root.insert("child_modules".into(), child_modules.into());
+    }
+    json!({
+        "format_version": "1.0",
+        "flinkform_version": env!("CARGO_PKG_VERSION"),
+        "values": { "outputs": outputs, "root_module": root },
+    })
+}
+
+/// Terraform's `resource_drift` entry: what changed outside flinkform since the state was
+/// written, as a change from the recorded values to what is live (unknown beyond its kind).
+fn drift(c: &Change) -> Option<Value> {
+    let kind = c.drift?;
+    let mut out = identity(c, Address::parse(&c.address).ok().as_ref());
+    let (before, before_sensitive) = values(c.before.as_ref());
+    let (actions, after) = match kind {
+        super::Drift::Removed => (vec!["delete"], Value::Null),
+        _ => (vec!["update"], Value::Null),
+    };
+    out.insert(
+        "change".into(),
+        json!({ "actions": actions, "before": before, "after": after, "after_unknown": kind != super::Drift::Removed,
+                "before_sensitive": before_sensitive, "after_sensitive": false }),
+    );
+    out.insert("drift".into(), serde_json::to_value(kind).unwrap_or_default());
+    Some(Value::Object(out))
 }
 
 /// `module.m["eu"]` of an address inside a module.

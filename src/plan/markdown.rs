@@ -162,6 +162,7 @@ mod tests {
             ),
             reasons: vec!["because | <script>alert(1)</script>".into()],
             keep_object: false,
+            drift: None,
         };
         let later = ReviewedChange { address: "container.later".into(), name: "p-later".into(), ..change.clone() };
         Reviewed { changes: vec![change, later], outputs: vec![], foreign: vec![], moved: vec![] }.to_plan()

@@ -65,6 +65,25 @@ pub struct Change {
     pub keep_object: bool,
     /// Jobs: the job as recorded (its cluster, the mode it was submitted in).
     pub recorded_job: Option<crate::state::JobRecord>,
+    /// What changed on the engine or in Flink since the state was written, when something did
+    /// (Terraform's `resource_drift`).
+    pub drift: Option<Drift>,
+}
+
+/// A difference between what the state recorded and what is live, found by observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Drift {
+    /// The object is gone from the engine.
+    Removed,
+    /// Its config-hash label no longer matches what was recorded.
+    Changed,
+    /// The container is stopped, or Docker keeps restarting it.
+    NotRunning,
+    /// The image behind its tag is not the one it runs.
+    ImageMoved,
+    /// The job is not running in Flink (failed, cancelled, or unknown to its cluster).
+    JobNotRunning,
 }
 
 impl Change {
@@ -92,6 +111,7 @@ impl Change {
             job_ops: None,
             keep_object: false,
             recorded_job: recorded.and_then(|r| r.job.clone()),
+            drift: None,
         }
     }
 }

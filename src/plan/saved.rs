@@ -76,6 +76,8 @@ pub struct ReviewedChange {
     pub after: Option<BTreeMap<String, String>>,
     pub reasons: Vec<String>,
     pub keep_object: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::Drift>,
 }
 
 impl Reviewed {
@@ -93,6 +95,7 @@ impl Reviewed {
                 after: c.after.as_ref().map(crate::model::sensitive::display_map),
                 reasons: c.reasons.clone(),
                 keep_object: c.keep_object,
+                drift: c.drift,
             })
             .collect();
         let outputs = plan.outputs.iter().map(shown_output).collect();
@@ -119,6 +122,7 @@ impl Reviewed {
                 job_ops: None,
                 keep_object: c.keep_object,
                 recorded_job: None,
+                drift: c.drift,
             })
             .collect();
         Plan { changes, outputs: self.outputs.clone(), foreign: self.foreign.clone(), moved: self.moved.clone() }
