@@ -32,19 +32,25 @@ fn check_diff_write_and_idempotence() {
 }
 
 #[test]
-fn every_example_is_formatted_and_formatting_keeps_comments() {
-    let out = run_in(std::path::Path::new("examples"), &["fmt", "--check", "--recursive"], &[]);
-    assert_eq!(out.status.code(), Some(0), "unformatted: {}", String::from_utf8_lossy(&out.stdout));
-    let mut files = Vec::new();
-    for example in std::fs::read_dir("examples").unwrap() {
-        for f in std::fs::read_dir(example.unwrap().path()).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "hcl") {
-                files.push(f);
+fn every_example_and_module_is_formatted_and_formatting_keeps_comments() {
+    for top in ["examples", "modules"] {
+        let out = run_in(std::path::Path::new(top), &["fmt", "--check", "--recursive"], &[]);
+        assert_eq!(out.status.code(), Some(0), "unformatted in {top}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    fn hcl_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                hcl_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "hcl") {
+                out.push(path);
             }
         }
     }
-    assert!(files.len() >= 3);
+    let mut files = Vec::new();
+    hcl_files(std::path::Path::new("examples"), &mut files);
+    hcl_files(std::path::Path::new("modules"), &mut files);
+    assert!(files.len() >= 9, "{files:?}");
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
         let once = flinkform::config::format::format(&src).unwrap();
