@@ -11,6 +11,8 @@
 //! - P4 the quickstart cluster to every TaskManager registered vs a lone JobManager serving REST.
 //! - P5 no-op `plan` of 100 containers with the state in PostgreSQL (a throwaway server from
 //!   scripts/postgres.sh) vs the same plan with the local state file.
+//! - P7 no-op `plan` of 1,000 containers checked against the example policies
+//!   (`--policy examples/policies`) vs the same plan without policies.
 //!
 //! Only objects this program creates are removed: by its labels, its compose project, or by
 //! the flinkform projects it applies.
@@ -477,6 +479,9 @@ async fn main() {
     if want("P5") {
         p5(&mut report, if quick { 20 } else { 100 });
     }
+    if want("P7") {
+        p7(&mut report, if quick { 50 } else { 1000 });
+    }
     println!("\n{}", report.rows.join("\n"));
 }
 
@@ -522,4 +527,37 @@ fn p5(report: &mut Report, n: usize) {
     report.row(&format!("P5 no-op, N={n}"), "plan, local state file", &l, "");
     run(&mut ff(local.path(), &["destroy", "--auto-approve"]));
     let _ = Command::new("bash").arg(&script).arg("stop").arg(pg_dir.path()).status();
+}
+
+/// P7: the same no-op plan with and without the example policies, interleaved.
+fn p7(report: &mut Report, n: usize) {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policies");
+    let policies = policies.to_str().unwrap();
+    let dir = flinkform_project("ffbenchp7", n);
+    // The image by a version tag (the example policies deny an unpinned one; the plan is to
+    // pass them, as a team's plans do): a tag of the light image, removed after.
+    let pinned = "flinkform-bench/busybox:1.0";
+    assert!(Command::new("docker").args(["tag", IMAGE, pinned]).status().unwrap().success());
+    let hcl = std::fs::read_to_string(dir.path().join("main.hcl")).unwrap().replace(IMAGE, pinned);
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    run(&mut ff(dir.path(), &["apply", "--auto-approve", "--parallelism", &PARALLELISM.to_string()]));
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for rep in 0..=P1_REPS {
+        let a = run(&mut ff(dir.path(), &["plan"]));
+        let b = run(&mut ff(dir.path(), &["plan", "--policy", policies]));
+        if rep > 0 {
+            without.push(a);
+            with.push(b);
+        }
+    }
+    let (a, b) = (stats(without), stats(with));
+    report.row(
+        &format!("P7 no-op, N={n}"),
+        "plan --policy examples/policies",
+        &b,
+        &format!("{:.2}x of the plan without policies (target: within 1.2x)", b.median / a.median),
+    );
+    report.row(&format!("P7 no-op, N={n}"), "plan, no policy", &a, "");
+    run(&mut ff(dir.path(), &["destroy", "--auto-approve", "--parallelism", &PARALLELISM.to_string()]));
+    let _ = Command::new("docker").args(["rmi", pinned]).output();
 }
