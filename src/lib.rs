@@ -22,3 +22,4 @@ pub mod plan;
 pub mod policy;
 pub mod state;
 pub mod tls;
+pub mod ui;

@@ -113,6 +113,25 @@ fn apply_and_destroy_take_each_terraform_flag() {
     p.ok(&["apply", "three"]);
     assert_eq!(ids(&p).len(), 3, "apply FILE");
 
+    // -json: Terraform's machine-readable UI, one JSON object a line; needs -auto-approve.
+    let out = p.run(&["apply", "-json", "-var", "n=4"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("-json needs -auto-approve"), "{}", text(&out));
+    let out = p.ok(&["apply", "-json", "-auto-approve", "-var", "n=4"]);
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"version"), "{kinds:?}");
+    assert!(lines.iter().any(|l| l["type"] == "planned_change" && l["change"]["resource"]["addr"] == "container.c[3]"));
+    assert!(lines.iter().any(|l| l["type"] == "apply_progress" && l["hook"]["resource"]["addr"] == "container.c[3]"));
+    let summary = lines.iter().rfind(|l| l["type"] == "change_summary").unwrap();
+    assert_eq!(summary["changes"], serde_json::json!({"add": 1, "change": 0, "remove": 0, "operation": "apply"}));
+    assert!(lines.iter().all(|l| l["@timestamp"].is_string() && l["@level"].is_string()));
+    assert_eq!(ids(&p).len(), 4, "-json");
+    let out = p.ok(&["destroy", "-json", "-auto-approve", "-var", "n=4", "-target=container.c[3]"]);
+    assert!(out.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{out}");
+    assert!(out.contains("\"operation\":\"destroy\""), "{out}");
+    assert_eq!(ids(&p).len(), 3, "destroy -json");
+
     // destroy: -target, -var, -var-file, -lock-timeout, -no-color, -chdir, -auto-approve
     p.ok(&["destroy", "-auto-approve", "-var", "n=3", "-target=container.c[2]", "-no-color"]);
     assert_eq!(ids(&p).len(), 2, "destroy -target");

@@ -84,12 +84,25 @@ type ImageReady = tokio::sync::OnceCell<Result<(), String>>;
 
 /// Terraform-style progress lines.
 #[derive(Clone)]
-pub struct Printer;
+/// Progress lines, for a human or (`-json`) as Terraform's machine-readable UI.
+pub struct Printer {
+    pub json: bool,
+}
 
 impl Printer {
     pub fn line(&self, address: &str, msg: &str) {
         use owo_colors::OwoColorize;
-        anstream::println!("{}: {msg}", address.bold());
+        if self.json {
+            let hook = crate::ui::resource(address);
+            crate::ui::line(
+                "info",
+                &format!("{address}: {msg}"),
+                "apply_progress",
+                serde_json::json!({ "hook": hook }),
+            );
+        } else {
+            anstream::println!("{}: {msg}", address.bold());
+        }
     }
 }
 
@@ -100,6 +113,8 @@ pub struct Run {
     pub parallelism: usize,
     pub stop: Arc<AtomicBool>,
     pub masker: crate::model::sensitive::Masker,
+    /// Progress as JSON lines (`-json`).
+    pub json: bool,
 }
 
 /// Applies `plan`, saving state through `writer` after every operation.
@@ -110,7 +125,7 @@ pub async fn apply(
     mut state: State,
     mut writer: StateWriter,
 ) -> Result<Executed, ApplyError> {
-    let Run { project, parallelism, stop, masker } = run;
+    let Run { project, parallelism, stop, masker, json } = run;
     record_unchanged(plan, &mut state);
     let operations = Operations::lower(plan);
     tracing::debug!(operations = operations.ops.len(), "lowered the plan:\n{operations}");
@@ -123,7 +138,7 @@ pub async fn apply(
         engine: engine.clone(),
         project,
         state: Mutex::new((state, writer)),
-        printer: Printer,
+        printer: Printer { json },
         inspected: Mutex::new(BTreeMap::new()),
         images: Mutex::new(BTreeMap::new()),
         stop: stop.clone(),

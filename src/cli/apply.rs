@@ -32,9 +32,18 @@ pub struct ApplyArgs {
     pub lock_timeout: Duration,
     #[command(flatten)]
     pub policy: super::plan::PolicyArgs,
+    /// Print the run as JSON lines (Terraform's machine-readable UI); needs --auto-approve
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
+    if args.json && !args.auto_approve && args.plan_file.is_none() {
+        return Err(miette::miette!(
+            help = "add -auto-approve (a saved plan file needs no approval)",
+            "-json needs -auto-approve: there is no prompt in the machine-readable mode, as in Terraform"
+        ));
+    }
     let options = ApplyOptions {
         plan_file: args.plan_file.clone(),
         vars: args.vars.inputs(),
@@ -46,6 +55,13 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     let prepared = pipeline::prepare(dir, &options).await?;
     super::print_warnings(&crate::config::warnings::warnings(&prepared.config));
     let destroy = prepared.destroy;
+    if args.json {
+        super::machine::planned(prepared.plan(), prepared.settled(), prepared.policy());
+        if let Some(policy) = prepared.policy().filter(|p| p.denied()) {
+            return Err(pipeline::policy_denied(policy));
+        }
+        return finish(prepared, args, destroy).await;
+    }
     if !prepared.settled().is_empty() {
         let lines: String = prepared.settled().iter().map(|n| format!("  - {n}\n")).collect();
         super::print(&format!("An earlier run was stopped mid-call; resolved first:\n{lines}\n"));
@@ -60,6 +76,11 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
     if prepared.needs_confirmation() && !args.auto_approve {
         confirm(destroy)?;
     }
+    finish(prepared, args, destroy).await
+}
+
+/// Executes what was confirmed (or needs no confirmation) and reports it.
+async fn finish(prepared: pipeline::Prepared, args: &ApplyArgs, destroy: bool) -> CliResult {
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let stop = stop.clone();
@@ -80,14 +101,18 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
             }
         })
     };
-    let applied = pipeline::execute(prepared, args.parallelism, stop).await;
+    let applied = pipeline::execute(prepared, args.parallelism, stop, args.json).await;
     watcher.abort();
     let Applied { state, report, unsaved } = applied?;
-    print_report(&report, destroy);
+    if args.json {
+        super::machine::applied(&report, destroy, &state.outputs);
+    } else {
+        print_report(&report, destroy);
+    }
     if let Some(e) = unsaved {
         return Err(e);
     }
-    if report.failed.is_empty() && !report.interrupted && !destroy && !state.outputs.is_empty() {
+    if !args.json && report.failed.is_empty() && !report.interrupted && !destroy && !state.outputs.is_empty() {
         super::print("\nOutputs:\n\n");
         super::print(&super::show::render_outputs(&state.outputs));
     }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod fmt;
+mod machine;
 mod plan;
 mod policy;
 mod show;

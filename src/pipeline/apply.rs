@@ -156,7 +156,12 @@ fn saved_plan(dir: &Path, path: &Path, options: &ApplyOptions) -> Result<SavedFi
 
 /// Executes a prepared plan, `parallelism` operations at once; `stop` set (Ctrl-C) starts no
 /// new operation. The state is written after every operation, and once more with the outputs.
-pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBool>) -> Result<Applied, Report> {
+pub async fn execute(
+    prepared: Prepared,
+    parallelism: usize,
+    stop: Arc<AtomicBool>,
+    json: bool,
+) -> Result<Applied, Report> {
     if let Some(denied) = prepared.policy().filter(|p| p.denied()) {
         return Err(policy_denied(denied));
     }
@@ -164,7 +169,8 @@ pub async fn execute(prepared: Prepared, parallelism: usize, stop: Arc<AtomicBoo
     let Planned { state, read, engine, snapshot, plan, masker, .. } = planned;
     let engine = engine.expect("apply always observes Docker");
     let writer = StateWriter::new(&super::location_of(&config), read.as_ref().unwrap_or(&state));
-    let run = crate::apply::Run { project: config.settings.project.clone(), parallelism, stop, masker: masker.clone() };
+    let project = config.settings.project.clone();
+    let run = crate::apply::Run { project, parallelism, stop, masker: masker.clone(), json };
     let Executed { mut state, mut writer, report } =
         crate::apply::apply(&engine, &plan, run, state, writer).await.map_err(Report::new)?;
     // Outputs, now that every value is known.
