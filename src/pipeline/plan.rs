@@ -138,7 +138,7 @@ pub fn check_policies(config: &Config, given: &[PathBuf], plan: &Plan) -> Result
         return Ok(None);
     }
     let mut policies = policy::Policies::load(&config.dir, &dirs, policy::DEFAULT_NAMESPACE).map_err(Report::new)?;
-    let report = policies.evaluate(&plan::json::render(plan)).map_err(Report::new)?;
+    let report = policies.evaluate(plan::json::render(plan)).map_err(Report::new)?;
     tracing::debug!(findings = report.findings.len(), "policies evaluated");
     Ok(Some(report))
 }

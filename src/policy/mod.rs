@@ -160,9 +160,8 @@ impl Policies {
     }
 
     /// Evaluates the namespace's `deny*`, `violation*` and `warn*` rules on `input`.
-    pub fn evaluate(&mut self, input: &Value) -> Result<Report, PolicyError> {
-        let input = regorus::Value::from_json_str(&input.to_string()).map_err(|e| PolicyError::Eval(e.to_string()))?;
-        self.engine.set_input(input);
+    pub fn evaluate(&mut self, input: Value) -> Result<Report, PolicyError> {
+        self.engine.set_input(regorus::Value::from(input));
         let package = format!("data.{}", self.namespace);
         let results = self.engine.eval_query(package.clone(), false).map_err(|e| PolicyError::Eval(e.to_string()))?;
         let value = results.result.first().and_then(|r| r.expressions.first()).map(|e| &e.value);
@@ -255,7 +254,7 @@ mod tests {
         std::fs::write(dir.path().join("p.rego"), policy).unwrap();
         std::fs::write(dir.path().join("p_test.rego"), "this is not rego and is never loaded as a policy").unwrap();
         let mut p = Policies::load(dir.path(), &[PathBuf::from(".")], DEFAULT_NAMESPACE).unwrap();
-        p.evaluate(&input).unwrap()
+        p.evaluate(input).unwrap()
     }
 
     #[test]
