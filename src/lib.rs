@@ -10,6 +10,7 @@ pub mod apply;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cores;
 pub mod docker;
 pub mod flink;
 pub mod graph;

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("graph", 1),
     ("key", 1),
     ("clock", 1),
+    ("cores", 0),
     ("ui", 2),
     ("tls", 2),
     ("policy", 1),

@@ -4,10 +4,21 @@ package main
 
 import rego.v1
 
+# Each image once (a plan names the same few images many times).
+images contains rc.change.after.image if {
+	some rc in input.resource_changes
+	rc.change.after.image
+}
+
+unpinned contains image if {
+	some image in images
+	not pinned(image)
+}
+
 deny_image contains msg if {
 	some rc in input.resource_changes
 	image := rc.change.after.image
-	not pinned(image)
+	image in unpinned
 	msg := sprintf("%s runs image \"%s\", which is not pinned: use a version tag (flink:2.3.0-java17) or a digest (@sha256:…)", [rc.address, image])
 }
 

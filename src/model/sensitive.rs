@@ -68,6 +68,12 @@ pub fn has_salted(text: &str) -> bool {
 }
 
 /// `text` with every masked value shown as `(sensitive value)`.
+/// Whether `text` holds a sensitive value's hash ([`display`] would change it), without
+/// copying it when it cannot.
+pub fn is_masked(text: &str) -> bool {
+    text.contains(PREFIX) && display(text) != text
+}
+
 pub fn display(text: &str) -> String {
     if !text.contains(PREFIX) {
         return text.to_string();

@@ -26,8 +26,7 @@ pub fn actions(a: Action) -> Vec<&'static str> {
 
 pub fn render(plan: &Plan) -> Value {
     let (add, change, destroy) = plan.counts();
-    let resource_changes: Vec<Value> =
-        plan.changes.iter().map(|c| resource_change(c, plan.previous_address(&c.address))).collect();
+    let resource_changes = crate::cores::map(&plan.changes, |c| resource_change(c, plan.previous_address(&c.address)));
     let output_changes: Map<String, Value> = plan
         .outputs
         .iter()
@@ -46,14 +45,20 @@ pub fn render(plan: &Plan) -> Value {
         })
         .collect();
     let resource_drift: Vec<Value> = plan.changes.iter().filter_map(drift).collect();
-    json!({
-        "format_version": FORMAT_VERSION,
-        "flinkform_version": env!("CARGO_PKG_VERSION"),
-        "resource_drift": resource_drift,
-        "resource_changes": resource_changes,
-        "output_changes": output_changes,
-        "summary": { "add": add, "change": change, "destroy": destroy },
-    })
+    object([
+        ("format_version", FORMAT_VERSION.into()),
+        ("flinkform_version", env!("CARGO_PKG_VERSION").into()),
+        ("resource_drift", resource_drift.into()),
+        ("resource_changes", resource_changes.into()),
+        ("output_changes", output_changes.into()),
+        ("summary", json!({ "add": add, "change": change, "destroy": destroy })),
+    ])
+}
+
+/// An object of `fields`, moved in (`json!` would copy each value through serde: a thousand
+/// resources' values twice).
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 /// One change as Terraform writes a resource change.
@@ -65,14 +70,14 @@ fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
     if let Some(previous) = previous_address {
         out.insert("previous_address".into(), previous.into());
     }
-    let change = json!({
-        "actions": actions(c.action),
-        "before": before,
-        "after": after,
-        "after_unknown": {},
-        "before_sensitive": before_sensitive,
-        "after_sensitive": after_sensitive,
-    });
+    let change = object([
+        ("actions", actions(c.action).into()),
+        ("before", before),
+        ("after", after),
+        ("after_unknown", Value::Object(Map::new())),
+        ("before_sensitive", before_sensitive),
+        ("after_sensitive", after_sensitive),
+    ]);
     out.insert("change".into(), change);
     if c.action == Action::Replace {
         out.insert("action_reason".into(), "replace_because_cannot_update".into());
@@ -140,18 +145,20 @@ pub fn state(state: &crate::state::State) -> Value {
         modules.entry(module).or_default().push(Value::Object(out));
     }
     let resources = modules.remove("").unwrap_or_default();
-    let child_modules: Vec<Value> =
-        modules.into_iter().map(|(address, resources)| json!({ "address": address, "resources": resources })).collect();
+    let child_modules: Vec<Value> = modules
+        .into_iter()
+        .map(|(address, resources)| object([("address", address.into()), ("resources", resources.into())]))
+        .collect();
     let mut root = Map::new();
     root.insert("resources".into(), resources.into());
     if !child_modules.is_empty() {
         root.insert("child_modules".into(), child_modules.into());
     }
-    json!({
-        "format_version": "1.0",
-        "flinkform_version": env!("CARGO_PKG_VERSION"),
-        "values": { "outputs": outputs, "root_module": root },
-    })
+    object([
+        ("format_version", "1.0".into()),
+        ("flinkform_version", env!("CARGO_PKG_VERSION").into()),
+        ("values", object([("outputs", outputs.into()), ("root_module", root.into())])),
+    ])
 }
 
 /// Terraform's `resource_drift` entry: what changed outside flinkform since the state was
@@ -166,8 +173,14 @@ fn drift(c: &Change) -> Option<Value> {
     };
     out.insert(
         "change".into(),
-        json!({ "actions": actions, "before": before, "after": after, "after_unknown": kind != super::Drift::Removed,
-                "before_sensitive": before_sensitive, "after_sensitive": false }),
+        object([
+            ("actions", actions.into()),
+            ("before", before),
+            ("after", after),
+            ("after_unknown", (kind != super::Drift::Removed).into()),
+            ("before_sensitive", before_sensitive),
+            ("after_sensitive", false.into()),
+        ]),
     );
     out.insert("drift".into(), serde_json::to_value(kind).unwrap_or_default());
     Some(Value::Object(out))
@@ -200,7 +213,7 @@ fn values(attributes: Option<&BTreeMap<String, String>>) -> (Value, Value) {
     let Some(attributes) = attributes else { return (Value::Null, Value::Bool(false)) };
     let (mut values, mut sensitive) = (Map::new(), Map::new());
     for (key, raw) in attributes {
-        let hidden = crate::model::sensitive::display(raw) != *raw;
+        let hidden = crate::model::sensitive::is_masked(raw);
         let value = if hidden { Value::Null } else { typed(key, raw) };
         match key.split_once('.').filter(|(family, _)| ["env", "label", "port", "mount"].contains(family)) {
             Some((family, name)) => {
