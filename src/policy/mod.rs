@@ -41,6 +41,21 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    fn tag(self) -> &'static str {
+        match self {
+            Severity::Failure => "FAIL",
+            Severity::Warning => "WARN",
+        }
+    }
+}
+
+/// A message as a terminal may show it: control characters (escape sequences) dropped; a
+/// message is the policy author's text with values from the configuration in it.
+fn printable(msg: &str) -> String {
+    msg.chars().filter(|c| !c.is_control() || *c == '\n').collect()
+}
+
 /// One message a rule produced.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
@@ -90,11 +105,7 @@ impl Report {
             return out;
         }
         for f in &self.findings {
-            let tag = match f.severity {
-                Severity::Failure => "FAIL",
-                Severity::Warning => "WARN",
-            };
-            out.push_str(&format!("  {tag} - {} - {}\n", f.rule, f.msg));
+            out.push_str(&format!("  {} - {} - {}\n", f.severity.tag(), f.rule, printable(&f.msg)));
         }
         out.push_str(&self.verdict());
         out
@@ -108,11 +119,18 @@ impl Report {
             return out;
         }
         for f in &self.findings {
-            let tag = match f.severity {
-                Severity::Failure => "**FAIL**",
-                Severity::Warning => "WARN",
-            };
-            out.push_str(&format!("- {tag} `{}`: {}\n", f.rule, f.msg.replace('\n', " ")));
+            let tag = if f.severity == Severity::Failure { "**FAIL**" } else { f.severity.tag() };
+            let msg: String = printable(&f.msg)
+                .chars()
+                .map(|c| match c {
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '`' | '|' | '*' | '_' | '[' | ']' => format!("\\{c}"),
+                    '\n' => " ".to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            out.push_str(&format!("- {tag} `{}`: {msg}\n", f.rule.replace('`', "")));
         }
         out.push('\n');
         out.push_str(&self.verdict());
@@ -325,6 +343,15 @@ other contains "not a conftest rule" if { true }
     fn the_input_converts_as_regorus_reads_json() {
         let json = serde_json::json!({"a": [1, -2, 2.5, "x", null, true], "b": {"c": {}}, "big": u64::MAX});
         assert_eq!(rego_value(json.clone()), regorus::Value::from_json_str(&json.to_string()).unwrap());
+    }
+
+    #[test]
+    fn messages_cannot_drive_the_terminal_or_the_comment() {
+        let policy = "package main\nimport rego.v1\ndeny contains \"x \\u001b[2J <script> `a|b`\" if { true }\n";
+        let r = report(policy, serde_json::json!({}));
+        assert!(!r.human().contains('\u{1b}'), "{}", r.human());
+        let md = r.markdown();
+        assert!(!md.contains("<script>") && md.contains("&lt;script&gt;") && md.contains("\\`a\\|b\\`"), "{md}");
     }
 
     #[test]
