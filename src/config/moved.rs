@@ -27,6 +27,15 @@ impl Loader<'_> {
             self.error(&to.1, "`from` and `to` are the same address", "no move", "remove the block".into());
             return;
         }
+        if self.out.moves.iter().any(|m| m.from == from.0) {
+            self.error(
+                &from.1,
+                format!("{} is moved by two `moved` blocks", from.0),
+                "ambiguous move",
+                "keep one `moved` block per address".into(),
+            );
+            return;
+        }
         self.out.moves.push(Move { from: from.0, to: to.0, loc: b.loc.clone() });
     }
 

@@ -24,7 +24,7 @@ pub fn apply(state: &mut State, moves: &[Move]) -> Vec<Moved> {
     let mut renames: Vec<Moved> = Vec::new();
     for r in &state.resources {
         let Ok(address) = Address::parse(&r.address) else { continue };
-        let Some(to) = moves.iter().find_map(|m| rewrite(&m.from, &m.to, &address)) else { continue };
+        let Some(to) = follow(moves, &address) else { continue };
         let to = to.to_string();
         if state.resource(&to).is_none() && !renames.iter().any(|m| m.to == to) {
             renames.push(Moved { from: r.address.clone(), to });
@@ -51,12 +51,26 @@ pub fn apply(state: &mut State, moves: &[Move]) -> Vec<Moved> {
         }
         if let Some(job) = r.job.as_mut() {
             let cluster = Address::parse(&job.cluster).ok();
-            if let Some(to) = cluster.and_then(|c| moves.iter().find_map(|m| rewrite(&m.from, &m.to, &c))) {
+            if let Some(to) = cluster.and_then(|c| follow(moves, &c)) {
                 job.cluster = to.to_string();
             }
         }
     }
     renames
+}
+
+/// Where `address` ends after every move that applies, in a chain (`a` → `b`, `b` → `c`: `c`, as
+/// Terraform follows them); None when no move applies. A circle stops after one turn.
+fn follow(moves: &[Move], address: &Address) -> Option<Address> {
+    let mut at: Option<Address> = None;
+    for _ in 0..moves.len() {
+        let current = at.as_ref().unwrap_or(address);
+        match moves.iter().find_map(|m| rewrite(&m.from, &m.to, current)) {
+            Some(next) if next != *address => at = Some(next),
+            _ => break,
+        }
+    }
+    at
 }
 
 /// `address` under `from`, rewritten under `to`; None when `from` does not select it. A `from`
@@ -108,5 +122,24 @@ mod tests {
         );
         assert_eq!(rw("module.a", "module.b", "module.a.container.c").as_deref(), Some("module.b.container.c"));
         assert_eq!(rw("module.a", "module.b", "module.a[0].container.c").as_deref(), Some("module.b[0].container.c"));
+    }
+
+    #[test]
+    fn follows_a_chain_of_moves() {
+        let m = |f: &str, t: &str| Move {
+            from: f.parse().unwrap(),
+            to: t.parse().unwrap(),
+            loc: crate::config::Loc::new(0, None),
+        };
+        let moves = [m("container.b", "container.c"), m("container.a", "container.b")];
+        let at = |a: &str| follow(&moves, &a.parse().unwrap()).map(|a| a.to_string());
+        assert_eq!(at("container.a").as_deref(), Some("container.c"));
+        assert_eq!(at("container.b").as_deref(), Some("container.c"));
+        assert_eq!(at("container.c"), None);
+        let circle = [m("container.a", "container.b"), m("container.b", "container.a")];
+        assert_eq!(
+            follow(&circle, &"container.a".parse().unwrap()).map(|a| a.to_string()).as_deref(),
+            Some("container.b")
+        );
     }
 }
