@@ -90,3 +90,38 @@ fn renamed_and_modularised_blocks_keep_their_containers() {
     assert_eq!(names, vec!["ffmoved-b".to_string()]);
     assert!(p.ok(&["plan"]).starts_with("No changes."));
 }
+
+/// A Flink cluster moved to another address keeps its containers and its data volume when it
+/// keeps its Docker names (`name`); without them the move is refused, since Docker cannot rename
+/// a volume and replacing it would lose the checkpoints and savepoints it holds.
+#[test]
+fn a_moved_cluster_keeps_its_containers_with_its_name_and_never_loses_its_volume() {
+    assert!(require_docker());
+    let cluster = |block: &str, name: &str| {
+        format!(
+            "flinkform {{\n  project = \"ffmovedc\"\n}}\n\ncluster \"{block}\" {{\n{name}  image = \"{FLINK_IMAGE}\"\n  jobmanager {{\n    memory = \"1024m\"\n  }}\n  taskmanager {{\n    replicas = 1\n    memory   = \"1024m\"\n  }}\n}}\n"
+        )
+    };
+    let p = Project::new("ffmovedc", &cluster("a", ""));
+    p.ok(&["apply", "-auto-approve"]);
+    let jm = p.container_id("ffmovedc-a-jobmanager-0").expect("the JobManager runs");
+    let moved = "\nmoved {\n  from = cluster.a\n  to   = cluster.b\n}\n";
+
+    // Without its name, the move would rename the data volume: refused, nothing changed.
+    p.write("main.hcl", &format!("{}{moved}", cluster("b", "")));
+    let out = p.run(&["plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Docker cannot rename a volume"), "{err}");
+
+    // With it: every part moves, nothing is replaced.
+    p.write("main.hcl", &format!("{}{moved}", cluster("b", "  name  = \"a\"\n")));
+    let plan = p.ok(&["plan"]);
+    assert!(plan.contains("# cluster.a.jobmanager[0] has moved to cluster.b.jobmanager[0]"), "{plan}");
+    assert!(plan.contains("# cluster.a.volume[\"data\"] has moved to cluster.b.volume[\"data\"]"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    p.ok(&["apply", "-auto-approve"]);
+    assert_eq!(p.container_id("ffmovedc-a-jobmanager-0"), Some(jm), "the JobManager was kept");
+    assert!(p.ok(&["state", "list"]).contains("cluster.b.jobmanager[0]"));
+    assert!(p.ok(&["plan"]).starts_with("No changes."));
+}

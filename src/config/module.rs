@@ -350,6 +350,7 @@ impl Loader<'_> {
         let project = self.project.clone();
         match b.ident.as_str() {
             "cluster" => {
+                let stem = self.cluster_stem(&ev).unwrap_or(stem);
                 let c = cluster::convert(&address, &stem, &ev, meta, &self.sources, &mut self.errors);
                 self.claim(&format!("network:{}", crate::names::network(&project, &stem)), &address, &ev);
                 let port = self.ports.and_then(|p| p(&address));
@@ -413,6 +414,25 @@ impl Loader<'_> {
                     self.out.volumes.insert(address, i);
                 }
                 v
+            }
+        }
+    }
+
+    /// A cluster's `name`: the stem of its Docker names (`<project>-<name>-jobmanager-0`) in
+    /// place of the one its address gives, so a cluster moved to another address (a `moved`
+    /// block) keeps its containers and its volumes, which Docker cannot rename.
+    fn cluster_stem(&mut self, ev: &Evaluated) -> Option<String> {
+        let (value, loc) = ev.values.get("name")?;
+        match value.as_str() {
+            Some(n) if crate::names::is_valid(n) => Some(n.to_string()),
+            _ => {
+                self.error(
+                    loc,
+                    format!("a cluster's `name` must be a valid Docker name, got {}", eval::describe(value)),
+                    "invalid name",
+                    "use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+                );
+                None
             }
         }
     }

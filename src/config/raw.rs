@@ -85,7 +85,7 @@ pub static TOP_LEVEL: &[Schema] = &[
     block(
         "cluster",
         1,
-        &["image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
+        &["name", "image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
         &[
             single("zookeeper", &["replicas", "image", "memory"]),
             single("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),

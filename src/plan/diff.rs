@@ -218,6 +218,12 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         if let Some(r) = recorded.filter(|r| r.name != d.name)
             && let Some(old) = live.get(d.kind, &r.name).filter(|o| o.id == r.id && !state.removal_pending(&o.id))
         {
+            if d.kind == Kind::Volume {
+                return Err(format!(
+                    "{} was moved, and its volume would be renamed from \"{}\" to \"{}\": Docker cannot rename a volume, and replacing it would lose what it holds (checkpoints, savepoints, ZooKeeper's data). Keep its Docker names: set `name` on the moved cluster to the name it had (or the volume's `name`), or remove the `moved` block to destroy and recreate it knowingly",
+                    d.address, r.name, d.name
+                ));
+            }
             change.action = Action::Replace;
             change.live_id = Some(old.id.clone());
             change.reasons.push(format!("its Docker name changes: {} → {} (forces replacement)", r.name, d.name));
