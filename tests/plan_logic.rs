@@ -312,6 +312,9 @@ fn json_and_markdown_renderings() {
     // Where a policy written against Terraform's plan JSON looks.
     assert_eq!(tm0["change"]["actions"], serde_json::json!(["delete", "create"]));
     assert_eq!(tm0["action_reason"], "replace_because_cannot_update");
+    let paths = tm0["change"]["replace_paths"].as_array().unwrap();
+    assert!(paths.contains(&serde_json::json!(["slots"])), "{paths:?}");
+    assert!(paths.iter().all(|p| p.as_array().is_some_and(|p| !p.is_empty())), "{paths:?}");
     assert_eq!((tm0["mode"].as_str(), tm0["type"].as_str()), (Some("managed"), Some("flinkform_cluster_taskmanager")));
     assert_eq!((tm0["name"].as_str(), tm0["index"].as_u64()), (Some("quickstart"), Some(0)));
     assert_eq!(tm0["change"]["after"]["command"], serde_json::json!(["taskmanager"]), "a list, not its text");

@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 pub const FORMAT_VERSION: &str = "1.2";
 
+/// Attribute families kept as dotted keys (`env.TOKEN`) and nested in the JSON.
+const FAMILIES: &[&str] = &["env", "label", "port", "mount"];
+
 /// Terraform's action lists: a replace is `["delete", "create"]`; a start or a job upgrade is an update.
 pub fn actions(a: Action) -> Vec<&'static str> {
     match a {
@@ -55,6 +58,18 @@ pub fn render(plan: &Plan) -> Value {
     ])
 }
 
+/// The attributes whose change forces a replacement (a container's every attribute does: Docker
+/// changes none in place), as Terraform's paths: `["slots"]`, `["env", "TOKEN"]`.
+fn replace_paths(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Value {
+    let paths = super::attributes::changed_keys(before, after).into_iter().map(|k| {
+        match k.split_once('.').filter(|(family, _)| FAMILIES.contains(family)) {
+            Some((family, name)) => json!([family, name]),
+            None => json!([k]),
+        }
+    });
+    Value::Array(paths.collect())
+}
+
 /// An object of `fields`, moved in (`json!` would copy each value through serde: a thousand
 /// resources' values twice).
 fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
@@ -70,7 +85,7 @@ fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
     if let Some(previous) = previous_address {
         out.insert("previous_address".into(), previous.into());
     }
-    let change = object([
+    let mut change = object([
         ("actions", actions(c.action).into()),
         ("before", before),
         ("after", after),
@@ -78,6 +93,11 @@ fn resource_change(c: &Change, previous_address: Option<&str>) -> Value {
         ("before_sensitive", before_sensitive),
         ("after_sensitive", after_sensitive),
     ]);
+    if c.action == Action::Replace
+        && let (Some(b), Some(a), Some(fields)) = (&c.before, &c.after, change.as_object_mut())
+    {
+        fields.insert("replace_paths".into(), replace_paths(b, a));
+    }
     out.insert("change".into(), change);
     if c.action == Action::Replace {
         out.insert("action_reason".into(), "replace_because_cannot_update".into());
@@ -215,7 +235,7 @@ fn values(attributes: Option<&BTreeMap<String, String>>) -> (Value, Value) {
     for (key, raw) in attributes {
         let hidden = crate::model::sensitive::is_masked(raw);
         let value = if hidden { Value::Null } else { typed(key, raw) };
-        match key.split_once('.').filter(|(family, _)| ["env", "label", "port", "mount"].contains(family)) {
+        match key.split_once('.').filter(|(family, _)| FAMILIES.contains(family)) {
             Some((family, name)) => {
                 insert(&mut values, family, name, value);
                 if hidden {
