@@ -142,6 +142,21 @@ output "canaries" {
     assert!(!t.selects(&"module.region[\"us\"].cluster.flink.jobmanager[0]".parse().unwrap()));
 }
 
+/// A repeated module with a sensitive output: what refers to any of its instances is sensitive.
+#[test]
+fn a_repeated_modules_sensitive_output_stays_sensitive() {
+    let files = [
+        (
+            "main.hcl",
+            "module \"m\" {\n  for_each = toset([\"a\"])\n  source   = \"./m\"\n}\noutput \"o\" {\n  value = module.m[\"a\"].secret\n}\noutput \"plain\" {\n  value = \"x\"\n}\n",
+        ),
+        ("m/main.hcl", "output \"secret\" {\n  value     = \"hunter2\"\n  sensitive = true\n}\n"),
+    ];
+    let (c, _dir) = load(&files, &[]).unwrap();
+    assert!(c.outputs["o"].sensitive, "through an instance key");
+    assert!(!c.outputs["plain"].sensitive);
+}
+
 #[test]
 fn module_input_mistakes_are_named() {
     let files = [("main.hcl", "module \"s\" {\n  source = \"./m\"\n  taskmanager = 2\n}\n"), ("m/main.hcl", SESSION)];

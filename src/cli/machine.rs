@@ -69,14 +69,8 @@ pub fn applied(
         report.destroyed
     );
     ui::line("info", &message, "change_summary", summary);
-    let shown: serde_json::Map<String, serde_json::Value> = outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive { serde_json::Value::Null } else { o.value.clone() };
-            (k.clone(), json!({ "sensitive": o.sensitive, "value": value }))
-        })
-        .collect();
     if !destroy {
-        ui::line("info", &format!("Outputs: {}", shown.len()), "outputs", json!({ "outputs": shown }));
+        let shown = crate::plan::json::outputs(outputs);
+        ui::line("info", &format!("Outputs: {}", outputs.len()), "outputs", json!({ "outputs": shown }));
     }
 }

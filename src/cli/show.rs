@@ -127,11 +127,7 @@ pub fn output(dir: &Path, args: &OutputArgs) -> CliResult {
             super::print(&format!("{text}\n"));
         }
         None if args.json => {
-            let map: BTreeMap<&String, serde_json::Value> = state
-                .outputs
-                .iter()
-                .map(|(k, v)| (k, serde_json::json!({ "value": if v.sensitive { serde_json::Value::Null } else { v.value.clone() }, "sensitive": v.sensitive })))
-                .collect();
+            let map = crate::plan::json::outputs(&state.outputs);
             super::print(&format!("{}\n", serde_json::to_string_pretty(&map).unwrap_or_default()));
         }
         None => super::print(&render_outputs(&state.outputs)),

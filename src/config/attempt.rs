@@ -93,18 +93,21 @@ fn mentions_in_for(f: &ForExpr) -> bool {
     found
 }
 
-/// [`mentions`] on the evaluator's form (for the parts of a `for` expression).
+/// [`mentions`] on the evaluator's form (for the parts of a `for` expression): walked on one
+/// copy, since the walk over sub-expressions is the one `resolve` uses (mutable).
 fn calls(expr: &Expression) -> bool {
-    match expr {
-        Expression::FuncCall(f) if f.name.namespace.is_empty() && NAMES.contains(&f.name.name.as_str()) => true,
-        Expression::TemplateExpr(t) => template_mentions(t),
-        other => {
-            let mut found = false;
-            let mut copy = other.clone();
-            children_mut(&mut copy, &mut |c| found |= calls(c));
-            found
+    fn walk(expr: &mut Expression) -> bool {
+        match expr {
+            Expression::FuncCall(f) if f.name.namespace.is_empty() && NAMES.contains(&f.name.name.as_str()) => true,
+            Expression::TemplateExpr(t) => template_mentions(t),
+            other => {
+                let mut found = false;
+                children_mut(other, &mut |c| found = found || walk(c));
+                found
+            }
         }
     }
+    walk(&mut expr.clone())
 }
 
 fn template_mentions(t: &TemplateExpr) -> bool {

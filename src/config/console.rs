@@ -5,7 +5,7 @@
 
 use super::diag::{Loc, SourceFile, Sources};
 use super::library::{TimestampMode, with_timestamp};
-use super::{Config, ConfigErrors, PortLookup, eval, files, load_with};
+use super::{Config, ConfigErrors, PortLookup, eval};
 use hcl::Value;
 use hcl::eval::Context;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,10 +27,7 @@ pub struct Console {
 impl Config {
     /// A console over this configuration, cluster ports as `rest_port` gives them (the state's).
     pub fn console(&self, rest_port: PortLookup) -> Result<Console, ConfigErrors> {
-        files::replay(self.files.clone());
-        let again = load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {});
-        files::finish();
-        let again = again?;
+        let again = self.evaluate_again(rest_port, TimestampMode::Now)?;
         let mut ctx = eval::context(&[("var", super::object(&again.var_values))]);
         let path = [("module", &again.dir), ("root", &again.dir)]
             .map(|(k, d)| (k.to_string(), Value::from(d.display().to_string())));

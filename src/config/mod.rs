@@ -254,11 +254,21 @@ impl Config {
         if self.outputs.is_empty() {
             return Ok(BTreeMap::new());
         }
-        files::replay(self.files.clone());
         let mode = if applied { library::TimestampMode::Now } else { library::TimestampMode::KnownAfterApply };
+        Ok(self.evaluate_again(rest_port, mode)?.outputs)
+    }
+
+    /// The configuration evaluated again from the files as loaded (never the disk), with each
+    /// cluster's REST port as `rest_port` gives it and `timestamp()` answering as `mode`.
+    pub(crate) fn evaluate_again(
+        &self,
+        rest_port: PortLookup,
+        mode: library::TimestampMode,
+    ) -> Result<Config, ConfigErrors> {
+        files::replay(self.files.clone());
         let again = library::with_timestamp(mode, || load_with(&self.dir, &self.inputs, Some(rest_port), &mut |_| {}));
         files::finish();
-        Ok(again?.outputs)
+        again
     }
 }
 

@@ -139,18 +139,21 @@ fn resource_identity(
     out
 }
 
+/// Recorded outputs as Terraform writes them (`output -json`, `show -json`, `apply -json`):
+/// `{name: {value, sensitive}}`, a sensitive value `null`.
+pub fn outputs(outputs: &BTreeMap<String, crate::state::StateOutput>) -> Value {
+    let shown = outputs.iter().map(|(k, o)| {
+        let value = if o.sensitive { Value::Null } else { o.value.clone() };
+        (k.clone(), json!({ "value": value, "sensitive": o.sensitive }))
+    });
+    Value::Object(shown.collect())
+}
+
 /// `show --json`: the state in Terraform's shape (`values.outputs`, `values.root_module.resources[]`
 /// and `child_modules[]`, each resource's `values` and `sensitive_values`); never the salt, the
 /// key's id or anything in flight.
 pub fn state(state: &crate::state::State) -> Value {
-    let outputs: Map<String, Value> = state
-        .outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive { Value::Null } else { o.value.clone() };
-            (k.clone(), json!({ "value": value, "sensitive": o.sensitive }))
-        })
-        .collect();
+    let outputs = outputs(&state.outputs);
     let mut modules: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for r in &state.resources {
         let parsed = Address::parse(&r.address).ok();
@@ -177,7 +180,7 @@ pub fn state(state: &crate::state::State) -> Value {
     object([
         ("format_version", "1.0".into()),
         ("flinkform_version", env!("CARGO_PKG_VERSION").into()),
-        ("values", object([("outputs", outputs.into()), ("root_module", root.into())])),
+        ("values", object([("outputs", outputs), ("root_module", root.into())])),
     ])
 }
 

@@ -16,9 +16,9 @@ pub const DEFAULT_NAMESPACE: &str = "main";
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PolicyError {
-    #[error("cannot read the policy directory {}: {source}", dir.display())]
+    #[error("cannot read {}: {source}", path.display())]
     #[diagnostic(help("give a directory of *.rego files: `--policy policies/` or `policy_dir = \"policies\"`"))]
-    Read { dir: PathBuf, source: std::io::Error },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("no policy (*.rego, tests aside) in {}", dir.display())]
     #[diagnostic(help("a policy directory holds *.rego files with `deny`, `violation` or `warn` rules"))]
     Empty { dir: PathBuf },
@@ -278,7 +278,7 @@ pub(crate) fn rego_files(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| PolicyError::Read { dir: dir.to_path_buf(), source })?;
+        let entries = std::fs::read_dir(&d).map_err(|source| PolicyError::Read { path: d.clone(), source })?;
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -293,7 +293,8 @@ pub(crate) fn rego_files(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
 }
 
 pub(crate) fn add(engine: &mut regorus::Engine, file: &Path) -> Result<(), PolicyError> {
-    let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Read { dir: file.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(file).map_err(|source| PolicyError::Read { path: file.to_path_buf(), source })?;
     engine
         .add_policy(file.display().to_string(), text)
         .map(|_| ())
