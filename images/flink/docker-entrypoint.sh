@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The apache/flink image's entrypoint contract, re-implemented for the offline image:
 #   jobmanager | taskmanager | standalone-job | history-server | anything else is exec'd.
+# ENABLE_BUILT_IN_PLUGINS as the official image reads it.
 # FLINK_PROPERTIES lines ("key: value") and TASK_MANAGER_NUMBER_OF_TASK_SLOTS go into conf/config.yaml.
 set -euo pipefail
 
@@ -23,6 +24,25 @@ set_config_options() {
     cat "$CONF_DIR/config.yaml" >&2
     exit 1
   fi
+}
+
+# ENABLE_BUILT_IN_PLUGINS="a-2.3.0.jar;b-2.3.0.jar": each jar of opt/ linked into plugins/<name>/,
+# where Flink loads it with its own class loader (the official image's copy_plugins_if_required).
+copy_plugins_if_required() {
+  [ -n "${ENABLE_BUILT_IN_PLUGINS:-}" ] || return 0
+  echo "Enabling required built-in plugins"
+  local target_plugin plugin_name
+  for target_plugin in $(echo "$ENABLE_BUILT_IN_PLUGINS" | tr ';' ' '); do
+    echo "Linking ${target_plugin} to plugin directory"
+    plugin_name=${target_plugin%.jar}
+    mkdir -p "${FLINK_HOME}/plugins/${plugin_name}"
+    if [ ! -e "${FLINK_HOME}/opt/${target_plugin}" ]; then
+      echo "Plugin ${target_plugin} does not exist. Exiting."
+      exit 1
+    fi
+    ln -fs "${FLINK_HOME}/opt/${target_plugin}" "${FLINK_HOME}/plugins/${plugin_name}"
+    echo "Successfully enabled ${target_plugin}"
+  done
 }
 
 prepare_configuration() {
@@ -56,16 +76,16 @@ case "$COMMAND" in
     echo "Usage: $(basename "$0") (jobmanager|taskmanager|standalone-job|history-server|help)"
     exit 0 ;;
   jobmanager)
-    shift; prepare_configuration
+    shift; copy_plugins_if_required; prepare_configuration
     drop_privs "$FLINK_HOME/bin/jobmanager.sh" start-foreground "$@" ;;
   standalone-job)
-    shift; prepare_configuration
+    shift; copy_plugins_if_required; prepare_configuration
     drop_privs "$FLINK_HOME/bin/standalone-job.sh" start-foreground "$@" ;;
   history-server)
-    shift; prepare_configuration
+    shift; copy_plugins_if_required; prepare_configuration
     drop_privs "$FLINK_HOME/bin/historyserver.sh" start-foreground "$@" ;;
   taskmanager)
-    shift; prepare_configuration
+    shift; copy_plugins_if_required; prepare_configuration
     drop_privs "$FLINK_HOME/bin/taskmanager.sh" start-foreground "$@" ;;
 esac
 

@@ -2,8 +2,8 @@
 //! storage, Kafka, a data generator). Ports and mounts use Docker Compose's short syntax
 //! (`"127.0.0.1:9000:9000"`, `"data:/data:ro"`), which users already know.
 
-use super::cluster::{Evaluated, Fields};
 use super::diag::{ConfigError, Sources};
+use super::fields::{Evaluated, Fields};
 use super::types::*;
 use hcl::Value;
 
@@ -64,11 +64,7 @@ pub fn convert(
         }
     });
     let mut f = Fields::new(Some(ev), sources, errors);
-    let labels = f.string_map("labels").unwrap_or_default();
-    if let Some(k) = labels.keys().find(|k| k.starts_with("io.flinkform.")) {
-        let loc = f.loc("labels");
-        f.fail(&loc, format!("label \"{k}\" is reserved"), "`io.flinkform.*` labels are flinkform's own".into());
-    }
+    let labels = labels(&mut f);
     let command = f.string_list("command").unwrap_or_default();
     Container {
         address: address.to_string(),
@@ -93,9 +89,19 @@ pub fn convert(
     }
 }
 
+/// `labels`, none of them flinkform's own (`io.flinkform.*`).
+pub(super) fn labels(f: &mut Fields) -> std::collections::BTreeMap<String, String> {
+    let labels = f.string_map("labels").unwrap_or_default();
+    if let Some(k) = labels.keys().find(|k| k.starts_with("io.flinkform.")) {
+        let loc = f.loc("labels");
+        f.fail(&loc, format!("label \"{k}\" is reserved"), "`io.flinkform.*` labels are flinkform's own".into());
+    }
+    labels
+}
+
 /// Bind mounts that hand a container the host: the root, the Docker socket (root on the host
 /// through the engine), or a path that climbs out with `..`. Allowed only when written so.
-fn refuse_host_access(f: &mut Fields, mounts: &[Mount]) {
+pub(super) fn refuse_host_access(f: &mut Fields, mounts: &[Mount]) {
     const SOCKETS: &[&str] = &["/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run"];
     for m in mounts.iter().filter(|m| m.source.starts_with('/')) {
         let path = std::path::Path::new(&m.source);

@@ -1,8 +1,8 @@
 //! `job` blocks: a Flink job on one of the configuration's clusters. The jar's sha256 is part of
 //! the desired spec, so a rebuilt jar is an upgrade; parallelism must fit the cluster's slots.
 
-use super::cluster::{Evaluated, Fields};
 use super::diag::{ConfigError, Sources};
+use super::fields::{Evaluated, Fields};
 use super::types::*;
 use std::collections::BTreeMap;
 use std::path::Path;

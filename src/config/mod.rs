@@ -16,6 +16,8 @@ pub mod console;
 pub mod container;
 pub mod diag;
 pub mod eval;
+pub mod extras;
+pub mod fields;
 pub mod files;
 pub mod format;
 pub mod functions;
@@ -339,8 +341,8 @@ fn read_settings(
         ));
     }
     if let Some(b) = settings.first() {
-        let ev = cluster::evaluate_block(&ctx, b, sources, errors);
-        let mut f = cluster::Fields::new(Some(&ev), sources, errors);
+        let ev = fields::evaluate_block(&ctx, b, sources, errors);
+        let mut f = fields::Fields::new(Some(&ev), sources, errors);
         if let Some(p) = f.string("project") {
             if crate::names::is_valid(&p) {
                 s.project = p;
@@ -369,11 +371,11 @@ fn read_settings(
 /// The `backend "NAME" { … }` block: `local` or `postgres`.
 fn backend(
     raw: &RawBlock,
-    ev: Option<&cluster::Evaluated>,
+    ev: Option<&fields::Evaluated>,
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
 ) -> BackendSettings {
-    let mut f = cluster::Fields::new(ev, sources, errors);
+    let mut f = fields::Fields::new(ev, sources, errors);
     match raw.label() {
         "local" => BackendSettings::Local,
         "postgres" => {

@@ -7,8 +7,9 @@
 //! `local.y`, `module.m.out`) is sensitive when declared so or when its expression refers to a
 //! sensitive name; an attribute (or one key of a map attribute) is sensitive by the same rule.
 
-use super::cluster::{self, Evaluated};
+use super::cluster;
 use super::diag::{ConfigError, Loc, Sources};
+use super::fields::{self, Evaluated};
 use super::raw::{RawAttr, RawBlock};
 use super::types::*;
 use super::{container, eval, job};
@@ -346,7 +347,7 @@ impl Loader<'_> {
     ) -> Value {
         let address = format!("{}{}.{}{}", scope.prefix, b.ident, b.label(), key.address_suffix());
         let stem = format!("{}{}{}", scope.stem, b.label(), key.stem_suffix());
-        let ev = cluster::evaluate_block_with(ctx, b, &self.sources, &mut self.errors, &env.sensitive);
+        let ev = fields::evaluate_block_with(ctx, b, &self.sources, &mut self.errors, &env.sensitive);
         let project = self.project.clone();
         match b.ident.as_str() {
             "cluster" => {

@@ -40,8 +40,17 @@ pub struct Schema {
     pub ident: &'static str,
     pub labels: usize,
     pub attrs: Option<&'static [&'static str]>,
+    /// Attributes several block kinds share (what users add to Flink containers), beside `attrs`.
+    pub shared: &'static [&'static str],
     pub blocks: &'static [Schema],
     pub repeatable: bool,
+}
+
+impl Schema {
+    /// Every attribute name the block accepts, when it is a fixed set.
+    fn attribute_names(&self) -> Option<Vec<&'static str>> {
+        self.attrs.map(|a| a.iter().chain(self.shared).copied().collect())
+    }
 }
 
 const fn block(
@@ -50,11 +59,20 @@ const fn block(
     attrs: &'static [&'static str],
     blocks: &'static [Schema],
 ) -> Schema {
-    Schema { ident, labels, attrs: Some(attrs), blocks, repeatable: true }
+    Schema { ident, labels, attrs: Some(attrs), shared: &[], blocks, repeatable: true }
 }
 
 const fn single(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
-    Schema { ident, labels: 0, attrs: Some(attrs), blocks: &[], repeatable: false }
+    Schema { ident, labels: 0, attrs: Some(attrs), shared: &[], blocks: &[], repeatable: false }
+}
+
+/// What a cluster and its Flink role blocks accept for their containers (read by `extras.rs`).
+const FLINK_CONTAINER_ATTRIBUTES: &[&str] =
+    &["env", "volumes", "ports", "labels", "user", "plugins", "allow_host_access"];
+
+/// A Flink role block: its own attributes and what users add to its containers.
+const fn flink_role(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
+    Schema { shared: FLINK_CONTAINER_ATTRIBUTES, ..single(ident, attrs) }
 }
 
 const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_changes"]);
@@ -65,10 +83,12 @@ pub static TOP_LEVEL: &[Schema] = &[
         ident: "flinkform",
         labels: 0,
         attrs: Some(&["project", "state_path", "docker_host", "policy_dir"]),
+        shared: &[],
         blocks: &[Schema {
             ident: "backend",
             labels: 1,
             attrs: Some(&["conn_str", "schema"]),
+            shared: &[],
             blocks: &[],
             repeatable: false,
         }],
@@ -80,21 +100,24 @@ pub static TOP_LEVEL: &[Schema] = &[
         &["type", "default", "description", "sensitive", "nullable"],
         &[block("validation", 0, &["condition", "error_message"], &[])],
     ),
-    Schema { ident: "locals", labels: 0, attrs: None, blocks: &[], repeatable: true },
+    Schema { ident: "locals", labels: 0, attrs: None, shared: &[], blocks: &[], repeatable: true },
     block("moved", 0, &["from", "to"], &[]),
-    block(
-        "cluster",
-        1,
-        &["name", "image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
-        &[
-            single("zookeeper", &["replicas", "image", "memory"]),
-            single("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
-            single("taskmanager", &["replicas", "slots", "memory"]),
-            single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
-            single("security", &["hardened", "pids_limit", "tls"]),
-            LIFECYCLE,
-        ],
-    ),
+    Schema {
+        shared: FLINK_CONTAINER_ATTRIBUTES,
+        ..block(
+            "cluster",
+            1,
+            &["name", "image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
+            &[
+                single("zookeeper", &["replicas", "image", "memory"]),
+                flink_role("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
+                flink_role("taskmanager", &["replicas", "slots", "memory"]),
+                single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
+                single("security", &["hardened", "pids_limit", "tls"]),
+                LIFECYCLE,
+            ],
+        )
+    },
     block(
         "container",
         1,
@@ -122,7 +145,7 @@ pub static TOP_LEVEL: &[Schema] = &[
     ),
     block("network", 1, &["name", "driver", "count", "for_each", "depends_on"], &[LIFECYCLE]),
     block("volume", 1, &["name", "driver", "count", "for_each", "depends_on"], &[LIFECYCLE]),
-    Schema { ident: "module", labels: 1, attrs: None, blocks: &[], repeatable: true },
+    Schema { ident: "module", labels: 1, attrs: None, shared: &[], blocks: &[], repeatable: true },
     block("output", 1, &["value", "description", "sensitive", "depends_on"], &[]),
     block(
         "job",
@@ -268,7 +291,7 @@ fn add_attribute(
 ) {
     let name = attr.key.as_str().to_string();
     let key_loc = Loc::new(file, attr.key.span());
-    if let Some(allowed) = schema.attrs
+    if let Some(allowed) = schema.attribute_names()
         && !allowed.contains(&name.as_str())
     {
         let mut help = match suggest(&name, allowed.iter().copied()) {
@@ -314,7 +337,7 @@ fn add_block(
     let inner_loc = Loc::new(file, inner.ident.span());
     match schema.blocks.iter().find(|s| s.ident == ident) {
         None => {
-            let help = if schema.attrs.is_some_and(|a| a.contains(&ident)) {
+            let help = if schema.attribute_names().is_some_and(|a| a.contains(&ident)) {
                 format!("`{ident}` is an attribute: write `{ident} = …`")
             } else {
                 match suggest(ident, schema.blocks.iter().map(|s| s.ident)) {

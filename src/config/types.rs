@@ -126,7 +126,23 @@ pub struct Cluster {
     /// `flink_config` keys whose values are sensitive.
     pub sensitive_config: BTreeSet<String>,
     pub security: Security,
+    /// What the cluster adds to every Flink container (each role's own are on the role).
+    pub extras: FlinkExtras,
     pub meta: Meta,
+}
+
+/// What users add to Flink containers: see [`super::extras`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlinkExtras {
+    pub env: BTreeMap<String, String>,
+    /// `env` keys whose values are sensitive.
+    pub sensitive_env: BTreeSet<String>,
+    pub mounts: Vec<Mount>,
+    pub ports: Vec<Port>,
+    pub labels: BTreeMap<String, String>,
+    pub user: Option<String>,
+    /// Jar file names in the image's `opt/` (`flink-s3-fs-hadoop-2.3.0.jar`).
+    pub plugins: Vec<String>,
 }
 
 /// A cluster's `security` block: how its containers are locked down.
@@ -158,6 +174,7 @@ pub struct JobManager {
     pub memory: Memory,
     pub rest_port: Option<u16>,
     pub rest_bind: String,
+    pub extras: FlinkExtras,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +182,7 @@ pub struct TaskManager {
     pub replicas: u32,
     pub slots: u32,
     pub memory: Memory,
+    pub extras: FlinkExtras,
 }
 
 #[derive(Debug, Clone)]

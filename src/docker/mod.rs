@@ -2,6 +2,7 @@
 //! the raw requests the observation reads by hand over a plain socket ([`wire`]), and the
 //! operations apply performs ([`ops`]). What flinkform makes of the lists is `observe`'s.
 
+pub mod endpoint;
 pub mod files;
 pub mod ops;
 pub mod wire;
@@ -11,7 +12,7 @@ use bollard::Docker;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DockerError {
     #[error(
-        "cannot reach the Docker engine at {host} ({detail}). Start Docker (e.g. `sudo systemctl start docker`) or set DOCKER_HOST to a running engine"
+        "cannot reach the Docker engine at {host} ({detail}). Start Docker (e.g. `sudo systemctl start docker`), or point DOCKER_HOST or DOCKER_CONTEXT at a running engine"
     )]
     Unreachable { host: String, detail: String },
     #[error("{what}: {source}")]
@@ -52,29 +53,34 @@ pub struct Engine {
     pub wire: Option<wire::Endpoint>,
 }
 
-/// The engine's address: `configured` (the `flinkform` block's), else DOCKER_HOST, else the local socket.
-pub fn host(configured: Option<&str>) -> String {
-    let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-    configured.map(str::to_string).or(env_host).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+/// The engine's address: `configured` (the `flinkform` block's), else DOCKER_HOST, else the
+/// Docker context (DOCKER_CONTEXT, then the CLI's current one), else the local socket.
+pub fn resolve(configured: Option<&str>) -> Result<endpoint::Address, DockerError> {
+    endpoint::resolve(configured, &endpoint::Inputs::from_process())
 }
 
-/// Where plain HTTP reaches the engine at `host`, if it does (not over TLS or ssh).
-pub fn plain_endpoint(host: &str) -> Option<wire::Endpoint> {
-    wire::Endpoint::plain(host, std::env::var_os("DOCKER_TLS_VERIFY").is_some())
+/// Where plain HTTP reaches the engine at `address`, if it does (not over TLS or ssh).
+pub fn plain_endpoint(address: &endpoint::Address) -> Option<wire::Endpoint> {
+    wire::Endpoint::plain(&address.host, address.tls.is_some())
 }
 
-/// Connects to the engine at [`host`]`(configured)`.
+/// Connects to the engine [`resolve`]`(configured)` chooses.
 pub async fn connect(configured: Option<&str>) -> Result<Engine, DockerError> {
-    let shown = host(configured);
-    tracing::debug!(host = %shown, "engine: connect");
-    let unreachable = |detail: String| DockerError::Unreachable { host: shown.clone(), detail };
-    let wire = plain_endpoint(&shown);
+    connect_to(&resolve(configured)?).await
+}
+
+/// Connects to the engine at `address`.
+pub async fn connect_to(address: &endpoint::Address) -> Result<Engine, DockerError> {
+    let shown = address.host.clone();
+    tracing::debug!(host = %address, "engine: connect");
+    let unreachable = |detail: String| DockerError::Unreachable { host: address.to_string(), detail };
+    let wire = plain_endpoint(address);
     let server = match &wire {
         Some(endpoint) => endpoint.api_version().await.map_err(unreachable)?,
         None => None,
     };
-    let docker = match server {
-        Some(server) => {
+    let docker = match (server, &address.tls) {
+        (Some(server), _) => {
             let version = if server < *bollard::API_DEFAULT_VERSION { &server } else { bollard::API_DEFAULT_VERSION };
             if shown.starts_with("unix://") {
                 Docker::connect_with_socket(&shown, 120, version)
@@ -83,13 +89,21 @@ pub async fn connect(configured: Option<&str>) -> Result<Engine, DockerError> {
             }
             .map_err(|e| unreachable(e.to_string()))?
         }
-        // TLS, ssh, or an engine whose `/_ping` has no version: bollard connects and asks `/version`.
-        None => {
-            let docker = match configured {
-                Some(h) => Docker::connect_with_host(h),
-                None => Docker::connect_with_defaults(),
-            }
-            .map_err(|e| unreachable(e.to_string()))?;
+        // TLS (DOCKER_TLS_VERIFY, or a context with TLS material): bollard connects and asks `/version`.
+        (None, Some(tls)) => {
+            let docker =
+                Docker::connect_with_ssl(&shown, &tls.key, &tls.cert, &tls.ca, 120, bollard::API_DEFAULT_VERSION)
+                    .map_err(|e| unreachable(e.to_string()))?;
+            docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?
+        }
+        (None, None) if shown.starts_with("ssh://") => {
+            return Err(unreachable(
+                "ssh engines are not supported; forward the engine's socket (`ssh -L`) and use its unix:// or tcp:// address".into(),
+            ));
+        }
+        // An engine whose `/_ping` has no version: bollard negotiates.
+        (None, None) => {
+            let docker = Docker::connect_with_host(&shown).map_err(|e| unreachable(e.to_string()))?;
             docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?
         }
     };

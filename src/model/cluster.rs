@@ -8,7 +8,7 @@ use super::hash::config_hash;
 use super::sensitive::Masker;
 use super::*;
 use crate::address::{Key, part_of};
-use crate::config::Cluster;
+use crate::config::{Cluster, FlinkExtras};
 use crate::names;
 
 /// Restart policy for cluster containers: a crashed JobManager or TaskManager comes back (what
@@ -96,7 +96,7 @@ impl Builder<'_> {
         rendered
             .lines()
             .map(|l| match l.split_once(": ") {
-                Some((k, v)) if self.c.sensitive_config.contains(k) || crate::config::cluster::flink_hides(k) => {
+                Some((k, v)) if self.c.sensitive_config.contains(k) || crate::config::fields::flink_hides(k) => {
                     format!("{k}: {}\n", self.masker.mask(v))
                 }
                 _ => format!("{l}\n"),
@@ -104,18 +104,31 @@ impl Builder<'_> {
             .collect()
     }
 
-    /// The spec as hashed and shown: FLINK_PROPERTIES masked.
-    fn masked(&self, spec: &ContainerSpec) -> ContainerSpec {
+    /// The spec as hashed and shown: FLINK_PROPERTIES and the role's sensitive `env` masked.
+    fn masked(&self, role: Role, spec: &ContainerSpec) -> ContainerSpec {
         let mut spec = spec.clone();
         if let Some(p) = spec.env.get_mut("FLINK_PROPERTIES") {
             *p = self.mask_props(p);
         }
+        let sensitive = self.extras(role).sensitive_env;
+        for (_, v) in spec.env.iter_mut().filter(|(k, _)| sensitive.contains(*k)) {
+            *v = self.masker.mask(v);
+        }
         spec
+    }
+
+    /// What the user added to this role's containers: the cluster's, then the role's own.
+    fn extras(&self, role: Role) -> FlinkExtras {
+        match role {
+            Role::JobManager => self.c.extras.with(&self.c.jobmanager.extras),
+            Role::TaskManager => self.c.extras.with(&self.c.taskmanager.extras),
+            _ => FlinkExtras::default(),
+        }
     }
 
     fn instance(&self, kind: Kind, address: String, name: String, part: Part) -> Instance {
         let hashed = match &part.spec {
-            Spec::Container(spec) => Spec::Container(self.masked(spec)),
+            Spec::Container(spec) => Spec::Container(self.masked(part.role, spec)),
             other => other.clone(),
         };
         // What writes the TLS material and speaks to the REST API needs the cluster's root.
@@ -255,16 +268,40 @@ impl Builder<'_> {
             mounts.push(MountSpec { volume: t.volume.clone(), target: TLS_DIR.into(), bind: false, read_only: true });
         }
         let props = render(&props);
-        let env = BTreeMap::from([
-            ("FLINK_PROPERTIES".to_string(), props.clone()),
-            ("JOB_MANAGER_RPC_ADDRESS".to_string(), rpc_address),
-        ]);
+        let role_of = match role {
+            FlinkRole::JobManager => Role::JobManager,
+            FlinkRole::TaskManager => Role::TaskManager,
+        };
+        let extras = self.extras(role_of);
+        let mut env = extras.env.clone();
+        env.insert("FLINK_PROPERTIES".to_string(), props.clone());
+        env.insert("JOB_MANAGER_RPC_ADDRESS".to_string(), rpc_address);
+        if !extras.plugins.is_empty() {
+            // The official image's entrypoint links each named jar from opt/ into plugins/.
+            env.insert("ENABLE_BUILT_IN_PLUGINS".to_string(), extras.plugins.join(";"));
+        }
+        let mut ports = ports;
+        ports.extend(extras.ports.iter().map(|p| PortSpec {
+            container_port: p.container_port,
+            host_ip: p.host_ip.clone(),
+            // Each replica publishes on the next port, as `rest_port` does.
+            host_port: p.host_port.map(|h| h + index as u16),
+            protocol: p.protocol.clone(),
+        }));
+        mounts.extend(extras.mounts.iter().map(|m| MountSpec {
+            volume: m.source.clone(),
+            target: m.target.clone(),
+            bind: m.source.starts_with('/'),
+            read_only: m.read_only,
+        }));
         let spec = ContainerSpec {
             ports,
             mounts,
+            labels: extras.labels.clone(),
+            user: extras.user.clone(),
             ..self.container(&name, &self.c.image, vec![command.into()], env, memory_mib)
         };
-        let mut attributes = attributes::of_container(&name, &self.masked(&spec));
+        let mut attributes = attributes::of_container(&name, &self.masked(role_of, &spec));
         attributes.insert("flink_config".into(), self.mask_props(&props));
         (spec, attributes)
     }

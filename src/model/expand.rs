@@ -33,6 +33,18 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
         .filter(|i| matches!(i.kind, Kind::Network | Kind::Volume))
         .map(|i| ((i.kind, i.name.clone()), i.address.clone()))
         .collect();
+    // A Flink container that mounts a flinkform volume (`volumes = ["jars:/opt/flink/usrlib"]`)
+    // waits for it.
+    for i in out.values_mut().filter(|i| matches!(i.role, Role::JobManager | Role::TaskManager)) {
+        if let Spec::Container(spec) = &i.spec {
+            let named: Vec<String> = super::generic::named_infra(spec, &infra);
+            for d in named {
+                if !i.dependencies.contains(&d) {
+                    i.dependencies.push(d);
+                }
+            }
+        }
+    }
     for c in config.containers.values() {
         let i = super::generic::container(c, masker, &infra);
         block_deps.push((i.address.clone(), c.meta.depends_on.clone()));

@@ -88,11 +88,7 @@ pub fn container(c: &Container, masker: &Masker, infra: &BTreeMap<(Kind, String)
     let a = super::attributes::of_container(&c.name, &hashed);
 
     // The flinkform networks and volumes it names come first.
-    let named = c.networks.iter().map(|n| (Kind::Network, n.clone()));
-    let mounted = spec.mounts.iter().filter(|m| !m.bind).map(|m| (Kind::Volume, m.volume.clone()));
-    let mut dependencies: Vec<String> = named.chain(mounted).filter_map(|k| infra.get(&k).cloned()).collect();
-    dependencies.sort();
-    dependencies.dedup();
+    let dependencies = named_infra(&spec, infra);
     Instance {
         address: c.address.clone(),
         kind: Kind::Container,
@@ -109,4 +105,14 @@ pub fn container(c: &Container, masker: &Masker, infra: &BTreeMap<(Kind, String)
         job: None,
         tls: None,
     }
+}
+
+/// The addresses of the flinkform networks and volumes a container spec names, sorted.
+pub fn named_infra(spec: &ContainerSpec, infra: &BTreeMap<(Kind, String), String>) -> Vec<String> {
+    let networks = std::iter::once(&spec.network).chain(&spec.extra_networks).map(|n| (Kind::Network, n.clone()));
+    let mounted = spec.mounts.iter().filter(|m| !m.bind).map(|m| (Kind::Volume, m.volume.clone()));
+    let mut dependencies: Vec<String> = networks.chain(mounted).filter_map(|k| infra.get(&k).cloned()).collect();
+    dependencies.sort();
+    dependencies.dedup();
+    dependencies
 }

@@ -191,7 +191,7 @@ pub struct DockerObservation {
     images: tokio::sync::oneshot::Sender<Vec<String>>,
 }
 
-/// Starts observing the engine at `host` (None: DOCKER_HOST, then the local socket) for `project`.
+/// Starts observing the engine at `host` (None: as [`crate::docker::resolve`] chooses) for `project`.
 pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
     let host = host.map(str::to_string);
     let project = project.to_string();
@@ -200,7 +200,8 @@ pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
     let task = tokio::spawn(async move {
         let labelled = Selection::Labelled { project: &project };
         // Over a plain socket the lists need no API version: they go out with the ping.
-        let plain = crate::docker::plain_endpoint(&crate::docker::host(host.as_deref()));
+        let address = crate::docker::resolve(host.as_deref());
+        let plain = address.as_ref().ok().and_then(crate::docker::plain_endpoint);
         let early = async {
             match &plain {
                 Some(endpoint) => Some(list(Source::Wire(endpoint), labelled).await),
@@ -208,7 +209,7 @@ pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
             }
         };
         let connected = async {
-            let engine = crate::docker::connect(host.as_deref()).await?;
+            let engine = crate::docker::connect_to(&address?).await?;
             // Through bollard (TLS, ssh) the list needs the connection, and goes out once it is made.
             let late = async {
                 match plain {

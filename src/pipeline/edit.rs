@@ -230,7 +230,7 @@ fn mask_like(desired: &BTreeMap<String, String>, spec: &mut crate::model::Contai
         *props = props
             .lines()
             .map(|l| match l.split_once(": ") {
-                Some((k, v)) if secret_keys.contains(&k) || crate::config::cluster::flink_hides(k) => {
+                Some((k, v)) if secret_keys.contains(&k) || crate::config::fields::flink_hides(k) => {
                     format!("{k}: {}\n", masker.mask(v))
                 }
                 _ => format!("{l}\n"),
