@@ -144,7 +144,14 @@ fn stateful_job_upgrades_through_savepoints() {
     assert_eq!(job["jid"].as_str(), Some(j1.as_str()));
     assert_eq!(job["restarts"].as_u64(), Some(0), "{status}");
     let human = p.ok(&["status"]);
-    assert!(human.contains("TaskManagers: 2 registered; slots: 2 of 4 free"), "{human}");
+    assert!(human.contains("TaskManagers: 2 registered (2 configured); slots: 2 of 4 free"), "{human}");
+    assert!(
+        human.contains("Containers: jobmanager[0] running, taskmanager[0] running, taskmanager[1] running"),
+        "{human}"
+    );
+    assert_eq!(cluster["containers"][0]["state"], "running", "{status}");
+    assert_eq!(cluster["taskmanagers_expected"].as_u64(), Some(2), "{status}");
+    assert!(job["duration_ms"].as_u64().is_some_and(|d| d > 0), "{status}");
     assert!(human.contains("job.counter: RUNNING; restarts: 0; checkpoints:"), "{human}");
 
     let plan = p.ok(&["plan", "--var", "parallelism=4"]);

@@ -179,3 +179,52 @@ fn a_stopped_container_of_a_tls_cluster_gets_its_keystores_written_before_it_sta
     let p = plan::compute(&d, &state, &live, &project, false).unwrap();
     insta::assert_snapshot!("ops_tls_start_stopped", operations(&p));
 }
+
+/// The application example, applied, its application running as job "a1"; then planned with
+/// `edit` applied to its text and `vars`.
+fn application_plan(edit: (&str, &str), vars: &[&str]) -> Plan {
+    let load = |text: &str, vars: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), text).unwrap();
+        let inputs =
+            flinkform::config::VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
+        let cfg = flinkform::config::load(dir.path(), &inputs).unwrap();
+        flinkform::model::expand(&cfg, &flinkform::model::sensitive::Masker::salted("salt"))
+    };
+    let text = std::fs::read_to_string("examples/application/main.hcl").unwrap();
+    let d = load(&text, &[]);
+    let (mut state, mut live) = applied(&d, "application");
+    let mut app = state.resource("cluster.counter.application").unwrap().clone();
+    app.id = "a1".into();
+    state.put(app);
+    live.objects.retain(|(kind, _), _| *kind != Kind::Job);
+    live.jobs.insert("cluster.counter".into(), Some(BTreeMap::from([("a1".to_string(), "RUNNING".to_string())])));
+    let edited = text.replacen(edit.0, edit.1, 1);
+    plan::compute(&load(&edited, vars), &state, &live, "application", false).unwrap()
+}
+
+/// An application's JobManager runs its job: an upgrade stops the job with a savepoint before
+/// anything is removed, creates the JobManager after (it starts from that savepoint), and waits
+/// for the job after the cluster is ready.
+#[test]
+fn an_application_upgrade_stops_first_and_starts_with_its_jobmanager() {
+    let p = application_plan(("", ""), &["app_version=2"]);
+    insta::assert_snapshot!("ops_application_upgrade", operations(&p));
+}
+
+/// Every TaskManager replaced under a running application: the job stops, and since only a
+/// JobManager start runs it again, the JobManager is replaced too.
+#[test]
+fn an_application_restarts_with_its_jobmanager_when_every_taskmanager_is_replaced() {
+    let p = application_plan(("slots    = 2", "slots    = 3"), &[]);
+    insta::assert_snapshot!("ops_application_taskmanagers", operations(&p));
+    let plan = flinkform::plan::render::human(&p);
+    assert!(plan.contains("the application restarts with its JobManager"), "{plan}");
+}
+
+/// Suspended: stopped with a savepoint, then every Flink container removed.
+#[test]
+fn a_suspended_application_runs_nothing() {
+    let p = application_plan(("", ""), &["app_state=suspended"]);
+    insta::assert_snapshot!("ops_application_suspend", operations(&p));
+}

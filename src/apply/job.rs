@@ -3,6 +3,7 @@
 //! until RUNNING). A failed savepoint leaves the job running and fails the operation, so
 //! nothing that depends on it (a JobManager replacement) proceeds: nothing is lost.
 
+use super::operations::Stop;
 use super::{ApplyError, Shared, jobmanager_urls, save};
 use crate::config::{JobState, UpgradeMode};
 use crate::flink::rest::{FlinkRest, RunRequest};
@@ -57,32 +58,53 @@ pub fn record_suspended(state: &mut State, c: &Change) {
     }
 }
 
-/// Stops the job: `with_savepoint` (the savepoint becomes the one it restarts from), or cancelled.
-pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(), ApplyError> {
+/// Stops the job as `how` says. Its savepoint (or, in last-state mode, its latest retained
+/// checkpoint) becomes the one it restarts from.
+pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyError> {
     let p = &shared.printer;
     let started = Instant::now();
     let recorded: Option<Resource> = recorded(shared, &c.address)?;
     let Some(mut r) = recorded else { return Ok(()) };
     let cluster = cluster_of(c);
+    let application = c.recorded_job.as_ref().is_some_and(|_| is_application(c));
     let rest = rest_for(shared, &cluster).await?;
     let status = rest.job_state(&r.id).await?;
     let running = status.as_deref().is_some_and(|s| !crate::plan::jobs_is_terminal(s));
     let mut savepoint = r.savepoint.clone();
     if running {
-        if with_savepoint {
-            let dir =
-                r.attributes.get("savepoint_dir").cloned().unwrap_or_else(|| "file:///flink-data/savepoints".into());
-            p.line(&c.address, &format!("Stopping with a savepoint into {dir}... [id={}]", r.id));
-            let path = stop_with_savepoint(shared, c, &rest, &r.id, &dir).await?;
-            // The savepoint completes just before the job finishes: wait until it has let go of its slots.
-            wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
-            p.line(&c.address, &format!("Savepoint complete after {}s: {path}", started.elapsed().as_secs()));
-            savepoint = Some(path);
-        } else {
-            p.line(&c.address, &format!("Cancelling (stateless: its state is dropped)... [id={}]", r.id));
-            rest.cancel(&r.id).await?;
-            wait_for(&rest, &r.id, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await?;
-            p.line(&c.address, &format!("Cancelled after {}s", started.elapsed().as_secs()));
+        let checkpoint = match how {
+            Stop::LastState => rest.checkpoints(&r.id).await.ok().and_then(|c| c.latest_path),
+            _ => None,
+        };
+        if how == Stop::LastState && checkpoint.is_none() {
+            p.line(&c.address, "No retained checkpoint to restart from yet: stopping with a savepoint instead");
+        }
+        match (how, checkpoint) {
+            (Stop::LastState, Some(path)) => {
+                p.line(&c.address, &format!("Cancelling; it restarts from its latest checkpoint {path} [id={}]", r.id));
+                rest.cancel(&r.id).await?;
+                wait_stopped(&rest, &r.id, application).await?;
+                savepoint = Some(path);
+            }
+            (Stop::Cancel, _) => {
+                p.line(&c.address, &format!("Cancelling (stateless: its state is dropped)... [id={}]", r.id));
+                rest.cancel(&r.id).await?;
+                wait_stopped(&rest, &r.id, application).await?;
+                p.line(&c.address, &format!("Cancelled after {}s", started.elapsed().as_secs()));
+            }
+            _ => {
+                let dir = r
+                    .attributes
+                    .get("savepoint_dir")
+                    .cloned()
+                    .unwrap_or_else(|| "file:///flink-data/savepoints".into());
+                p.line(&c.address, &format!("Stopping with a savepoint into {dir}... [id={}]", r.id));
+                let path = stop_with_savepoint(shared, c, &rest, &r.id, &dir).await?;
+                // The savepoint completes just before the job finishes: wait until it has let go of its slots.
+                wait_stopped(&rest, &r.id, application).await?;
+                p.line(&c.address, &format!("Savepoint complete after {}s: {path}", started.elapsed().as_secs()));
+                savepoint = Some(path);
+            }
         }
     }
     if c.desired.is_none() {
@@ -91,19 +113,34 @@ pub async fn stop(shared: &Shared, c: &Change, with_savepoint: bool) -> Result<(
             s.settle(PendingOp::StopJob, &c.address);
         })?;
         match &savepoint {
-            Some(path) if with_savepoint => {
+            Some(path) if how != Stop::Cancel => {
                 p.line(&c.address, &format!("Destruction complete; final savepoint: {path}"))
             }
             _ => p.line(&c.address, "Destruction complete"),
         }
         return Ok(());
     }
-    r.savepoint = if with_savepoint { savepoint } else { None };
+    r.savepoint = if how == Stop::Cancel { None } else { savepoint };
     suspend(&mut r);
     save(shared, |s| {
         s.put(r);
         s.settle(PendingOp::StopJob, &c.address);
     })
+}
+
+fn is_application(c: &Change) -> bool {
+    c.desired.as_ref().and_then(|d| d.job.as_ref()).is_some_and(|j| j.application)
+        || c.before.as_ref().is_some_and(|a| a.get("mode").is_some_and(|m| m == "application"))
+}
+
+/// Waits until a stopped job has let go of its slots. An application's JobManager shuts down
+/// once its job has ended, so its REST API going away means the same.
+async fn wait_stopped(rest: &FlinkRest, jid: &str, application: bool) -> Result<(), ApplyError> {
+    let stopped = wait_for(rest, jid, |s| s.is_none_or(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT).await;
+    match stopped {
+        Err(ApplyError::Flink(_)) if application => Ok(()),
+        other => other,
+    }
 }
 
 /// Stop-with-savepoint, written ahead. A job whose tasks are being (re)deployed cannot take a
@@ -150,7 +187,7 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
     };
     let recorded = recorded(shared, &c.address)?;
     let restore = match settings.upgrade_mode {
-        UpgradeMode::Savepoint => recorded.as_ref().and_then(|r| r.savepoint.clone()),
+        UpgradeMode::Savepoint | UpgradeMode::LastState => recorded.as_ref().and_then(|r| r.savepoint.clone()),
         UpgradeMode::Stateless => None,
     };
     if settings.state == JobState::Suspended {
@@ -160,6 +197,9 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
         return save(shared, |s| s.put(r));
     }
     let rest = rest_for(shared, &d.cluster).await?;
+    if settings.application {
+        return application_running(shared, c, d, &rest, started).await;
+    }
     match &restore {
         Some(path) => p.line(&c.address, &format!("Submitting, restoring from {path}...")),
         None => p.line(&c.address, "Submitting..."),
@@ -188,7 +228,7 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
         parallelism: spec.parallelism,
         savepoint_path: restore.clone(),
         allow_non_restored_state: settings.allow_non_restored_state,
-        flink_configuration: spec.flink_config.clone(),
+        flink_configuration: submitted_config(spec, settings.upgrade_mode),
     };
     let result = rest.run_jar(&jar_id, &req).await;
     rest.delete_jar(&jar_id).await;
@@ -206,6 +246,53 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
         }
         other => Err(ApplyError::Job(format!(
             "job {jid} did not reach RUNNING: it is {}",
+            other.unwrap_or("unknown to Flink")
+        ))),
+    }
+}
+
+/// The job's own settings as submitted: in last-state mode its checkpoints are kept when it
+/// is cancelled (what it restarts from), unless the job says otherwise.
+fn submitted_config(spec: &crate::model::JobSpec, mode: UpgradeMode) -> std::collections::BTreeMap<String, String> {
+    let mut config = spec.flink_config.clone();
+    if mode == UpgradeMode::LastState {
+        config
+            .entry(crate::model::flink_conf::RETAIN_CHECKPOINTS.into())
+            .or_insert_with(|| "RETAIN_ON_CANCELLATION".into());
+    }
+    config
+}
+
+/// An application's "submission": its JobManager runs it; wait until it does, and record it.
+async fn application_running(
+    shared: &Shared,
+    c: &Change,
+    d: &crate::model::Instance,
+    rest: &FlinkRest,
+    started: Instant,
+) -> Result<(), ApplyError> {
+    let launch = super::application::launch(shared, &d.cluster)?
+        .ok_or_else(|| ApplyError::Internal("an application without a launch".into()))?;
+    let jid = launch.job_id;
+    match &launch.restore {
+        Some(path) => shared.printer.line(&c.address, &format!("Waiting for the application, restored from {path}...")),
+        None => shared.printer.line(&c.address, "Waiting for the application to run..."),
+    }
+    wait_for(rest, &jid, |s| s == Some("RUNNING") || s.is_some_and(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT)
+        .await?;
+    match rest.job_state(&jid).await?.as_deref() {
+        Some("RUNNING") => {
+            wait_tasks_running(rest, &jid, RUNNING_TIMEOUT).await?;
+            let mut r = super::record(d, &jid, Default::default());
+            r.savepoint = launch.restore;
+            save(shared, |s| s.put(r))?;
+            shared
+                .printer
+                .line(&c.address, &format!("Application running after {}s [id={jid}]", started.elapsed().as_secs()));
+            Ok(())
+        }
+        other => Err(ApplyError::Job(format!(
+            "the application (job {jid}) did not reach RUNNING: it is {}; see the JobManager's log (`docker logs`)",
             other.unwrap_or("unknown to Flink")
         ))),
     }

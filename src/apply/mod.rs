@@ -3,6 +3,7 @@
 //! ([`ready`]), the state written after every operation. Job operations live in [`job`]. See
 //! docs/ARCHITECTURE.md, "The executor".
 
+mod application;
 mod intent;
 mod job;
 pub mod operations;
@@ -77,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) write_failed: AtomicBool,
     /// The clusters with mutual TLS, and their nonces and client identities.
     pub(crate) tls: tls::TlsClusters,
+    /// The application clusters, and how each of their JobManagers starts in this run.
+    pub(crate) applications: application::Applications,
 }
 
 /// An image made sure of (present, or pulled) once, or why it could not be.
@@ -144,6 +147,7 @@ pub async fn apply(
         stop: stop.clone(),
         write_failed: AtomicBool::new(false),
         tls: tls::TlsClusters::of(plan, masker),
+        applications: application::Applications::of(plan),
     });
     let outcomes = walk(&shared, plan, &operations, parallelism, stop.clone()).await;
     let interrupted = stop.load(Ordering::SeqCst) && !shared.write_failed.load(Ordering::SeqCst);
@@ -219,7 +223,7 @@ fn count(plan: &Plan, operations: &Operations, outcomes: Vec<Outcome<ApplyError>
                 (Action::Update, _) if !last_of_change => {}
                 (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
                 (_, OpKind::Create | OpKind::SubmitJob) => report.added += 1,
-                (_, OpKind::Remove | OpKind::StopJob { .. }) => report.destroyed += 1,
+                (_, OpKind::Remove | OpKind::StopJob(_)) => report.destroyed += 1,
             },
             Outcome::Failed(e) => report.failed.push((op.address.clone(), e.to_string())),
             Outcome::Panicked(msg) => {
@@ -278,7 +282,7 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
     let p = &shared.printer;
     let started = Instant::now();
     match op.kind {
-        OpKind::StopJob { savepoint } => job::stop(shared, c, savepoint).await,
+        OpKind::StopJob(how) => job::stop(shared, c, how).await,
         OpKind::SubmitJob => job::submit(shared, c).await,
         OpKind::Remove => remove(shared, c, started).await,
         OpKind::Create => {
@@ -396,6 +400,7 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
         Spec::Job(_) => return Err(ApplyError::Internal("a job reached the container path".into())),
         Spec::Container(spec) => {
             ensure_image(shared, &spec.image).await?;
+            let spec = &application::jobmanager_spec(shared, d, spec)?;
             let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await?;
             // The inspect tells the host ports the engine chose and what the readiness wait
             // starts from; a container with neither has nothing in it to read.

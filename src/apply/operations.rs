@@ -20,13 +20,23 @@ pub enum OpKind {
     /// Waits until a created or started container is ready. Its own operation, so that what
     /// needs the container only running (TaskManagers on their JobManager) starts sooner.
     WaitReady(Probe),
-    /// Stops a job: with a savepoint, or cancelled (stateless mode).
-    StopJob { savepoint: bool },
+    /// Stops a job: with a savepoint, cancelled (stateless mode), or cancelled keeping its
+    /// latest checkpoint (last-state mode).
+    StopJob(Stop),
     /// Submits a job (from its last savepoint in savepoint mode), or records it suspended.
     SubmitJob,
     /// Writes a TLS cluster's keystores into its TLS volume: after the volume is made, before
     /// any Flink container of the cluster is created or started.
     WriteTls,
+}
+
+/// How a job is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    Savepoint,
+    Cancel,
+    /// Cancelled; it restarts from its latest retained checkpoint.
+    LastState,
 }
 
 /// Which readiness probe a wait runs: [`Readiness`] without its `None`.
@@ -62,8 +72,9 @@ impl fmt::Display for OpKind {
                 write!(f, "wait-ready(registered, {slots} slots)")
             }
             OpKind::WaitReady(Probe::Healthy) => f.write_str("wait-ready(healthy)"),
-            OpKind::StopJob { savepoint: true } => f.write_str("stop-with-savepoint"),
-            OpKind::StopJob { savepoint: false } => f.write_str("cancel"),
+            OpKind::StopJob(Stop::Savepoint) => f.write_str("stop-with-savepoint"),
+            OpKind::StopJob(Stop::Cancel) => f.write_str("cancel"),
+            OpKind::StopJob(Stop::LastState) => f.write_str("cancel(keep-latest-checkpoint)"),
             OpKind::SubmitJob => f.write_str("submit"),
             OpKind::WriteTls => f.write_str("write-tls"),
         }
@@ -118,7 +129,7 @@ fn kinds(c: &Change) -> Vec<OpKind> {
     if let Some(j) = c.job_ops {
         let mut out = Vec::new();
         if j.stop {
-            out.push(OpKind::StopJob { savepoint: stops_with_savepoint(c) });
+            out.push(OpKind::StopJob(how_it_stops(c)));
         }
         if j.submit || (c.action == Action::Create && c.desired.is_some()) {
             out.push(OpKind::SubmitJob);
@@ -163,14 +174,18 @@ fn tls_writes(plan: &Plan) -> std::collections::BTreeSet<&str> {
         .collect()
 }
 
-/// A job is stopped with a savepoint unless it runs stateless and is not being suspended (a
-/// suspension always keeps the job's state).
-fn stops_with_savepoint(c: &Change) -> bool {
-    use crate::config::JobState;
+/// A job is stopped as its recorded mode says (the running job was submitted in it), except
+/// that a suspension, or its removal, always takes a savepoint unless it runs stateless (a
+/// suspended job keeps its state; a removed one leaves its final savepoint).
+fn how_it_stops(c: &Change) -> Stop {
+    use crate::config::{JobState, UpgradeMode};
     let suspend = c.desired.as_ref().and_then(|d| d.job.as_ref()).is_some_and(|j| j.state == JobState::Suspended);
-    // The running job was submitted in its recorded mode: that mode says how it stops.
-    let stateless = c.recorded_job.as_ref().is_some_and(|j| j.upgrade_mode == crate::config::UpgradeMode::Stateless);
-    !stateless || suspend
+    match c.recorded_job.as_ref().map(|j| j.upgrade_mode) {
+        _ if suspend => Stop::Savepoint,
+        Some(UpgradeMode::Stateless) => Stop::Cancel,
+        Some(UpgradeMode::LastState) if c.desired.is_some() => Stop::LastState,
+        _ => Stop::Savepoint,
+    }
 }
 
 /// Where an operation stands in its change: taking the old down, bringing the new up, waiting.
@@ -183,7 +198,7 @@ enum Class {
 
 fn class(k: OpKind) -> Class {
     match k {
-        OpKind::Remove | OpKind::StopJob { .. } => Class::Teardown,
+        OpKind::Remove | OpKind::StopJob(_) => Class::Teardown,
         OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
         OpKind::WaitReady(_) | OpKind::WriteTls => Class::Ready,
     }

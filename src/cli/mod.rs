@@ -3,6 +3,7 @@
 
 mod apply;
 mod fmt;
+mod logs;
 mod machine;
 mod plan;
 mod policy;
@@ -63,6 +64,8 @@ pub enum Command {
     Graph(VarArgs),
     /// Rewrite configuration files in the canonical layout
     Fmt(fmt::FmtArgs),
+    /// Show a container's log, or every container of a role or cluster (`-f` follows)
+    Logs(logs::LogsArgs),
     /// Each cluster's health as Flink reports it: TaskManagers, free slots, jobs, restarts, checkpoints
     Status(status::StatusArgs),
     /// Run tests: `flinkform test policy DIR` runs a policy directory's own tests
@@ -126,6 +129,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Console(vars) => console(&dir, &vars),
         Command::Fmt(args) => fmt::run(&dir, &args),
         Command::Status(args) => runtime.block_on(status::run(&dir, &args)),
+        Command::Logs(args) => runtime.block_on(logs::run(&dir, &args)),
         Command::Test(command) => policy::run(&dir, &command),
         Command::Version { json } => version(json),
         Command::Completions { shell } => {

@@ -32,7 +32,7 @@ pub fn convert(
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
 ) -> Cluster {
-    ev.reject_sensitive(&["flink_config", "env"], sources, errors);
+    ev.reject_sensitive(&["flink_config", "env", "args"], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
     let image = f.string("image").unwrap_or_else(|| DEFAULT_FLINK_IMAGE.to_string());
     let flink_version = match f.string("flink_version").or_else(|| version_from_image(&image)) {
@@ -68,6 +68,7 @@ pub fn convert(
         sensitive_config: ev.sensitive_settings("flink_config", flink_config.keys().cloned()),
         security: security(ev.children.get("security"), sources, errors),
         extras: cluster_extras,
+        application: None,
         meta: meta.clone(),
         name: name.to_string(),
         loc: ev.loc.clone(),

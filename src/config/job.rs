@@ -66,14 +66,8 @@ pub fn convert(
             "lower `parallelism`, or add TaskManagers or slots to the cluster".into(),
         );
     }
-    let upgrade_mode = match f.choice("upgrade_mode", &["stateless", "savepoint"]).as_deref() {
-        Some("stateless") => UpgradeMode::Stateless,
-        _ => UpgradeMode::Savepoint,
-    };
-    let state = match f.choice("state", &["running", "suspended"]).as_deref() {
-        Some("suspended") => JobState::Suspended,
-        _ => JobState::Running,
-    };
+    let upgrade_mode = super::application::upgrade_mode(&mut f);
+    let state = super::application::job_state(&mut f);
     let flink_config = f.flink_settings("flink_config").unwrap_or_default();
     Some(Job {
         address: address.to_string(),
@@ -93,5 +87,6 @@ pub fn convert(
         state,
         allow_non_restored_state: f.boolean("allow_non_restored_state").unwrap_or(false),
         savepoint_dir: f.string("savepoint_dir").unwrap_or_else(|| "file:///flink-data/savepoints".into()),
+        application: false,
     })
 }

@@ -9,6 +9,7 @@
 // does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod application;
 mod attempt;
 mod calls;
 pub mod cluster;

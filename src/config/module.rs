@@ -7,6 +7,7 @@
 //! `local.y`, `module.m.out`) is sensitive when declared so or when its expression refers to a
 //! sensitive name; an attribute (or one key of a map attribute) is sensitive by the same rule.
 
+use super::application;
 use super::cluster;
 use super::diag::{ConfigError, Loc, Sources};
 use super::fields::{self, Evaluated};
@@ -352,7 +353,13 @@ impl Loader<'_> {
         match b.ident.as_str() {
             "cluster" => {
                 let stem = self.cluster_stem(&ev).unwrap_or(stem);
-                let c = cluster::convert(&address, &stem, &ev, meta, &self.sources, &mut self.errors);
+                let mut c = cluster::convert(&address, &stem, &ev, meta, &self.sources, &mut self.errors);
+                if let Some(app) = ev.children.get("application") {
+                    let read = application::read(app, &c, &self.root, &self.sources, &mut self.errors);
+                    let job = application::job(&c, &read);
+                    c.application = Some(read);
+                    self.out.jobs.insert(job.address.clone(), job);
+                }
                 self.claim(&format!("network:{}", crate::names::network(&project, &stem)), &address, &ev);
                 let port = self.ports.and_then(|p| p(&address));
                 let v = super::cluster_object(&project, &c, port);

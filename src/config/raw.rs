@@ -114,6 +114,19 @@ pub static TOP_LEVEL: &[Schema] = &[
                 flink_role("taskmanager", &["replicas", "slots", "memory"]),
                 single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
                 single("security", &["hardened", "pids_limit", "tls"]),
+                single(
+                    "application",
+                    &[
+                        "jar",
+                        "entry_class",
+                        "args",
+                        "parallelism",
+                        "upgrade_mode",
+                        "state",
+                        "allow_non_restored_state",
+                        "savepoint_dir",
+                    ],
+                ),
                 LIFECYCLE,
             ],
         )

@@ -128,6 +128,8 @@ pub struct Cluster {
     pub security: Security,
     /// What the cluster adds to every Flink container (each role's own are on the role).
     pub extras: FlinkExtras,
+    /// Set when the cluster runs one application (application mode) instead of a session.
+    pub application: Option<Application>,
     pub meta: Meta,
 }
 
@@ -199,6 +201,21 @@ pub enum UpgradeMode {
     Stateless,
     /// Stop with a savepoint and resubmit from it.
     Savepoint,
+    /// Cancel and resubmit from the latest retained checkpoint (the Flink Kubernetes Operator's
+    /// `last-state`): faster than a savepoint, and it works when a savepoint cannot be taken.
+    #[serde(rename = "last-state")]
+    LastState,
+}
+
+impl UpgradeMode {
+    /// As written in the configuration and the state.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UpgradeMode::Stateless => "stateless",
+            UpgradeMode::Savepoint => "savepoint",
+            UpgradeMode::LastState => "last-state",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -231,7 +248,31 @@ pub struct Job {
     pub savepoint_dir: String,
     pub sensitive_config: BTreeSet<String>,
     pub sensitive_args: bool,
+    /// The application of an application cluster (its JobManager runs it; `jar` is empty when
+    /// the image holds it), not a job submitted to a session cluster.
+    pub application: bool,
     pub meta: Meta,
+}
+
+/// A cluster's `application` block: see [`super::application`].
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// A local jar mounted into `/opt/flink/usrlib`; None: the image holds the application.
+    pub jar: Option<AppJar>,
+    pub entry_class: Option<String>,
+    pub args: Vec<String>,
+    pub parallelism: u32,
+    pub upgrade_mode: UpgradeMode,
+    pub state: JobState,
+    pub allow_non_restored_state: bool,
+    pub savepoint_dir: String,
+    pub sensitive_args: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppJar {
+    pub path: std::path::PathBuf,
+    pub sha256: String,
 }
 
 /// A published port, as written in `ports = ["127.0.0.1:9000:9000"]`.

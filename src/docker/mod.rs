@@ -4,6 +4,7 @@
 
 pub mod endpoint;
 pub mod files;
+pub mod logs;
 pub mod ops;
 pub mod wire;
 

@@ -59,6 +59,8 @@ pub struct Checkpoints {
     pub latest_id: Option<u64>,
     /// When the latest completed (milliseconds since the epoch).
     pub latest_completed_ms: Option<u64>,
+    /// Where the latest completed checkpoint is (what `last-state` restores from).
+    pub latest_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +148,9 @@ pub struct JobOverview {
     pub jid: String,
     pub name: String,
     pub state: String,
+    /// Milliseconds since it started (or that it ran, once ended).
+    #[serde(default)]
+    pub duration: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,6 +284,10 @@ impl FlinkRest {
             failed: v["counts"]["failed"].as_u64().unwrap_or(0),
             latest_id: latest["id"].as_u64(),
             latest_completed_ms: latest["latest_ack_timestamp"].as_u64(),
+            latest_path: latest["external_path"]
+                .as_str()
+                .filter(|p| !p.is_empty() && *p != "<checkpoint-not-externally-addressable>")
+                .map(str::to_string),
         })
     }
 

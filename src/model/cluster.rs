@@ -35,12 +35,43 @@ pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
     };
     let mut out = b.infrastructure();
     let zookeepers = b.zookeepers();
-    let jobmanagers = b.jobmanagers(&addresses(&zookeepers));
-    let taskmanagers = b.taskmanagers(&addresses(&jobmanagers));
+    // A suspended application runs nothing: its JobManagers and TaskManagers are removed (as
+    // the Flink Kubernetes Operator deletes the deployment); its volume keeps the savepoint.
+    let suspended = c.application.as_ref().is_some_and(|a| a.state == crate::config::JobState::Suspended);
+    if !suspended {
+        let jobmanagers = b.jobmanagers(&addresses(&zookeepers));
+        let taskmanagers = b.taskmanagers(&addresses(&jobmanagers));
+        out.extend(jobmanagers);
+        out.extend(taskmanagers);
+    }
     out.extend(zookeepers);
-    out.extend(jobmanagers);
-    out.extend(taskmanagers);
     out
+}
+
+/// Where the official image puts the application's jars (on every Flink process's classpath).
+const USRLIB: &str = "/opt/flink/usrlib";
+/// The sha256 of an application jar mounted from the host: a rebuilt jar replaces the containers.
+const APPLICATION_JAR_LABEL: &str = "io.flinkform.application-jar-sha256";
+
+/// `standalone-job [--job-classname C] args…`: what an application cluster's JobManager runs.
+/// The executor adds the job id and the savepoint to start from when it creates the container
+/// (they belong to that start, not to the configuration).
+fn application_command(app: &crate::config::Application) -> Vec<String> {
+    let mut command = vec!["standalone-job".to_string()];
+    if let Some(class) = &app.entry_class {
+        command.extend(["--job-classname".to_string(), class.clone()]);
+    }
+    command.extend(app.args.iter().cloned());
+    command
+}
+
+/// An application's JobManager exits when its job ends (a stop with a savepoint included), and
+/// must stay down then; a crashed one comes back, and recovers its job with HA.
+fn restart_policy(c: &Cluster, role: FlinkRole) -> &'static str {
+    match (&c.application, role) {
+        (Some(_), FlinkRole::JobManager) => "on-failure",
+        _ => RESTART,
+    }
 }
 
 /// A TLS cluster's settings for the executor: its root, volume, and the names its REST
@@ -109,6 +140,14 @@ impl Builder<'_> {
         let mut spec = spec.clone();
         if let Some(p) = spec.env.get_mut("FLINK_PROPERTIES") {
             *p = self.mask_props(p);
+        }
+        if role == Role::JobManager
+            && let Some(app) = self.c.application.as_ref().filter(|a| a.sensitive_args)
+        {
+            let fixed = spec.command.len() - app.args.len();
+            for a in spec.command.iter_mut().skip(fixed) {
+                *a = self.masker.mask(a);
+            }
         }
         let sensitive = self.extras(role).sensitive_env;
         for (_, v) in spec.env.iter_mut().filter(|(k, _)| sensitive.contains(*k)) {
@@ -260,6 +299,10 @@ impl Builder<'_> {
             FlinkRole::TaskManager => ("taskmanager", self.name("jobmanager", 0)),
         };
         let name = self.name(command, index);
+        let command = match (&self.c.application, role) {
+            (Some(app), FlinkRole::JobManager) => application_command(app),
+            _ => vec![command.to_string()],
+        };
         let mut props = properties(self.project, self.c, role, index);
         let mut mounts =
             vec![MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false }];
@@ -288,6 +331,19 @@ impl Builder<'_> {
             host_port: p.host_port.map(|h| h + index as u16),
             protocol: p.protocol.clone(),
         }));
+        let mut labels = extras.labels.clone();
+        if let Some(jar) = self.c.application.as_ref().and_then(|a| a.jar.as_ref()) {
+            // Every Flink process of an application cluster has the jar on its classpath (as
+            // Flink's docs mount it); its content, by hash, is part of the spec.
+            let file = jar.path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            mounts.push(MountSpec {
+                volume: jar.path.display().to_string(),
+                target: format!("{USRLIB}/{file}"),
+                bind: true,
+                read_only: true,
+            });
+            labels.insert(APPLICATION_JAR_LABEL.into(), jar.sha256.clone());
+        }
         mounts.extend(extras.mounts.iter().map(|m| MountSpec {
             volume: m.source.clone(),
             target: m.target.clone(),
@@ -297,9 +353,10 @@ impl Builder<'_> {
         let spec = ContainerSpec {
             ports,
             mounts,
-            labels: extras.labels.clone(),
+            labels,
             user: extras.user.clone(),
-            ..self.container(&name, &self.c.image, vec![command.into()], env, memory_mib)
+            restart: restart_policy(self.c, role).into(),
+            ..self.container(&name, &self.c.image, command, env, memory_mib)
         };
         let mut attributes = attributes::of_container(&name, &self.masked(role_of, &spec));
         attributes.insert("flink_config".into(), self.mask_props(&props));

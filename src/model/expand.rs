@@ -124,8 +124,18 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
     let hashed = Spec::Job(JobSpec { args: masked_args.clone(), flink_config: masked_config.clone(), ..spec.clone() });
     let mut a = BTreeMap::new();
     a.insert("cluster".to_string(), j.cluster.clone());
-    a.insert("jar".to_string(), j.jar.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
-    a.insert("jar_sha256".to_string(), j.jar_sha256.clone());
+    match j.jar.file_name() {
+        Some(file) => {
+            a.insert("jar".to_string(), file.to_string_lossy().to_string());
+            a.insert("jar_sha256".to_string(), j.jar_sha256.clone());
+        }
+        None => {
+            a.insert("jar".to_string(), "(in the image's /opt/flink/usrlib)".to_string());
+        }
+    }
+    if j.application {
+        a.insert("mode".to_string(), "application".to_string());
+    }
     if let Some(e) = &j.entry_class {
         a.insert("entry_class".to_string(), e.clone());
     }
@@ -134,10 +144,7 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
     for (k, v) in &masked_config {
         a.insert(format!("flink_config.{k}"), v.clone());
     }
-    a.insert(
-        "upgrade_mode".to_string(),
-        serde_json::to_value(j.upgrade_mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-    );
+    a.insert("upgrade_mode".to_string(), j.upgrade_mode.as_str().to_string());
     a.insert("savepoint_dir".to_string(), j.savepoint_dir.clone());
     a.insert(
         "state".to_string(),
@@ -164,6 +171,7 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
             state: j.state,
             allow_non_restored_state: j.allow_non_restored_state,
             savepoint_dir: j.savepoint_dir.clone(),
+            application: j.application,
         }),
         tls: tls.and_then(|i| i.tls.clone()),
     }

@@ -44,6 +44,9 @@ pub fn zookeeper_quorum(project: &str, c: &Cluster) -> Option<String> {
 /// Unit-less, so Flink 1.x (a long) and 2.x (a duration) both read it; `flink_config` overrides it.
 pub const REGISTRATION_ERROR_DELAY_MS: &str = "500";
 
+/// Keeps a job's checkpoints when it is cancelled: what `last-state` restores from.
+pub const RETAIN_CHECKPOINTS: &str = "execution.checkpointing.externalized-checkpoint-retention";
+
 /// Every Flink setting of one container.
 pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BTreeMap<String, String> {
     let mut p: BTreeMap<String, String> =
@@ -69,6 +72,12 @@ pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BT
         FlinkRole::JobManager => {
             p.insert("jobmanager.memory.process.size".into(), c.jobmanager.memory.flink());
             p.insert("rest.port".into(), "8081".into());
+            if let Some(app) = &c.application {
+                p.insert("parallelism.default".into(), app.parallelism.to_string());
+                if app.upgrade_mode == crate::config::UpgradeMode::LastState {
+                    p.entry(RETAIN_CHECKPOINTS.into()).or_insert_with(|| "RETAIN_ON_CANCELLATION".into());
+                }
+            }
         }
         FlinkRole::TaskManager => {
             let name = names::container(project, &c.name, "taskmanager", index);

@@ -177,6 +177,8 @@ pub struct JobSettings {
     pub state: crate::config::JobState,
     pub allow_non_restored_state: bool,
     pub savepoint_dir: String,
+    /// An application cluster's application: its JobManager runs it (no jar is uploaded).
+    pub application: bool,
 }
 
 /// How apply knows a created container is ready.

@@ -1,10 +1,12 @@
-//! `status`: each cluster's health as its Flink reports it — registered TaskManagers, free
-//! slots, jobs with their state, restarts and last checkpoint — read from the state (where each
-//! JobManager's REST URL is recorded) and Flink's REST API; nothing is changed.
+//! `status`: each cluster's health from Docker and its Flink — its containers and their state,
+//! registered TaskManagers against those configured, free slots, jobs with their state, uptime,
+//! restarts and last checkpoint — read from the state (where each JobManager's REST URL is
+//! recorded), one filtered container list and Flink's REST API; nothing is changed.
 
 use crate::address::{Address, Key};
 use crate::flink::rest::{Checkpoints, FlinkRest};
 use crate::model::Kind;
+use crate::observe::Snapshot;
 use crate::state::State;
 use miette::Report;
 use serde::Serialize;
@@ -18,9 +20,22 @@ pub struct ClusterStatus {
     pub unreachable: Option<String>,
     pub flink_version: Option<String>,
     pub taskmanagers: u64,
+    /// TaskManagers the state records for the cluster (what was applied).
+    pub taskmanagers_expected: u64,
     pub slots_total: u64,
     pub slots_available: u64,
+    pub containers: Vec<ContainerStatus>,
     pub jobs: Vec<JobStatus>,
+}
+
+/// A container of the cluster as Docker lists it.
+#[derive(Debug, Serialize)]
+pub struct ContainerStatus {
+    pub address: String,
+    pub name: String,
+    /// Docker's state (`running`, `restarting`, `exited`, …), `missing` when it is gone, or
+    /// `unknown` when the engine did not answer.
+    pub state: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,31 +45,89 @@ pub struct JobStatus {
     pub jid: String,
     pub name: String,
     pub state: String,
+    /// How long it has run (Flink's `duration`), in milliseconds.
+    pub duration_ms: Option<u64>,
     pub restarts: Option<u64>,
     pub checkpoints: Checkpoints,
 }
 
-/// Every cluster recorded in the state, as its Flink reports it now.
+/// Every cluster recorded in the state, as Docker and its Flink report it now.
 pub async fn status(dir: &Path) -> Result<Vec<ClusterStatus>, Report> {
     let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
     let state = super::read_state(&super::location(dir, &settings))?;
+    let live = containers(settings.docker_host.as_deref(), &settings.project).await;
     let mut out = Vec::new();
-    for (cluster, rest_url) in clusters(&state) {
-        let rest = super::tls::status_client(settings.docker_host.as_deref(), &state, &cluster, rest_url.clone()).await;
-        out.push(cluster_status(&state, cluster, rest_url, rest).await);
+    for (cluster, urls) in clusters(&state) {
+        let mut status = None;
+        // The first JobManager that answers (with HA, a standby answers for the leader).
+        for url in &urls {
+            let rest = super::tls::status_client(settings.docker_host.as_deref(), &state, &cluster, url.clone()).await;
+            let s = cluster_status(&state, cluster.clone(), url.clone(), rest).await;
+            let answered = s.unreachable.is_none();
+            status = Some(s);
+            if answered {
+                break;
+            }
+        }
+        let Some(mut status) = status else { continue };
+        status.containers = containers_of(&state, &cluster, live.as_ref());
+        status.taskmanagers_expected = state
+            .resources
+            .iter()
+            .filter(|r| {
+                Address::parse(&r.address).is_ok_and(|a| {
+                    a.cluster().is_some_and(|c| c.to_string() == cluster) && a.role() == Some("taskmanager")
+                })
+            })
+            .count() as u64;
+        out.push(status);
     }
     Ok(out)
 }
 
-/// (cluster address, REST URL) of each cluster's first JobManager, by address.
-fn clusters(state: &State) -> Vec<(String, String)> {
+/// The project's containers as one filtered list shows them; None when the engine does not answer.
+async fn containers(docker_host: Option<&str>, project: &str) -> Option<Snapshot> {
+    let engine = crate::docker::connect(docker_host).await.ok()?;
+    let from = crate::observe::docker::Source::of(&engine);
+    crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()
+}
+
+fn containers_of(state: &State, cluster: &str, live: Option<&Snapshot>) -> Vec<ContainerStatus> {
     state
         .resources
         .iter()
-        .filter_map(|r| {
-            let a = Address::parse(&r.address).ok()?;
-            let first = a.role() == Some("jobmanager") && a.part.as_ref()?.key == Some(Key::Index(0));
-            Some((a.cluster()?.to_string(), r.rest_url.clone()?)).filter(|_| first)
+        .filter(|r| r.kind == Kind::Container)
+        .filter(|r| Address::parse(&r.address).is_ok_and(|a| a.cluster().is_some_and(|c| c.to_string() == cluster)))
+        .map(|r| ContainerStatus {
+            address: r.address.clone(),
+            name: r.name.clone(),
+            state: match live {
+                None => "unknown".into(),
+                Some(l) => l.get(Kind::Container, &r.name).map(|o| o.state.clone()).unwrap_or_else(|| "missing".into()),
+            },
+        })
+        .collect()
+}
+
+/// Each cluster's JobManagers' REST URLs, the first JobManager's first, by cluster address.
+fn clusters(state: &State) -> Vec<(String, Vec<String>)> {
+    let mut out: std::collections::BTreeMap<String, Vec<(u64, String)>> = Default::default();
+    for r in &state.resources {
+        let Ok(a) = Address::parse(&r.address) else { continue };
+        let (Some(cluster), Some(url)) = (a.cluster(), r.rest_url.clone()) else { continue };
+        if a.role() != Some("jobmanager") {
+            continue;
+        }
+        let index = match a.part.as_ref().and_then(|p| p.key.clone()) {
+            Some(Key::Index(i)) => i,
+            _ => 0,
+        };
+        out.entry(cluster.to_string()).or_default().push((index, url));
+    }
+    out.into_iter()
+        .map(|(cluster, mut urls)| {
+            urls.sort();
+            (cluster, urls.into_iter().map(|(_, u)| u).collect())
         })
         .collect()
 }
@@ -71,8 +144,10 @@ async fn cluster_status(
         unreachable: None,
         flink_version: None,
         taskmanagers: 0,
+        taskmanagers_expected: 0,
         slots_total: 0,
         slots_available: 0,
+        containers: Vec::new(),
         jobs: Vec::new(),
     };
     let rest = match rest {
@@ -98,7 +173,16 @@ async fn cluster_status(
         let address = state.resources.iter().find(|r| r.kind == Kind::Job && r.id == j.jid).map(|r| r.address.clone());
         let restarts = rest.restarts(&j.jid).await.ok().flatten();
         let checkpoints = rest.checkpoints(&j.jid).await.unwrap_or_default();
-        status.jobs.push(JobStatus { address, jid: j.jid, name: j.name, state: j.state, restarts, checkpoints });
+        let duration_ms = j.duration.and_then(|d| u64::try_from(d).ok());
+        status.jobs.push(JobStatus {
+            address,
+            jid: j.jid,
+            name: j.name,
+            state: j.state,
+            duration_ms,
+            restarts,
+            checkpoints,
+        });
     }
     status
 }

@@ -67,10 +67,12 @@ pub fn compute_with(
     }
     propagate_infrastructure_replacements(&mut changes, desired);
     if !destroy {
+        super::application::replace_stopped_jobmanagers(&mut changes, desired);
         for d in desired.values().filter(|d| d.kind == Kind::Job) {
             let c = super::jobs::decide(d, state, live, &changes);
             changes.insert(d.address.clone(), c);
         }
+        super::application::restart_jobmanagers_with_the_application(&mut changes, desired);
     }
 
     remove_what_is_not_desired(&mut changes, state, live, project, destroy);

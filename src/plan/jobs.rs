@@ -20,6 +20,7 @@ fn mechanics(mode: UpgradeMode) -> &'static str {
     match mode {
         UpgradeMode::Savepoint => "stop with savepoint → restart from it",
         UpgradeMode::Stateless => "cancel → resubmit; the job's state is dropped (upgrade_mode = \"stateless\")",
+        UpgradeMode::LastState => "cancel → restart from its latest checkpoint (upgrade_mode = \"last-state\")",
     }
 }
 
@@ -53,12 +54,17 @@ pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<S
     let savepoint = recorded.and_then(|r| r.savepoint.clone());
     let from_savepoint = |reasons: &mut Vec<String>| match (&savepoint, settings.upgrade_mode) {
         (Some(p), UpgradeMode::Savepoint) => reasons.push(format!("restored from the last savepoint {p}")),
+        (Some(p), UpgradeMode::LastState) => {
+            reasons.push(format!("restored from {p}, the last savepoint or checkpoint"))
+        }
         _ => reasons.push("starts without state (no savepoint to restore)".into()),
     };
     let Some(r) = recorded else {
         c.action = Action::Create;
         c.job_ops = Some(JobOps { stop: false, submit: want_running });
-        c.reasons.push(if want_running {
+        c.reasons.push(if want_running && settings.application {
+            "run by its cluster's JobManager (application mode)".to_string()
+        } else if want_running {
             format!("submitted to cluster \"{}\"", d.cluster)
         } else {
             "recorded as suspended; not submitted".into()
@@ -127,6 +133,7 @@ pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<S
         c.reasons.push(match settings.upgrade_mode {
             UpgradeMode::Savepoint => format!("{why}: suspended with a savepoint before, restored from it after"),
             UpgradeMode::Stateless => format!("{why}: cancelled before and resubmitted after; its state is dropped"),
+            UpgradeMode::LastState => format!("{why}: cancelled before and restored from its latest checkpoint after"),
         });
     }
     c
@@ -135,7 +142,7 @@ pub fn decide(d: &Instance, state: &State, live: &Snapshot, changes: &BTreeMap<S
 /// A job in state but no longer configured (or destroyed): stopped, with a final savepoint in
 /// savepoint mode.
 pub fn removed(r: &Resource, destroy: bool) -> Change {
-    let savepoint_mode = r.job.as_ref().is_none_or(|j| j.upgrade_mode == UpgradeMode::Savepoint);
+    let savepoint_mode = r.job.as_ref().is_none_or(|j| j.upgrade_mode != UpgradeMode::Stateless);
     let suspended = r.suspended();
     let mut reasons =
         vec![if destroy { "destroy requested".to_string() } else { "no longer in the configuration".to_string() }];
@@ -166,7 +173,7 @@ pub fn keep_volumes_with_final_savepoints(changes: &mut BTreeMap<String, Change>
     let keep: Vec<(String, String)> = changes
         .values()
         .filter(|c| c.kind == Kind::Job && c.action == Action::Delete)
-        .filter(|c| c.recorded_job.as_ref().is_some_and(|j| j.upgrade_mode == UpgradeMode::Savepoint))
+        .filter(|c| c.recorded_job.as_ref().is_some_and(|j| j.upgrade_mode != UpgradeMode::Stateless))
         .filter_map(|c| {
             let cluster = c.recorded_job.as_ref()?.cluster.clone();
             let has_savepoint =

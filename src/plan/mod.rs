@@ -3,6 +3,7 @@
 //! that decides whether a resource is created, replaced, started or destroyed ([`diff`]);
 //! [`render`] turns a plan into text.
 
+mod application;
 mod attributes;
 pub mod diff;
 mod jobs;
