@@ -13,9 +13,14 @@
 //!   scripts/postgres.sh) vs the same plan with the local state file.
 //! - P7 no-op `plan` of 1,000 containers checked against the example policies
 //!   (`--policy examples/policies`) vs the same plan without policies.
+//! - P8 the downtime of a savepoint upgrade, session job and application cluster, vs the same
+//!   steps by hand (`support/upgrade.rs`).
 //!
 //! Only objects this program creates are removed: by its labels, its compose project, or by
 //! the flinkform projects it applies.
+
+#[path = "support/upgrade.rs"]
+mod upgrade;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -481,6 +486,9 @@ async fn main() {
     }
     if want("P7") {
         p7(&mut report, if quick { 50 } else { 1000 });
+    }
+    if want("P8") {
+        upgrade::p8(&mut report, if quick { 1 } else { 5 }).await;
     }
     println!("\n{}", report.rows.join("\n"));
 }

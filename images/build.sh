@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
 # Builds the offline Flink and ZooKeeper images flinkform's examples use, with no image registry:
 # a Debian root filesystem (mmdebstrap) with Java and Debian's ZooKeeper, plus Flink's distribution
-# from the two PyPI wheels. Idempotent: when both tags exist and were built from this recipe, it
-# returns in about a second. Downloads are cached in $FLINKFORM_IMAGE_CACHE (default ~/.cache/flinkform-images).
+# from the PyPI packages (apache-flink: bin/ and conf/; apache-flink-libraries: lib/, opt/,
+# plugins/ — a wheel for 2.x, a source archive for 1.x). Idempotent: when the tags exist and were
+# built from this recipe, it returns in about a second. Downloads are cached in
+# $FLINKFORM_IMAGE_CACHE (default ~/.cache/flinkform-images).
+#
+# Usage: build.sh [--force] [--flink 2.3|1.20|X.Y.Z]   (default 2.3; 1.20 is the last 1.x line)
 #
 # Tags (deliberately not the official names, so nobody mistakes them for apache/flink or zookeeper):
-#   flinkform-offline/flink:2.3.0-java17
+#   flinkform-offline/flink:2.3.0-java17, flinkform-offline/flink:1.20.5-java17
 #   flinkform-offline/zookeeper:3.8
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+force=""
 flink_version="2.3.0"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) force="--force"; shift ;;
+    --flink)
+      case "${2:-}" in
+        2.3) flink_version="2.3.0" ;;
+        1.20) flink_version="1.20.5" ;;
+        [0-9]*.[0-9]*.[0-9]*) flink_version="$2" ;;
+        *) echo "build.sh: --flink takes 2.3, 1.20 or a full release such as 1.20.5" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    *) echo "usage: build.sh [--force] [--flink 2.3|1.20|X.Y.Z]" >&2; exit 2 ;;
+  esac
+done
 base_tag="flinkform-offline/base:java17"
 flink_tag="flinkform-offline/flink:${flink_version}-java17"
 zk_tag="flinkform-offline/zookeeper:3.8"
 cache="${FLINKFORM_IMAGE_CACHE:-$HOME/.cache/flinkform-images}"
-force="${1:-}"
 
 log() { printf '[images] %s\n' "$*" >&2; }
 
@@ -67,17 +85,23 @@ if [ "$force" = "--force" ] || ! image_current "$base_tag"; then
     "$rootfs" "$base_tag" >/dev/null
 fi
 
-# 2. Flink's distribution from the PyPI wheels.
+# 2. Flink's distribution from the PyPI packages.
 dist="$cache/flink-$flink_version"
 if [ ! -x "$dist/bin/jobmanager.sh" ]; then
   wheels="$cache/wheels-$flink_version"
   mkdir -p "$wheels"
-  log "downloading the Flink $flink_version wheels (about 330 MB, once)"
+  log "downloading the Flink $flink_version packages (about 330 MB, once)"
   pip3 download -q --no-deps -d "$wheels" "apache-flink-libraries==$flink_version"
   pip3 download -q --no-deps --only-binary=:all: -d "$wheels" "apache-flink==$flink_version"
   rm -rf "$dist.tmp" "$cache/unzip"
   mkdir -p "$cache/unzip" "$dist.tmp"
   for w in "$wheels"/apache_flink*.whl; do unzip -q -o "$w" 'pyflink/*' -d "$cache/unzip"; done
+  # 1.x publishes the libraries as a source archive: its deps/ is the wheel's pyflink/.
+  for a in "$wheels"/apache_flink_libraries-*.tar.gz; do
+    [ -e "$a" ] || continue
+    tar xzf "$a" -C "$cache/unzip"
+    cp -a "$cache/unzip"/apache_flink_libraries-*/deps/. "$cache/unzip/pyflink/"
+  done
   for d in bin conf lib opt plugins; do cp -a "$cache/unzip/pyflink/$d" "$dist.tmp/"; done
   chmod +x "$dist.tmp"/bin/*.sh "$dist.tmp/bin/flink"
   mkdir -p "$dist.tmp/log"
@@ -94,10 +118,12 @@ log "building $flink_tag"
 DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$base_tag" --label "io.flinkform.recipe=$recipe_hash" \
   -t "$flink_tag" "$ctx" >/dev/null
 
-rm -rf "$ctx"/*
-cp -a "$here/zookeeper/." "$ctx/"
-log "building $zk_tag"
-DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$base_tag" --label "io.flinkform.recipe=$recipe_hash" \
-  -t "$zk_tag" "$ctx" >/dev/null
+if [ "$force" = "--force" ] || ! image_current "$zk_tag"; then
+  rm -rf "$ctx"/*
+  cp -a "$here/zookeeper/." "$ctx/"
+  log "building $zk_tag"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$base_tag" --label "io.flinkform.recipe=$recipe_hash" \
+    -t "$zk_tag" "$ctx" >/dev/null
+fi
 
 log "done: $flink_tag, $zk_tag"

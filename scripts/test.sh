@@ -7,11 +7,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./images/build.sh
+# The version matrix: Flink 1.20, the last 1.x line, beside 2.3 (tests/e2e_versions.rs).
+./images/build.sh --flink 1.20
 ./images/busybox.sh
 # The PostgreSQL state tests start their own throwaway server (scripts/postgres.sh) from
 # Debian's package.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+# The registry tests pull from a throwaway private registry (scripts/registry.sh).
+missing=()
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The policy tests compare the embedded Rego engine's decisions with an independent one
 # (rego-cpp, through its Python bindings).

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Compiles the example job offline against the Flink jars of the image it runs on (javac from
-# Debian's JDK; no Maven, no registry). Output: examples/jobs/stateful-counter.jar.
+# Debian's JDK; no Maven, no registry). Output: examples/jobs/stateful-counter.jar, or $JAR
+# (a jar for another Flink release: FLINK_IMAGE=flinkform-offline/flink:1.20.5-java17 JAR=… build.sh).
 # Idempotent: nothing is rebuilt when the jar is newer than its sources.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 image="${FLINK_IMAGE:-flinkform-offline/flink:2.3.0-java17}"
-jar="$here/stateful-counter.jar"
+jar="${JAR:-$here/stateful-counter.jar}"
 
 if [ -f "$jar" ] && [ -z "$(find "$here/src" -newer "$jar" -type f)" ]; then
   exit 0

@@ -399,7 +399,7 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
         }
         Spec::Job(_) => return Err(ApplyError::Internal("a job reached the container path".into())),
         Spec::Container(spec) => {
-            ensure_image(shared, &spec.image).await?;
+            ensure_image(shared, &spec.image, d.pull).await?;
             let spec = &application::jobmanager_spec(shared, d, spec)?;
             let id = ops::create_container(&shared.engine, &d.name, spec, &labels).await?;
             // The inspect tells the host ports the engine chose and what the readiness wait
@@ -416,7 +416,11 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
 }
 
 /// Makes sure `image` is present, once per run.
-pub(crate) async fn ensure_image(shared: &Shared, image: &str) -> Result<(), ApplyError> {
+pub(crate) async fn ensure_image(
+    shared: &Shared,
+    image: &str,
+    pull: crate::config::PullPolicy,
+) -> Result<(), ApplyError> {
     let cell = shared
         .images
         .lock()
@@ -424,7 +428,7 @@ pub(crate) async fn ensure_image(shared: &Shared, image: &str) -> Result<(), App
         .entry(image.to_string())
         .or_default()
         .clone();
-    let ensure = || async { ops::ensure_image(&shared.engine, image).await.map_err(|e| e.to_string()) };
+    let ensure = || async { ops::ensure_image(&shared.engine, image, pull).await.map_err(|e| e.to_string()) };
     cell.get_or_init(ensure).await.clone().map_err(|e| ApplyError::Docker(DockerError::Other(e)))
 }
 

@@ -62,7 +62,7 @@ pub(crate) async fn write(shared: &Shared, d: &Instance) -> Result<(), ApplyErro
     let material =
         crate::tls::material(&t.root, &nonce, &t.volume, &t.hosts).map_err(|e| ApplyError::Internal(e.to_string()))?;
     let tar = crate::tls::archive(&material).map_err(|e| ApplyError::Internal(e.to_string()))?;
-    super::ensure_image(shared, &t.image).await?;
+    super::ensure_image(shared, &t.image, Default::default()).await?;
     write_into_volume(&shared.engine, &t.image, &t.volume, tar).await?;
     Ok(())
 }

@@ -35,6 +35,7 @@ pub fn convert(
     ev.reject_sensitive(&["flink_config", "env", "args"], sources, errors);
     let mut f = Fields::new(Some(ev), sources, errors);
     let image = f.string("image").unwrap_or_else(|| DEFAULT_FLINK_IMAGE.to_string());
+    let pull = f.pull();
     let flink_version = match f.string("flink_version").or_else(|| version_from_image(&image)) {
         Some(v) => v,
         None => {
@@ -73,6 +74,7 @@ pub fn convert(
         name: name.to_string(),
         loc: ev.loc.clone(),
         image,
+        pull,
         flink_version,
         flink_config,
         zookeeper,
@@ -97,6 +99,7 @@ fn zookeeper(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigE
     Some(Zookeeper {
         replicas,
         image: f.string("image").unwrap_or_else(|| DEFAULT_ZOOKEEPER_IMAGE.to_string()),
+        pull: f.pull(),
         memory: f.memory("memory").unwrap_or(Memory { mib: 512 }),
     })
 }

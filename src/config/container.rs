@@ -70,6 +70,7 @@ pub fn convert(
         address: address.to_string(),
         loc: ev.loc.clone(),
         image,
+        pull: f.pull(),
         sensitive_env: ev.sensitive_keys("env", env.keys().cloned()),
         sensitive_command: ev.is_sensitive("command", None),
         entrypoint: f.string_list("entrypoint"),

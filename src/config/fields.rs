@@ -287,6 +287,15 @@ impl<'a> Fields<'a> {
         out
     }
 
+    /// `pull`: when the block's image is pulled.
+    pub fn pull(&mut self) -> PullPolicy {
+        match self.choice("pull", &["missing", "always", "never"]).as_deref() {
+            Some("always") => PullPolicy::Always,
+            Some("never") => PullPolicy::Never,
+            _ => PullPolicy::Missing,
+        }
+    }
+
     /// One of a fixed set of words.
     pub fn choice(&mut self, name: &str, options: &[&str]) -> Option<String> {
         let s = self.string(name)?;

@@ -107,9 +107,9 @@ pub static TOP_LEVEL: &[Schema] = &[
         ..block(
             "cluster",
             1,
-            &["name", "image", "flink_version", "flink_config", "count", "for_each", "depends_on"],
+            &["name", "image", "pull", "flink_version", "flink_config", "count", "for_each", "depends_on"],
             &[
-                single("zookeeper", &["replicas", "image", "memory"]),
+                single("zookeeper", &["replicas", "image", "pull", "memory"]),
                 flink_role("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
                 flink_role("taskmanager", &["replicas", "slots", "memory"]),
                 single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
@@ -137,6 +137,7 @@ pub static TOP_LEVEL: &[Schema] = &[
         &[
             "name",
             "image",
+            "pull",
             "command",
             "entrypoint",
             "env",

@@ -117,6 +117,8 @@ pub struct Cluster {
     pub name: String,
     pub loc: Loc,
     pub image: String,
+    /// When the Flink image is pulled.
+    pub pull: PullPolicy,
     pub flink_version: String,
     pub flink_config: BTreeMap<String, String>,
     pub zookeeper: Option<Zookeeper>,
@@ -131,6 +133,18 @@ pub struct Cluster {
     /// Set when the cluster runs one application (application mode) instead of a session.
     pub application: Option<Application>,
     pub meta: Meta,
+}
+
+/// When an image is pulled (`pull`), as Docker Compose's `pull_policy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pulled when the engine does not have it.
+    #[default]
+    Missing,
+    /// Pulled at every plan (and apply), so a tag that moved is seen and planned.
+    Always,
+    /// Never pulled: the engine must have it (loaded or built there).
+    Never,
 }
 
 /// What users add to Flink containers: see [`super::extras`].
@@ -167,6 +181,7 @@ impl Default for Security {
 pub struct Zookeeper {
     pub replicas: u32,
     pub image: String,
+    pub pull: PullPolicy,
     pub memory: Memory,
 }
 
@@ -310,6 +325,7 @@ pub struct Container {
     pub name: String,
     pub loc: Loc,
     pub image: String,
+    pub pull: PullPolicy,
     pub command: Vec<String>,
     pub entrypoint: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,

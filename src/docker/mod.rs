@@ -2,6 +2,7 @@
 //! the raw requests the observation reads by hand over a plain socket ([`wire`]), and the
 //! operations apply performs ([`ops`]). What flinkform makes of the lists is `observe`'s.
 
+pub mod auth;
 pub mod endpoint;
 pub mod files;
 pub mod logs;
@@ -19,7 +20,7 @@ pub enum DockerError {
     #[error("{what}: {source}")]
     Api { what: String, source: bollard::errors::Error },
     #[error(
-        "image {image} is not present locally and could not be pulled ({detail}). Build it offline with images/build.sh (for the flinkform-offline/* images) or `docker load` it"
+        "image {image} is not present locally and could not be pulled ({detail}). Build it offline with images/build.sh (for the flinkform-offline/* images), `docker load` it, or `docker login` to its registry"
     )]
     ImageMissing { image: String, detail: String },
     #[error(

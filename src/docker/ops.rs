@@ -3,6 +3,7 @@
 //! read the last log lines for error messages.
 
 use super::{DockerError, Engine};
+use crate::config::PullPolicy;
 use crate::model::{ContainerSpec, Kind};
 use crate::names::{LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE, LABEL_PROJECT};
 use bollard::models::{
@@ -115,14 +116,31 @@ pub(super) async fn within<T>(
         .unwrap_or_else(|_| Err(DockerError::Deadline { what: what(), secs: limit.as_secs() }))
 }
 
-/// Makes sure `image` is present: used when local, pulled otherwise; a clear error when neither works.
-pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerError> {
-    tracing::debug!(image, "engine: inspect image (pull when absent)");
+/// Makes sure `image` is present, as `pull` says: used when local (`missing`, `always` — whose
+/// pull the plan's observation made), pulled when absent, or never pulled (`never`: an absent
+/// image is an error naming the policy).
+pub async fn ensure_image(engine: &Engine, image: &str, pull: PullPolicy) -> Result<(), DockerError> {
+    tracing::debug!(image, ?pull, "engine: inspect image (pull when absent)");
     if engine.docker.inspect_image(image).await.is_ok() {
         return Ok(());
     }
+    if pull == PullPolicy::Never {
+        return Err(DockerError::ImageMissing {
+            image: image.into(),
+            detail: "pull = \"never\" and the engine does not have it".into(),
+        });
+    }
+    pull_image(engine, image).await
+}
+
+/// Pulls `image` with the credentials the docker CLI would use for its registry.
+pub async fn pull_image(engine: &Engine, image: &str) -> Result<(), DockerError> {
+    tracing::debug!(image, "engine: pull");
+    let config_dir = super::endpoint::Inputs::from_process().config_dir;
+    let missing = |detail: String| DockerError::ImageMissing { image: image.into(), detail };
+    let credentials = super::auth::credentials(image, config_dir.as_deref()).map_err(missing)?;
     let opts = CreateImageOptionsBuilder::new().from_image(image).build();
-    let mut stream = engine.docker.create_image(Some(opts), None, None);
+    let mut stream = engine.docker.create_image(Some(opts), None, credentials);
     loop {
         let item = tokio::time::timeout(PULL_STALL, stream.next()).await.map_err(|_| DockerError::Deadline {
             what: format!("pulling {image} (no progress)"),
@@ -130,16 +148,11 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<(), DockerErro
         })?;
         match item {
             None => break,
-            Some(Err(e)) => return Err(DockerError::ImageMissing { image: image.into(), detail: e.to_string() }),
+            Some(Err(e)) => return Err(missing(e.to_string())),
             Some(Ok(_)) => {}
         }
     }
-    engine
-        .docker
-        .inspect_image(image)
-        .await
-        .map(|_| ())
-        .map_err(|e| DockerError::ImageMissing { image: image.into(), detail: e.to_string() })
+    engine.docker.inspect_image(image).await.map(|_| ()).map_err(|e| missing(e.to_string()))
 }
 
 /// What the engine is asked to create for `spec`, with flinkform's `labels` over the user's.

@@ -191,6 +191,10 @@ impl Builder<'_> {
             ignore_changes: self.c.meta.ignore_changes.clone(),
             job: None,
             tls,
+            pull: match part.role {
+                Role::Zookeeper => self.c.zookeeper.as_ref().map(|z| z.pull).unwrap_or_default(),
+                _ => self.c.pull,
+            },
         }
     }
 

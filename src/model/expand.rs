@@ -174,5 +174,6 @@ fn job_instance(j: &crate::config::Job, cluster_instances: &Desired, masker: &Ma
             application: j.application,
         }),
         tls: tls.and_then(|i| i.tls.clone()),
+        pull: Default::default(),
     }
 }

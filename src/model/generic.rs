@@ -28,6 +28,7 @@ pub fn infra(kind: Kind, n: &Infra) -> Instance {
         ignore_changes: n.meta.ignore_changes.clone(),
         job: None,
         tls: None,
+        pull: Default::default(),
     }
 }
 
@@ -104,6 +105,7 @@ pub fn container(c: &Container, masker: &Masker, infra: &BTreeMap<(Kind, String)
         ignore_changes: c.meta.ignore_changes.clone(),
         job: None,
         tls: None,
+        pull: c.pull,
     }
 }
 

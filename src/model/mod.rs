@@ -221,6 +221,8 @@ pub struct Instance {
     pub job: Option<JobSettings>,
     /// Flink roles and the TLS volume of a cluster with `security { tls = true }`.
     pub tls: Option<TlsSettings>,
+    /// Containers: when their image is pulled (not part of the spec: it changes no container).
+    pub pull: crate::config::PullPolicy,
 }
 
 /// What the executor needs to write a cluster's TLS material and to speak to its REST API:

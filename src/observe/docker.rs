@@ -3,6 +3,7 @@
 //! through bollard (TLS, ssh), and the ids of the images the configuration uses.
 
 use super::{LiveObject, Snapshot};
+use crate::config::PullPolicy;
 use crate::docker::{DockerError, Engine, wire};
 use crate::names::LABEL_PROJECT;
 use bollard::Docker;
@@ -152,14 +153,27 @@ fn reshape<T: serde::Serialize, U: serde::de::DeserializeOwned>(typed: T) -> Res
 
 /// Local image reference → image id, for the images given (one inspect each, all at once); an
 /// image that is not present is left out.
-pub async fn image_ids(engine: &Engine, images: &[String]) -> BTreeMap<String, String> {
+pub async fn image_ids(
+    engine: &Engine,
+    images: &[(String, PullPolicy)],
+) -> Result<BTreeMap<String, String>, DockerError> {
     let d = &engine.docker;
-    let ids = futures_util::future::join_all(images.iter().map(|image| async move {
+    let ids = futures_util::future::join_all(images.iter().map(|(image, pull)| async move {
+        // `pull = "always"`: the tag is pulled first, so an image it moved to is what is planned.
+        if *pull == PullPolicy::Always {
+            crate::docker::ops::pull_image(engine, image).await?;
+        }
         let id = d.inspect_image(image).await.ok().and_then(|i| i.id);
-        (image.clone(), id)
+        Ok::<_, DockerError>((image.clone(), id))
     }))
     .await;
-    ids.into_iter().filter_map(|(image, id)| Some((image, id?))).collect()
+    let mut out = BTreeMap::new();
+    for found in ids {
+        if let (image, Some(id)) = found? {
+            out.insert(image, id);
+        }
+    }
+    Ok(out)
 }
 
 fn simple(kind: crate::model::Kind, id: String, name: String, labels: Option<BTreeMap<String, String>>) -> LiveObject {
@@ -188,14 +202,14 @@ fn regex_escape(s: &str) -> String {
 /// no-op plan then costs the engine's list, not the list plus flinkform's own work.
 pub struct DockerObservation {
     task: tokio::task::JoinHandle<Result<(Engine, Snapshot), DockerError>>,
-    images: tokio::sync::oneshot::Sender<Vec<String>>,
+    images: tokio::sync::oneshot::Sender<Vec<(String, PullPolicy)>>,
 }
 
 /// Starts observing the engine at `host` (None: as [`crate::docker::resolve`] chooses) for `project`.
 pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
     let host = host.map(str::to_string);
     let project = project.to_string();
-    let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<String>>();
+    let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<(String, PullPolicy)>>();
     tracing::debug!(project, "observing: listing what carries the project's label");
     let task = tokio::spawn(async move {
         let labelled = Selection::Labelled { project: &project };
@@ -224,6 +238,7 @@ pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
         let (early, connected) = tokio::join!(early, connected);
         // An engine that is not there is reported as such, not as a failed list.
         let (engine, late, images) = connected?;
+        let images = images?;
         let mut live = early.or(late).expect("one of the two lists ran")?;
         live.images = images;
         Ok((engine, live))
@@ -239,16 +254,17 @@ impl super::Observation for DockerObservation {
     /// project's labels is a conflict the plan reports).
     async fn finish(self, wanted: &super::Wanted<'_>) -> Result<(Engine, Snapshot), super::ObserveError> {
         use crate::model::{Kind, Spec};
-        let mut images: Vec<String> = wanted
-            .desired
-            .values()
-            .filter_map(|d| match &d.spec {
-                Spec::Container(c) => Some(c.image.clone()),
-                _ => None,
-            })
-            .collect();
-        images.sort();
-        images.dedup();
+        // Each image once; pulled first when any of its containers says `pull = "always"`.
+        let mut by_image: BTreeMap<String, PullPolicy> = BTreeMap::new();
+        for d in wanted.desired.values() {
+            if let Spec::Container(c) = &d.spec {
+                let p = by_image.entry(c.image.clone()).or_insert(d.pull);
+                if d.pull == PullPolicy::Always {
+                    *p = PullPolicy::Always;
+                }
+            }
+        }
+        let images: Vec<(String, PullPolicy)> = by_image.into_iter().collect();
         // The task only ends early on an error, which the join below reports.
         let _ = self.images.send(images);
         let (engine, mut live) = self.task.await.map_err(|e| super::ObserveError::Lost(e.to_string()))??;
