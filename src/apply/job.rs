@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const SAVEPOINT_TIMEOUT: Duration = Duration::from_secs(300);
 const RUNNING_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often a job's state is asked while waiting on it: while a job is stopped, every poll
+/// interval is downtime, and a `GET /jobs/<id>` costs the JobManager little.
+const JOB_POLL: Duration = Duration::from_millis(100);
 
 fn cluster_of(c: &Change) -> String {
     c.desired
@@ -307,7 +310,7 @@ async fn wait_tasks_running(rest: &FlinkRest, jid: &str, timeout: Duration) -> R
                 timeout.as_secs()
             )));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(JOB_POLL).await;
     }
     Ok(())
 }
@@ -331,6 +334,6 @@ pub(super) async fn wait_for(
                 timeout.as_secs()
             )));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(JOB_POLL).await;
     }
 }

@@ -265,7 +265,7 @@ impl FlinkRest {
                     detail: "the savepoint did not complete in time".into(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
