@@ -17,10 +17,6 @@ fn build_images() {
     }
 }
 
-fn get(url: &str) -> Value {
-    serde_json::from_str(&http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))).unwrap()
-}
-
 /// (job id, savepoint, state) of the application as the state records them.
 fn recorded(p: &Project, address: &str) -> (String, Option<String>, String) {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
@@ -30,22 +26,6 @@ fn recorded(p: &Project, address: &str) -> (String, Option<String>, String) {
         r["savepoint"].as_str().map(str::to_string),
         r["attributes"]["state"].as_str().unwrap_or_default().to_string(),
     )
-}
-
-fn max_count(url: &str, jid: &str) -> Option<u64> {
-    let job = serde_json::from_str::<Value>(&http_get(&format!("{url}/jobs/{jid}"))?).ok()?;
-    let vid = job["vertices"]
-        .as_array()?
-        .iter()
-        .find(|v| v["name"].as_str().is_some_and(|n| n.contains("count-per-key")))?["id"]
-        .as_str()?
-        .to_string();
-    let m = get(&format!("{url}/jobs/{jid}/vertices/{vid}/subtasks/metrics?get=count-per-key.maxCount&agg=max"));
-    m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
-}
-
-fn restored_from(url: &str, jid: &str) -> Option<String> {
-    get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"].as_str().map(str::to_string)
 }
 
 fn running(url: &str, jid: &str) -> bool {
@@ -95,7 +75,7 @@ fn logs_and_status(p: &Project, url: &str, jid: &str) {
     let followed = for_a_while(p, &["logs", "-f", "--since", "1h", "cluster.counter.jobmanager[0]"], 3);
     assert!(followed.contains("StandaloneApplicationClusterEntryPoint"), "-f prints, then keeps following");
 
-    let overview = get(&format!("{url}/overview"));
+    let overview = get_json(&format!("{url}/overview"));
     let status: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
     let c = &status[0];
     assert_eq!(c["cluster"], "cluster.counter");
@@ -139,7 +119,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     let url = p.rest_url(jm);
     let (j1, _, _) = recorded(&p, APP);
     assert!(running(&url, &j1), "the JobManager runs the application");
-    let jobs = get(&format!("{url}/jobs/overview"));
+    let jobs = get_json(&format!("{url}/jobs/overview"));
     assert_eq!(jobs["jobs"].as_array().unwrap().len(), 1, "one application, one job: {jobs}");
     assert_eq!(jobs["jobs"][0]["name"], "stateful-counter");
     let cmd = docker(&["inspect", "-f", "{{json .Config.Cmd}}", jm]);
@@ -173,7 +153,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     let url = p.rest_url(jm);
     let (j3, _, _) = recorded(&p, APP);
     eventually("a retained checkpoint", Duration::from_secs(60), || {
-        (get(&format!("{url}/jobs/{j3}/checkpoints"))["counts"]["completed"].as_u64() >= Some(2)).then_some(())
+        (get_json(&format!("{url}/jobs/{j3}/checkpoints"))["counts"]["completed"].as_u64() >= Some(2)).then_some(())
     });
     let back = ["-var", "app_version=1", "-var", "upgrade_mode=last-state"];
     let plan = p.ok(&[&["plan"][..], &back].concat());
@@ -259,7 +239,7 @@ fn an_ha_application_runs_on_after_its_leading_jobmanager_is_killed() {
     let answering = || urls.iter().find(|u| running(u, &jid)).cloned();
     let url = eventually("the application running", Duration::from_secs(60), answering);
     eventually("a completed checkpoint", Duration::from_secs(60), || {
-        (get(&format!("{url}/jobs/{jid}/checkpoints"))["counts"]["completed"].as_u64() >= Some(2)).then_some(())
+        (get_json(&format!("{url}/jobs/{jid}/checkpoints"))["counts"]["completed"].as_u64() >= Some(2)).then_some(())
     });
 
     // The leader (the JobManager running the job) dies as a crash or the OOM killer kills it

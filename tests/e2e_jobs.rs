@@ -58,10 +58,6 @@ job "counter" {
 }
 "#;
 
-fn get(url: &str) -> Value {
-    serde_json::from_str(&http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))).unwrap()
-}
-
 /// (job id, savepoint) of job.counter as the state records them.
 fn recorded(p: &Project) -> (String, Option<String>, String) {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
@@ -79,31 +75,14 @@ fn recorded(p: &Project) -> (String, Option<String>, String) {
     )
 }
 
-/// The largest per-key count the job reports through its `maxCount` metric.
-fn max_count(url: &str, jid: &str) -> Option<u64> {
-    let job = get(&format!("{url}/jobs/{jid}"));
-    let vid = job["vertices"]
-        .as_array()?
-        .iter()
-        .find(|v| v["name"].as_str().is_some_and(|n| n.contains("count-per-key")))?["id"]
-        .as_str()?
-        .to_string();
-    let m = get(&format!("{url}/jobs/{jid}/vertices/{vid}/subtasks/metrics?get=count-per-key.maxCount&agg=max"));
-    m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
-}
-
 fn parallelism(url: &str, jid: &str) -> u64 {
-    get(&format!("{url}/jobs/{jid}"))["vertices"]
+    get_json(&format!("{url}/jobs/{jid}"))["vertices"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v["parallelism"].as_u64().unwrap())
         .max()
         .unwrap()
-}
-
-fn restored_from(url: &str, jid: &str) -> Option<String> {
-    get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"].as_str().map(str::to_string)
 }
 
 /// A project `name` with the job example applied: (project, REST URL, job id).
@@ -125,7 +104,7 @@ fn stateful_job_upgrades_through_savepoints() {
     }
     // Submit: RUNNING with the declared parallelism.
     let (p, url, j1) = submitted("fft-jobs");
-    assert_eq!(get(&format!("{url}/jobs/{j1}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j1}"))["state"], "RUNNING");
     assert_eq!(parallelism(&url, &j1), 2);
     assert!(p.ok(&["plan"]).contains("No changes."));
 
@@ -164,7 +143,7 @@ fn stateful_job_upgrades_through_savepoints() {
     let (j2, savepoint, _) = recorded(&p);
     let savepoint = savepoint.expect("the savepoint is recorded");
     assert_ne!(j1, j2);
-    assert_eq!(get(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
     assert_eq!(parallelism(&url, &j2), 4);
     assert_eq!(restored_from(&url, &j2).as_deref(), Some(savepoint.as_str()), "Flink restored the recorded savepoint");
     let after = eventually("the upgraded counter to report", Duration::from_secs(60), || {
@@ -175,7 +154,7 @@ fn stateful_job_upgrades_through_savepoints() {
     // Cancelled outside flinkform: the plan says so and apply resubmits from the last savepoint.
     http("PATCH", &format!("{url}/jobs/{j2}?mode=cancel")).expect("cancel accepted");
     eventually("the job to be cancelled", Duration::from_secs(60), || {
-        (get(&format!("{url}/jobs/{j2}"))["state"] == "CANCELED").then_some(())
+        (get_json(&format!("{url}/jobs/{j2}"))["state"] == "CANCELED").then_some(())
     });
     let plan = p.ok(&["plan", "--var", "parallelism=4"]);
     assert!(plan.contains("job.counter will be created"), "{plan}");
@@ -183,7 +162,7 @@ fn stateful_job_upgrades_through_savepoints() {
     assert!(plan.contains(&format!("restored from the last savepoint {savepoint}")), "{plan}");
     p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
     let (j3, _, _) = recorded(&p);
-    assert_eq!(get(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
     assert_eq!(restored_from(&url, &j3).as_deref(), Some(savepoint.as_str()));
 
     // Suspend (stop with a savepoint), then resume from it.
@@ -194,11 +173,11 @@ fn stateful_job_upgrades_through_savepoints() {
     assert_eq!(st, "suspended");
     let suspended_at = suspended_at.expect("suspending records a savepoint");
     assert_ne!(suspended_at, savepoint);
-    assert_ne!(get(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
+    assert_ne!(get_json(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
     p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
     let (j4, _, st) = recorded(&p);
     assert_eq!(st, "running");
-    assert_eq!(get(&format!("{url}/jobs/{j4}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j4}"))["state"], "RUNNING");
     assert_eq!(restored_from(&url, &j4).as_deref(), Some(suspended_at.as_str()));
 
     // Replacing the JobManager under the running job: suspended with a savepoint, restored after.
@@ -216,7 +195,7 @@ fn stateful_job_upgrades_through_savepoints() {
     p.ok(&[&["apply", "--auto-approve"][..], &jm].concat());
     let url = p.rest_url("fft-jobs-jobs-jobmanager-0");
     let (j5, restored, _) = recorded(&p);
-    assert_eq!(get(&format!("{url}/jobs/{j5}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j5}"))["state"], "RUNNING");
     assert_eq!(restored_from(&url, &j5), restored, "the new JobManager runs the job from the savepoint taken before");
     let after =
         eventually("the counter to report", Duration::from_secs(60), || max_count(&url, &j5).filter(|c| *c > 0));
@@ -239,7 +218,9 @@ fn stateful_job_upgrades_through_savepoints() {
 
 /// The latest completed savepoint of a job, as Flink reports it.
 fn latest_savepoint(url: &str, jid: &str) -> Option<String> {
-    get(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["savepoint"]["external_path"].as_str().map(str::to_string)
+    get_json(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["savepoint"]["external_path"]
+        .as_str()
+        .map(str::to_string)
 }
 
 #[test]
@@ -278,7 +259,7 @@ fn a_stop_with_savepoint_cut_short_by_sigkill_is_recorded_and_restored_from() {
 
     // Flink finishes the stop on its own; the savepoint it took is the one to restore from.
     eventually("the job to finish", Duration::from_secs(60), || {
-        (get(&format!("{url}/jobs/{j1}"))["state"] == "FINISHED").then_some(())
+        (get_json(&format!("{url}/jobs/{j1}"))["state"] == "FINISHED").then_some(())
     });
     // Flink serves checkpoint statistics from a short-lived cache.
     let taken = eventually("the stop's savepoint", Duration::from_secs(30), || latest_savepoint(&url, &j1));
@@ -288,7 +269,7 @@ fn a_stop_with_savepoint_cut_short_by_sigkill_is_recorded_and_restored_from() {
     assert!(out.contains(&format!("its interrupted stop completed with the savepoint {taken}")), "{out}");
     let (j2, recorded_savepoint, _) = recorded(&p);
     assert_eq!(recorded_savepoint.as_deref(), Some(taken.as_str()), "the interrupted stop's savepoint is recorded");
-    assert_eq!(get(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
+    assert_eq!(get_json(&format!("{url}/jobs/{j2}"))["state"], "RUNNING");
     assert_eq!(parallelism(&url, &j2), 4);
     assert_eq!(restored_from(&url, &j2).as_deref(), Some(taken.as_str()), "nothing the job counted is lost");
     assert!(p.ok(&["plan", "--var", "parallelism=4"]).contains("No changes."));
@@ -329,6 +310,6 @@ fn a_jar_swapped_during_apply_is_not_submitted() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("changed since it was planned") && text.contains("nothing was submitted"), "{text}");
     let url = p.rest_url("fft-jarswap-jobs-jobmanager-0");
-    assert_eq!(get(&format!("{url}/jobs/overview"))["jobs"].as_array().map(Vec::len), Some(0), "no job runs");
-    assert_eq!(get(&format!("{url}/jars"))["files"].as_array().map(Vec::len), Some(0), "no jar is left uploaded");
+    assert_eq!(get_json(&format!("{url}/jobs/overview"))["jobs"].as_array().map(Vec::len), Some(0), "no job runs");
+    assert_eq!(get_json(&format!("{url}/jars"))["files"].as_array().map(Vec::len), Some(0), "no jar is left uploaded");
 }

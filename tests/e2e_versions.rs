@@ -52,10 +52,6 @@ job "counter" {
 }
 "#;
 
-fn get(url: &str) -> Value {
-    serde_json::from_str(&http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))).unwrap()
-}
-
 fn recorded_job(p: &Project) -> (String, Option<String>) {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
     let r = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == "job.counter").unwrap().clone();
@@ -90,7 +86,7 @@ fn flink_1_20_runs_the_quickstart_fails_over_and_upgrades_through_a_savepoint() 
     p.ok(&["apply", "--auto-approve"]);
     let (jm0, jm1) = ("fft-v120-v120-jobmanager-0", "fft-v120-v120-jobmanager-1");
     let urls = [p.rest_url(jm0), p.rest_url(jm1)];
-    let o = get(&format!("{}/overview", urls[0]));
+    let o = get_json(&format!("{}/overview", urls[0]));
     assert_eq!(o["flink-version"], "1.20.5", "{o}");
     assert_eq!((o["taskmanagers"].as_u64(), o["slots-total"].as_u64()), (Some(2), Some(4)));
     let (j1, _) = recorded_job(&p);
@@ -123,7 +119,7 @@ fn flink_1_20_runs_the_quickstart_fails_over_and_upgrades_through_a_savepoint() 
     let url = eventually("a JobManager answering", Duration::from_secs(30), || {
         urls.iter().find(|u| job_state(u, &j2).as_deref() == Some("RUNNING")).cloned()
     });
-    let restored = get(&format!("{url}/jobs/{j2}/checkpoints"))["latest"]["restored"]["external_path"].clone();
+    let restored = get_json(&format!("{url}/jobs/{j2}/checkpoints"))["latest"]["restored"]["external_path"].clone();
     assert_eq!(restored.as_str(), Some(savepoint.as_str()), "Flink 1.20 restored the recorded savepoint");
     assert!(p.ok(&["plan", "-var", "parallelism=4"]).contains("No changes."));
 }

@@ -26,19 +26,7 @@ pub fn read(ev: &Evaluated, c: &Cluster, dir: &Path, sources: &Sources, errors: 
             }
         }
     });
-    let slots = c.taskmanager.replicas * c.taskmanager.slots;
-    let parallelism = f.whole("parallelism", 1, 10_000).unwrap_or(1) as u32;
-    if parallelism > slots {
-        let loc = f.loc("parallelism");
-        f.fail(
-            &loc,
-            format!(
-                "the application wants parallelism {parallelism}, but cluster \"{}\" has only {slots} task slots",
-                c.name
-            ),
-            "lower `parallelism`, or add TaskManagers or slots to the cluster".into(),
-        );
-    }
+    let parallelism = parallelism(&mut f, c, "the application");
     Application {
         jar,
         entry_class: f.string("entry_class"),
@@ -50,6 +38,21 @@ pub fn read(ev: &Evaluated, c: &Cluster, dir: &Path, sources: &Sources, errors: 
         savepoint_dir: f.string("savepoint_dir").unwrap_or_else(|| "file:///flink-data/savepoints".into()),
         sensitive_args: ev.is_sensitive("args", None),
     }
+}
+
+/// `parallelism`, which must fit the cluster's task slots; `who` names the job in the message.
+pub fn parallelism(f: &mut Fields, c: &Cluster, who: &str) -> u32 {
+    let slots = c.taskmanager.replicas * c.taskmanager.slots;
+    let parallelism = f.whole("parallelism", 1, 10_000).unwrap_or(1) as u32;
+    if parallelism > slots {
+        let loc = f.loc("parallelism");
+        f.fail(
+            &loc,
+            format!("{who} wants parallelism {parallelism}, but cluster \"{}\" has only {slots} task slots", c.address),
+            "lower `parallelism`, or add TaskManagers or slots to the cluster".into(),
+        );
+    }
+    parallelism
 }
 
 /// `upgrade_mode`: how a running job is brought over to a new version (or a restarted cluster).

@@ -54,18 +54,7 @@ pub fn convert(
         }
     };
     let c = &clusters[&cluster];
-    let slots = c.taskmanager.replicas * c.taskmanager.slots;
-    let parallelism = f.whole("parallelism", 1, 10_000).unwrap_or(1) as u32;
-    if parallelism > slots {
-        let loc = f.loc("parallelism");
-        f.fail(
-            &loc,
-            format!(
-                "job \"{name}\" wants parallelism {parallelism}, but cluster \"{cluster}\" has only {slots} task slots"
-            ),
-            "lower `parallelism`, or add TaskManagers or slots to the cluster".into(),
-        );
-    }
+    let parallelism = super::application::parallelism(&mut f, c, &format!("job \"{name}\""));
     let upgrade_mode = super::application::upgrade_mode(&mut f);
     let state = super::application::job_state(&mut f);
     let flink_config = f.flink_settings("flink_config").unwrap_or_default();

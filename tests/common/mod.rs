@@ -243,3 +243,28 @@ impl Drop for Postgres {
         let _ = std::process::Command::new("bash").arg("scripts/postgres.sh").arg("stop").arg(self.dir.path()).status();
     }
 }
+
+/// A GET whose body is JSON; panics naming the URL when it fails.
+pub fn get_json(url: &str) -> serde_json::Value {
+    serde_json::from_str(&http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))).unwrap()
+}
+
+/// The largest per-key count the example job reports through its `maxCount` metric.
+pub fn max_count(url: &str, jid: &str) -> Option<u64> {
+    let job: serde_json::Value = serde_json::from_str(&http_get(&format!("{url}/jobs/{jid}"))?).ok()?;
+    let vid = job["vertices"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"].as_str().is_some_and(|n| n.contains("count-per-key")))?["id"]
+        .as_str()?
+        .to_string();
+    let m = get_json(&format!("{url}/jobs/{jid}/vertices/{vid}/subtasks/metrics?get=count-per-key.maxCount&agg=max"));
+    m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
+}
+
+/// The savepoint or checkpoint Flink restored job `jid` from, if any.
+pub fn restored_from(url: &str, jid: &str) -> Option<String> {
+    get_json(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"]
+        .as_str()
+        .map(str::to_string)
+}
