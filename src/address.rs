@@ -205,6 +205,15 @@ impl Words<'_> {
     }
 }
 
+/// Whether `address` is, or is inside, the block, module or role at `prefix`
+/// (`cluster.a.taskmanager[1]` under `cluster.a.taskmanager`; a prefix ending in `.` is a module).
+pub fn under(address: &str, prefix: &str) -> bool {
+    if prefix.ends_with('.') {
+        return address.starts_with(prefix);
+    }
+    address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 use std::time::Duration;
 
 /// The offline image with one reporter moved from `plugins/` to `opt/`: the layout of a plugin
@@ -14,22 +13,13 @@ use std::time::Duration;
 const OPT_PLUGIN_IMAGE: &str = "flinkform-test/flink-opt-plugin:2.3.0-java17";
 
 fn build_opt_plugin_image() {
-    let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(
-        ctx.path().join("Dockerfile"),
-        format!(
+    build_image(
+        OPT_PLUGIN_IMAGE,
+        &format!(
             "FROM {FLINK_IMAGE}\nRUN mv /opt/flink/plugins/metrics-jmx/flink-metrics-jmx-2.3.0.jar /opt/flink/opt/ \
              && rmdir /opt/flink/plugins/metrics-jmx\nLABEL io.flinkform.test=opt-plugin\n"
         ),
-    )
-    .unwrap();
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", OPT_PLUGIN_IMAGE])
-        .arg(ctx.path())
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    );
 }
 
 /// Two free loopback ports in a row (TaskManager 0 publishes on the first, 1 on the next).

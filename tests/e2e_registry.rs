@@ -58,19 +58,10 @@ fn cli(config: &Path, args: &[&str], input: Option<&str>) -> String {
 
 /// A light image of its own (the busybox image with a label), so two versions have two ids.
 fn build(tag: &str, version: &str) -> String {
-    let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(
-        ctx.path().join("Dockerfile"),
-        format!("FROM flinkform-offline/busybox:static\nLABEL io.flinkform.test=registry version={version}\n"),
-    )
-    .unwrap();
-    let ok = Command::new("docker")
-        .args(["build", "-q", "-t", tag])
-        .arg(ctx.path())
-        .env("DOCKER_BUILDKIT", "0")
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    build_image(
+        tag,
+        &format!("FROM flinkform-offline/busybox:static\nLABEL io.flinkform.test=registry version={version}\n"),
+    );
     image_id(tag).unwrap()
 }
 

@@ -69,7 +69,7 @@ pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyErr
     let recorded: Option<Resource> = recorded(shared, &c.address)?;
     let Some(mut r) = recorded else { return Ok(()) };
     let cluster = cluster_of(c);
-    let application = c.recorded_job.as_ref().is_some_and(|_| is_application(c));
+    let application = is_application(c);
     let rest = rest_for(shared, &cluster).await?;
     let status = rest.job_state(&r.id).await?;
     let running = status.as_deref().is_some_and(|s| !crate::plan::jobs_is_terminal(s));
@@ -131,9 +131,9 @@ pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyErr
     })
 }
 
+/// An application cluster's application (`<cluster>.application`), by its address.
 fn is_application(c: &Change) -> bool {
-    c.desired.as_ref().and_then(|d| d.job.as_ref()).is_some_and(|j| j.application)
-        || c.before.as_ref().is_some_and(|a| a.get("mode").is_some_and(|m| m == "application"))
+    crate::address::Address::parse(&c.address).is_ok_and(|a| a.role() == Some("application"))
 }
 
 /// Waits until a stopped job has let go of its slots. An application's JobManager shuts down

@@ -67,7 +67,7 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
             let matches = resolved.entry(p.clone()).or_insert_with(|| {
                 out.range(p.clone()..)
                     .take_while(|(a, _)| a.starts_with(p.as_str()))
-                    .filter(|(a, _)| under(a, p))
+                    .filter(|(a, _)| crate::address::under(a, p))
                     .map(|(a, _)| a.clone())
                     .collect()
             });
@@ -83,14 +83,6 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
         }
     }
     out
-}
-
-/// Whether `address` is, or is inside, the block or module at `prefix`.
-fn under(address: &str, prefix: &str) -> bool {
-    if prefix.ends_with('.') {
-        return address.starts_with(prefix);
-    }
-    address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// The block instance an address belongs to (`module.m.cluster.x[0]` for

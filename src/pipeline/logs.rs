@@ -21,7 +21,7 @@ pub async fn logs(
     let containers: Vec<(String, String)> = state
         .resources
         .iter()
-        .filter(|r| r.kind == Kind::Container && under(&r.address, &wanted))
+        .filter(|r| r.kind == Kind::Container && crate::address::under(&r.address, &wanted))
         .map(|r| (r.name.clone(), r.id.clone()))
         .collect();
     if containers.is_empty() {
@@ -46,9 +46,4 @@ pub async fn logs(
         line(several.then_some(name.as_str()), &text);
     }
     Ok(())
-}
-
-/// Whether `address` is `prefix` or inside it (`cluster.a.taskmanager[1]` under `cluster.a.taskmanager`).
-fn under(address: &str, prefix: &str) -> bool {
-    address == prefix || address.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }

@@ -41,6 +41,7 @@ pub fn restart_jobmanagers_with_the_application(changes: &mut BTreeMap<String, C
         .filter(|c| c.job_ops.is_some_and(|o| o.stop || o.submit))
         .filter_map(|c| c.desired.as_ref().map(|d| d.cluster.as_str()))
         .collect();
+    // The same clusters, borrowed from `desired` so `changes` can be changed below.
     let restarting: BTreeSet<&str> =
         application_clusters(desired).into_iter().filter(|c| restarting.contains(c)).collect();
     for c in jobmanagers_of(changes, &restarting)

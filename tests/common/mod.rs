@@ -268,3 +268,17 @@ pub fn restored_from(url: &str, jid: &str) -> Option<String> {
         .as_str()
         .map(str::to_string)
 }
+
+/// Builds image `tag` from a Dockerfile's text alone (the classic builder: no registry needed
+/// when every `FROM` is local).
+pub fn build_image(tag: &str, dockerfile: &str) {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile).unwrap();
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", tag])
+        .arg(ctx.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "building {tag}: {}", String::from_utf8_lossy(&out.stderr));
+}
