@@ -11,6 +11,8 @@
 //! - P4 the quickstart cluster to every TaskManager registered vs a lone JobManager serving REST.
 //! - P5 no-op `plan` of 100 containers with the state in PostgreSQL (a throwaway server from
 //!   scripts/postgres.sh) vs the same plan with the local state file.
+//! - P6 on a swarm (`support/swarm.rs`): no-op `plan` of 100 services vs one service list and
+//!   one task list through the API; cold apply of the quickstart vs `docker stack deploy`.
 //! - P7 no-op `plan` of 1,000 containers checked against the example policies
 //!   (`--policy examples/policies`) vs the same plan without policies.
 //! - P8 the downtime of a savepoint upgrade, session job and application cluster, vs the same
@@ -19,6 +21,8 @@
 //! Only objects this program creates are removed: by its labels, its compose project, or by
 //! the flinkform projects it applies.
 
+#[path = "support/swarm.rs"]
+mod swarm;
 #[path = "support/upgrade.rs"]
 mod upgrade;
 
@@ -483,6 +487,9 @@ async fn main() {
     }
     if want("P5") {
         p5(&mut report, if quick { 20 } else { 100 });
+    }
+    if want("P6") {
+        swarm::p6(&mut report, &docker, if quick { 20 } else { 100 }, reps, &start_cost).await;
     }
     if want("P7") {
         p7(&mut report, if quick { 50 } else { 1000 });

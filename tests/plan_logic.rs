@@ -216,6 +216,8 @@ fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
             state: String::new(),
             image_id: None,
             ports: BTreeMap::new(),
+            replicas: None,
+            nodes: Vec::new(),
         },
     );
     let err = plan::compute(&d, &State::new(), &live, &project, false).unwrap_err().to_string();

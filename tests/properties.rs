@@ -72,6 +72,8 @@ fn live_object(r: &Resource) -> LiveObject {
         state: "running".into(),
         image_id: None,
         ports: BTreeMap::new(),
+        replicas: None,
+        nodes: Vec::new(),
     }
 }
 

@@ -87,7 +87,14 @@ pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyErr
                 p.line(&c.address, &format!("Cancelling; it restarts from its latest checkpoint {path} [id={}]", r.id));
                 rest.cancel(&r.id).await?;
                 wait_stopped(&rest, &r.id, application).await?;
-                savepoint = Some(path);
+                // A checkpoint that completed while the cancel was under way is the one kept
+                // (it subsumes the one read before): asked again where the cluster still
+                // answers (a session's; an application's JobManager is gone, and keeps more).
+                let after = match application {
+                    true => None,
+                    false => rest.checkpoints(&r.id).await.ok().and_then(|c| c.latest_path),
+                };
+                savepoint = Some(after.unwrap_or(path));
             }
             (Stop::Cancel, _) => {
                 p.line(&c.address, &format!("Cancelling (stateless: its state is dropped)... [id={}]", r.id));
@@ -156,25 +163,46 @@ async fn stop_with_savepoint(
     jid: &str,
     dir: &str,
 ) -> Result<String, ApplyError> {
+    // How long a savepoint a failover aborted is tried again: a TaskManager that died without a
+    // word is noticed by Flink only after its heartbeat timeout (50 s by default), and until
+    // then every savepoint is aborted. Any other failure is tried three times in all.
+    const RETRY_FOR: Duration = Duration::from_secs(150);
     const ATTEMPTS: u32 = 3;
+    let started = Instant::now();
     let mut attempt = 1;
+    let mut last_note: Option<Instant> = None;
     loop {
         let _ = wait_tasks_running(rest, jid, Duration::from_secs(60)).await;
         super::intend(shared, c, PendingOp::StopJob, Some(&jid.to_string()))?;
-        let stopped = rest.stop_with_savepoint(jid, dir, SAVEPOINT_TIMEOUT).await.map_err(|e| {
+        let stopped = rest.stop_with_savepoint(jid, dir, SAVEPOINT_TIMEOUT).await;
+        let aborted = matches!(stopped, Err(crate::flink::rest::RestError::SavepointAborted { .. }));
+        let stopped = stopped.map_err(|e| {
             ApplyError::Job(format!("stop-with-savepoint of job {jid} failed, so the job keeps running and nothing that depends on it was changed: {e}"))
         });
         let failed = match super::settle_on_error(shared, c, PendingOp::StopJob, stopped) {
             Ok(path) => return Ok(path),
             Err(e) => e,
         };
-        let still_running = rest.job_state(jid).await.ok().flatten().is_some_and(|s| s == "RUNNING");
-        if attempt == ATTEMPTS || !still_running {
+        let recovering = rest
+            .job_state(jid)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|s| matches!(s.as_str(), "RUNNING" | "RESTARTING" | "INITIALIZING" | "CREATED"));
+        let again = match aborted {
+            true => started.elapsed() < RETRY_FOR,
+            false => attempt < ATTEMPTS,
+        };
+        if !again || !recovering {
             return Err(failed);
         }
-        shared
-            .printer
-            .line(&c.address, &format!("The savepoint was aborted ({failed}); trying again once the tasks run"));
+        if last_note.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            last_note = Some(Instant::now());
+            let elapsed = started.elapsed().as_secs();
+            let msg =
+                format!("The savepoint was aborted ({failed}); trying again once the tasks run [{elapsed}s elapsed]");
+            shared.printer.line(&c.address, &msg);
+        }
         attempt += 1;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }

@@ -8,6 +8,7 @@ mod intent;
 mod job;
 pub mod operations;
 mod ready;
+mod service;
 mod tls;
 
 use crate::docker::ops::{self, Inspected};
@@ -223,6 +224,7 @@ fn count(plan: &Plan, operations: &Operations, outcomes: Vec<Outcome<ApplyError>
                 (Action::Update, _) if !last_of_change => {}
                 (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
                 (_, OpKind::Create | OpKind::SubmitJob) => report.added += 1,
+                (_, OpKind::Scale) => report.changed += 1,
                 (_, OpKind::Remove | OpKind::StopJob(_)) => report.destroyed += 1,
             },
             Outcome::Failed(e) => report.failed.push((op.address.clone(), e.to_string())),
@@ -263,7 +265,11 @@ pub fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource 
 
 /// A JobManager's REST URL: its published bind address and the host port the engine gave it.
 fn rest_url(d: &Instance, ports: &BTreeMap<String, u16>) -> Option<String> {
-    let Spec::Container(spec) = &d.spec else { return None };
+    let spec = match &d.spec {
+        Spec::Container(spec) => spec,
+        Spec::Service(s) => &s.task,
+        _ => return None,
+    };
     let published = spec.ports.iter().find(|p| p.container_port == 8081 && p.protocol == "tcp")?;
     let port = ports.get("8081/tcp")?;
     (d.role == crate::model::Role::JobManager).then(|| names::rest_url(&published.host_ip, *port, d.tls.is_some()))
@@ -285,6 +291,7 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
         OpKind::StopJob(how) => job::stop(shared, c, how).await,
         OpKind::SubmitJob => job::submit(shared, c).await,
         OpKind::Remove => remove(shared, c, started).await,
+        OpKind::Scale => service::scale(shared, c).await,
         OpKind::Create => {
             let d = desired(c, "create")?;
             p.line(&c.address, "Creating...");
@@ -333,6 +340,15 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
             let d = desired(c, "readiness")?;
             let recorded = shared.state.lock().ok().and_then(|s| s.0.resource(&c.address).map(|r| r.id.clone()));
             let id = recorded.unwrap_or_else(|| d.name.clone());
+            if d.kind == Kind::Service {
+                if let Err(e) = service::wait(shared, d, probe, &id).await {
+                    save(shared, |s| s.taint(&c.address))?;
+                    return Err(e);
+                }
+                let done = if c.action == Action::Update { "Update complete" } else { "Creation complete" };
+                p.line(&c.address, &format!("{done} after {}s [id={}]", started.elapsed().as_secs(), short(&id)));
+                return Ok(());
+            }
             let handed = shared.inspected.lock().ok().and_then(|mut m| m.remove(&c.address));
             let inspected = match handed {
                 Some(i) => i,
@@ -398,6 +414,7 @@ async fn create(shared: &Shared, d: &Instance) -> Result<(String, Inspected), Ap
             (name, Inspected::default())
         }
         Spec::Job(_) => return Err(ApplyError::Internal("a job reached the container path".into())),
+        Spec::Service(_) => (service::create(shared, d).await?, Inspected::default()),
         Spec::Container(spec) => {
             ensure_image(shared, &spec.image, d.pull).await?;
             let spec = &application::jobmanager_spec(shared, d, spec)?;
@@ -471,7 +488,7 @@ pub(crate) fn jobmanager_urls_in(state: &State, cluster: &str) -> Vec<String> {
     state
         .resources
         .iter()
-        .filter(|r| r.kind == Kind::Container)
+        .filter(|r| matches!(r.kind, Kind::Container | Kind::Service))
         .filter(|r| {
             crate::address::Address::parse(&r.address)
                 .is_ok_and(|a| a.role() == Some("jobmanager") && a.cluster().as_ref() == Some(&cluster))

@@ -17,6 +17,8 @@ pub enum OpKind {
     Create,
     /// Starts a stopped container.
     Start,
+    /// Scales a swarm service in place to its configured replicas.
+    Scale,
     /// Waits until a created or started container is ready. Its own operation, so that what
     /// needs the container only running (TaskManagers on their JobManager) starts sooner.
     WaitReady(Probe),
@@ -66,6 +68,7 @@ impl fmt::Display for OpKind {
             OpKind::Remove => f.write_str("remove"),
             OpKind::Create => f.write_str("create"),
             OpKind::Start => f.write_str("start"),
+            OpKind::Scale => f.write_str("scale"),
             OpKind::WaitReady(Probe::Zookeeper) => f.write_str("wait-ready(zookeeper srvr)"),
             OpKind::WaitReady(Probe::FlinkRest) => f.write_str("wait-ready(GET /overview)"),
             OpKind::WaitReady(Probe::TaskManagerRegistered { slots }) => {
@@ -140,6 +143,7 @@ fn kinds(c: &Change) -> Vec<OpKind> {
         Action::Create => vec![OpKind::Create],
         Action::Start => vec![OpKind::Start],
         Action::Delete => vec![OpKind::Remove],
+        Action::Update if c.kind == crate::model::Kind::Service => vec![OpKind::Scale],
         Action::Replace | Action::Update => vec![OpKind::Remove, OpKind::Create],
         Action::NoOp => vec![],
     };
@@ -199,7 +203,7 @@ enum Class {
 fn class(k: OpKind) -> Class {
     match k {
         OpKind::Remove | OpKind::StopJob(_) => Class::Teardown,
-        OpKind::Create | OpKind::Start | OpKind::SubmitJob => Class::Bringup,
+        OpKind::Create | OpKind::Start | OpKind::Scale | OpKind::SubmitJob => Class::Bringup,
         OpKind::WaitReady(_) | OpKind::WriteTls => Class::Ready,
     }
 }

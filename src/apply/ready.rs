@@ -18,7 +18,7 @@ const ZOOKEEPER_PROBE: &str =
     "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && while IFS= read -r -t 3 line <&3; do echo \"$line\"; done";
 
 /// How long a probe may keep failing, and what it waits for (for messages).
-fn limits(probe: Probe) -> (Duration, &'static str) {
+pub(super) fn limits(probe: Probe) -> (Duration, &'static str) {
     match probe {
         Probe::Zookeeper => (Duration::from_secs(90), "ZooKeeper to answer `srvr`"),
         Probe::FlinkRest => (Duration::from_secs(180), "the JobManager to serve GET /overview"),

@@ -57,6 +57,15 @@ fn screen(clusters: &[ClusterStatus], json: bool, pretty: bool) -> String {
     }
 }
 
+/// A container `running`, or a swarm service with every replica's task running (`2/2 running`).
+fn healthy(state: &str) -> bool {
+    state == "running"
+        || state
+            .strip_suffix(" running")
+            .and_then(|n| n.split_once('/'))
+            .is_some_and(|(running, wanted)| running == wanted)
+}
+
 fn render(c: &ClusterStatus, now_ms: u64) -> String {
     use owo_colors::OwoColorize;
     let mut out = String::new();
@@ -68,8 +77,9 @@ fn render(c: &ClusterStatus, now_ms: u64) -> String {
             .containers
             .iter()
             .map(|k| {
-                let state = if k.state == "running" { k.state.green().to_string() } else { k.state.red().to_string() };
-                format!("{} {state}", k.address.strip_prefix(&prefix).unwrap_or(&k.address))
+                let state = if healthy(&k.state) { k.state.green().to_string() } else { k.state.red().to_string() };
+                let nodes = if k.nodes.is_empty() { String::new() } else { format!(" on {}", k.nodes.join(", ")) };
+                format!("{} {state}{nodes}", k.address.strip_prefix(&prefix).unwrap_or(&k.address))
             })
             .collect();
         let _ = writeln!(out, "  Containers: {}", each.join(", "));

@@ -101,6 +101,7 @@ fn zookeeper(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigE
         image: f.string("image").unwrap_or_else(|| DEFAULT_ZOOKEEPER_IMAGE.to_string()),
         pull: f.pull(),
         memory: f.memory("memory").unwrap_or(Memory { mib: 512 }),
+        placement: Fields::placement(Some(ev?), sources, errors),
     })
 }
 
@@ -120,6 +121,7 @@ fn jobmanager(
         rest_port: f.whole("rest_port", 1, 65535).map(|p| p as u16),
         rest_bind: f.string("rest_bind").unwrap_or_else(|| "127.0.0.1".into()),
         extras: FlinkExtras::default(),
+        placement: Fields::placement(ev, sources, f.errors),
     };
     if jobmanager.replicas > 1 && !has_zookeeper {
         let loc = f.loc("replicas");
@@ -174,6 +176,7 @@ fn taskmanager(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<Confi
         slots: f.whole("slots", 1, 1024).unwrap_or(1) as u32,
         memory: f.memory("memory").unwrap_or(Memory { mib: 1728 }),
         extras: FlinkExtras::default(),
+        placement: Fields::placement(ev, sources, f.errors),
     }
 }
 

@@ -296,6 +296,13 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A role's `placement` block (swarm's constraints and spread preference).
+    pub fn placement(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<ConfigError>) -> Placement {
+        let Some(ev) = ev.and_then(|e| e.children.get("placement")) else { return Placement::default() };
+        let mut f = Fields::new(Some(ev), sources, errors);
+        Placement { constraints: f.string_list("constraints").unwrap_or_default(), spread: f.string("spread") }
+    }
+
     /// One of a fixed set of words.
     pub fn choice(&mut self, name: &str, options: &[&str]) -> Option<String> {
         let s = self.string(name)?;

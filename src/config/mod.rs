@@ -186,6 +186,7 @@ fn load_with(
     let outputs = loader.module(&scope, &blocks, &root_inputs);
     let module::Loader { sources, mut errors, out, .. } = loader;
     check_host_ports(&out.clusters, &out.containers, &sources, &mut errors);
+    check_engine(settings.engine, &out.clusters, &sources, &mut errors);
     let declared: Vec<&str> = out.declared().collect();
     for (m, a) in moved::still_declared(&out.moves, &declared) {
         errors.push(sources.error(
@@ -328,6 +329,7 @@ fn read_settings(
         project: crate::names::sanitize(&dir_name),
         state_path: "flinkform.state.json".into(),
         docker_host: None,
+        engine: EngineKind::Docker,
         backend: BackendSettings::Local,
         policy_dir: None,
     };
@@ -361,12 +363,55 @@ fn read_settings(
             s.state_path = p;
         }
         s.docker_host = f.string("docker_host");
+        if f.choice("engine", &["docker", "swarm"]).as_deref() == Some("swarm") {
+            s.engine = EngineKind::Swarm;
+        }
         s.policy_dir = f.string("policy_dir");
         if let Some(raw) = b.block("backend") {
             s.backend = backend(raw, ev.children.get("backend"), sources, errors);
         }
     }
     s
+}
+
+/// What the chosen engine cannot do: `placement` places swarm tasks (on a single engine it
+/// would silently mean nothing); an application cluster's JobManager is started per run with
+/// its job id and savepoint, which a swarm service's fixed spec does not carry yet.
+fn check_engine(
+    engine: EngineKind,
+    clusters: &BTreeMap<String, Cluster>,
+    sources: &Sources,
+    errors: &mut Vec<ConfigError>,
+) {
+    for c in clusters.values().filter(|c| engine == EngineKind::Swarm && c.application.is_some()) {
+        errors.push(sources.error(
+            &c.loc,
+            format!("{}: application clusters do not run on `engine = \"swarm\"` yet", c.address),
+            "application cluster on a swarm",
+            Some("run it as a session cluster with a `job` block, or on `engine = \"docker\"`".into()),
+        ));
+    }
+    if engine == EngineKind::Swarm {
+        return;
+    }
+    for c in clusters.values() {
+        let zookeeper = c.zookeeper.as_ref().map(|z| &z.placement);
+        let roles = [
+            ("zookeeper", zookeeper),
+            ("jobmanager", Some(&c.jobmanager.placement)),
+            ("taskmanager", Some(&c.taskmanager.placement)),
+        ];
+        for (role, placement) in roles {
+            if placement.is_some_and(|p| !p.is_empty()) {
+                errors.push(sources.error(
+                    &c.loc,
+                    format!("{}: its {role} has a `placement` block, which only a swarm uses", c.address),
+                    "placement on a single engine",
+                    Some("set `engine = \"swarm\"` in the `flinkform` block, or remove the `placement` block".into()),
+                ));
+            }
+        }
+    }
 }
 
 /// The `backend "NAME" { … }` block: `local` or `postgres`.

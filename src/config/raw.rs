@@ -72,8 +72,11 @@ const FLINK_CONTAINER_ATTRIBUTES: &[&str] =
 
 /// A Flink role block: its own attributes and what users add to its containers.
 const fn flink_role(ident: &'static str, attrs: &'static [&'static str]) -> Schema {
-    Schema { shared: FLINK_CONTAINER_ATTRIBUTES, ..single(ident, attrs) }
+    Schema { shared: FLINK_CONTAINER_ATTRIBUTES, blocks: &[PLACEMENT], ..single(ident, attrs) }
 }
+
+/// Where a role's tasks run on a swarm.
+const PLACEMENT: Schema = single("placement", &["constraints", "spread"]);
 
 const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_changes"]);
 
@@ -82,7 +85,7 @@ pub static TOP_LEVEL: &[Schema] = &[
     Schema {
         ident: "flinkform",
         labels: 0,
-        attrs: Some(&["project", "state_path", "docker_host", "policy_dir"]),
+        attrs: Some(&["project", "state_path", "docker_host", "engine", "policy_dir"]),
         shared: &[],
         blocks: &[Schema {
             ident: "backend",
@@ -109,7 +112,7 @@ pub static TOP_LEVEL: &[Schema] = &[
             1,
             &["name", "image", "pull", "flink_version", "flink_config", "count", "for_each", "depends_on"],
             &[
-                single("zookeeper", &["replicas", "image", "pull", "memory"]),
+                Schema { blocks: &[PLACEMENT], ..single("zookeeper", &["replicas", "image", "pull", "memory"]) },
                 flink_role("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
                 flink_role("taskmanager", &["replicas", "slots", "memory"]),
                 single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),

@@ -47,11 +47,39 @@ pub struct Settings {
     pub project: String,
     pub state_path: String,
     pub docker_host: Option<String>,
+    /// What runs the containers: one Docker engine, or a swarm of them (`engine = "swarm"`).
+    pub engine: EngineKind,
     /// Where the state lives (`backend "postgres" { … }`); the local file by default.
     pub backend: BackendSettings,
     /// Rego policies every plan is checked against (`policy_dir`), relative to the
     /// configuration directory.
     pub policy_dir: Option<String>,
+}
+
+/// `engine` in the `flinkform` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// Containers on one Docker engine.
+    #[default]
+    Docker,
+    /// Services on a Docker swarm: the engine schedules their tasks across its nodes.
+    Swarm,
+}
+
+/// Where a role's swarm tasks may run (`placement { constraints, spread }`): swarm's own
+/// placement constraints and spread preference. Empty on a single engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<String>,
+}
+
+impl Placement {
+    pub fn is_empty(&self) -> bool {
+        self.constraints.is_empty() && self.spread.is_none()
+    }
 }
 
 /// A `backend` block of the `flinkform` block.
@@ -183,6 +211,7 @@ pub struct Zookeeper {
     pub image: String,
     pub pull: PullPolicy,
     pub memory: Memory,
+    pub placement: Placement,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +221,7 @@ pub struct JobManager {
     pub rest_port: Option<u16>,
     pub rest_bind: String,
     pub extras: FlinkExtras,
+    pub placement: Placement,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +230,7 @@ pub struct TaskManager {
     pub slots: u32,
     pub memory: Memory,
     pub extras: FlinkExtras,
+    pub placement: Placement,
 }
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! engine writes an archive into a container's mounts even when it never ran: a container is
 //! created on the volume, given the archive, and removed, so nothing runs and no port opens.
 
-use super::ops::{CALL, is_not_found, within};
+use super::{CALL, is_not_found, within};
 use super::{DockerError, Engine};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{

@@ -7,6 +7,8 @@ pub mod endpoint;
 pub mod files;
 pub mod logs;
 pub mod ops;
+mod spec;
+pub mod swarm;
 pub mod wire;
 
 use bollard::Docker;
@@ -110,4 +112,23 @@ pub async fn connect_to(address: &endpoint::Address) -> Result<Engine, DockerErr
         }
     };
     Ok(Engine { docker, host: shown, wire })
+}
+
+/// How long one engine call may take (a hung engine is an error, not a wait without end).
+pub(super) const CALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `call`, or a [`DockerError::Deadline`] naming `what` after `limit`.
+pub(super) async fn within<T>(
+    what: impl FnOnce() -> String,
+    limit: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, DockerError>>,
+) -> Result<T, DockerError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(DockerError::Deadline { what: what(), secs: limit.as_secs() }))
+}
+
+/// The engine answered 404: the object is not there.
+pub(super) fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }

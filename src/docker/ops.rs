@@ -2,13 +2,13 @@
 //! networks, volumes and containers, start, read back published ports, run a probe command,
 //! read the last log lines for error messages.
 
-use super::{DockerError, Engine};
+use super::{CALL, DockerError, Engine, is_not_found, within};
 use crate::config::PullPolicy;
 use crate::model::{ContainerSpec, Kind};
 use crate::names::{LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE, LABEL_PROJECT};
 use bollard::models::{
-    ContainerCreateBody, HealthConfig, HostConfig, Mount, MountType, NetworkConnectRequest, NetworkCreateRequest,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, NetworkConnectRequest, NetworkCreateRequest, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -16,10 +16,6 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
-
-pub(super) fn is_not_found(e: &bollard::errors::Error) -> bool {
-    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
-}
 
 pub async fn create_network(
     engine: &Engine,
@@ -62,6 +58,9 @@ async fn create_network_now(
     let req = NetworkCreateRequest {
         name: name.to_string(),
         driver: Some(driver.into()),
+        // A swarm's overlay is attachable: flinkform's own short-lived containers (the TLS
+        // writer) and users' debugging containers can join it.
+        attachable: (driver == "overlay").then_some(true),
         labels: Some(labels.clone().into_iter().collect()),
         ..Default::default()
     };
@@ -98,23 +97,10 @@ pub async fn create_volume(
     Ok(within(|| format!("creating volume {name}"), CALL, call).await?.name)
 }
 
-/// How long one engine call may take (a hung engine is an error, not a wait without end).
-pub(super) const CALL: std::time::Duration = std::time::Duration::from_secs(60);
 /// A removal stops the container first (up to 10 s) and may wait for the engine's own removal.
 const REMOVAL: std::time::Duration = std::time::Duration::from_secs(90);
 /// How long a pull may go without progress (a pull as such may take long on a slow link).
 const PULL_STALL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// `call`, or a [`DockerError::Deadline`] naming `what` after `limit`.
-pub(super) async fn within<T>(
-    what: impl FnOnce() -> String,
-    limit: std::time::Duration,
-    call: impl std::future::Future<Output = Result<T, DockerError>>,
-) -> Result<T, DockerError> {
-    tokio::time::timeout(limit, call)
-        .await
-        .unwrap_or_else(|_| Err(DockerError::Deadline { what: what(), secs: limit.as_secs() }))
-}
 
 /// Makes sure `image` is present, as `pull` says: used when local (`missing`, `always` — whose
 /// pull the plan's observation made), pulled when absent, or never pulled (`never`: an absent
@@ -167,32 +153,14 @@ fn create_body(spec: &ContainerSpec, labels: &BTreeMap<String, String>) -> Conta
             }]),
         );
     }
-    let mounts = spec
-        .mounts
-        .iter()
-        .map(|m| Mount {
-            target: Some(m.target.clone()),
-            source: Some(m.volume.clone()),
-            typ: Some(if m.bind { MountType::BIND } else { MountType::VOLUME }),
-            read_only: m.read_only.then_some(true),
-            ..Default::default()
-        })
-        .collect();
+    let mounts = super::spec::mounts(spec);
     let restart = match spec.restart.as_str() {
         "always" => RestartPolicyNameEnum::ALWAYS,
         "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
         "no" => RestartPolicyNameEnum::NO,
         _ => RestartPolicyNameEnum::UNLESS_STOPPED,
     };
-    let secs = |s: u64| (s as i64) * 1_000_000_000;
-    let healthcheck = spec.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(h.test.clone()),
-        interval: Some(secs(h.interval_s)),
-        timeout: Some(secs(h.timeout_s)),
-        retries: Some(h.retries as i64),
-        start_period: Some(secs(h.start_period_s)),
-        ..Default::default()
-    });
+    let healthcheck = super::spec::healthcheck(spec);
     // The user's labels, then flinkform's (which win).
     let mut all_labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     all_labels.extend(labels.clone());
@@ -379,6 +347,7 @@ async fn remove_now(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
         }
         Kind::Network => d.remove_network(id).await,
         Kind::Volume => d.remove_volume(id, None::<RemoveVolumeOptions>).await,
+        Kind::Service => return super::swarm::remove_service(engine, id, name).await,
         Kind::Job => return Ok(()),
     };
     match result {

@@ -88,7 +88,21 @@ pub enum RestError {
     Status { url: String, status: u16 },
     #[error("Flink REST at {url} answered {status}: {detail}")]
     Failed { url: String, status: u16, detail: String },
+    /// A savepoint Flink aborted because the job was failing over (a TaskManager lost, tasks
+    /// restarting): it succeeds once the job runs again.
+    #[error("Flink REST at {url} answered 200: the savepoint was aborted by a failover: {detail}")]
+    SavepointAborted { url: String, detail: String },
 }
+
+/// Flink's checkpoint failure reasons (`CheckpointFailureReason`) that a failover causes.
+const FAILOVER_REASONS: &[&str] = &[
+    "Checkpoint Coordinator is suspending",
+    "Trigger checkpoint failure",
+    "Not all required tasks are currently running",
+    "Checkpoint was declined (tasks not ready)",
+    "Task has failed",
+    "The job has failed",
+];
 
 /// Talks to one JobManager's REST endpoint (`http://host:port`).
 #[derive(Debug, Clone)]
@@ -256,6 +270,9 @@ impl FlinkRest {
                 }
                 let cause = v["operation"]["failure-cause"]["stack-trace"].as_str().unwrap_or("unknown cause");
                 let first = cause.lines().next().unwrap_or(cause).to_string();
+                if FAILOVER_REASONS.iter().any(|r| first.contains(r)) {
+                    return Err(RestError::SavepointAborted { url, detail: first });
+                }
                 return Err(RestError::Failed { url, status: 200, detail: format!("the savepoint failed: {first}") });
             }
             if start.elapsed() > timeout {

@@ -22,8 +22,9 @@ const ZOOKEEPER_DATA: &str = "/data";
 const TLS_DIR: &str = "/flink-tls";
 
 /// Every instance of cluster `c`. `masker` hashes its sensitive settings.
-pub fn instances(project: &str, c: &Cluster, masker: &Masker) -> Vec<Instance> {
+pub fn instances(project: &str, c: &Cluster, masker: &Masker, engine: crate::config::EngineKind) -> Vec<Instance> {
     let b = Builder {
+        swarm: engine == crate::config::EngineKind::Swarm,
         project,
         c,
         masker,
@@ -92,6 +93,8 @@ fn addresses(instances: &[Instance]) -> Vec<String> {
 }
 
 struct Builder<'a> {
+    /// TaskManagers become one service's tasks: each names itself from its task.
+    swarm: bool,
     project: &'a str,
     c: &'a Cluster,
     masker: &'a Masker,
@@ -308,6 +311,13 @@ impl Builder<'_> {
             _ => vec![command.to_string()],
         };
         let mut props = properties(self.project, self.c, role, index);
+        let name = match role {
+            FlinkRole::TaskManager if self.swarm => {
+                props.insert("taskmanager.resource-id".into(), super::swarm::TASK_NAME.into());
+                super::swarm::TASK_NAME.to_string()
+            }
+            _ => name,
+        };
         let mut mounts =
             vec![MountSpec { volume: self.volume.clone(), target: DATA_DIR.into(), bind: false, read_only: false }];
         if let Some(t) = &self.tls {

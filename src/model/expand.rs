@@ -15,7 +15,7 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
     // Block-level dependencies (`depends_on`, references), resolved to instances at the end.
     let mut block_deps: Vec<(String, Vec<String>)> = Vec::new();
     for c in config.clusters.values() {
-        for i in super::cluster::instances(project, c, masker) {
+        for i in super::cluster::instances(project, c, masker, config.settings.engine) {
             block_deps.push((i.address.clone(), c.meta.depends_on.clone()));
             out.insert(i.address.clone(), i);
         }
@@ -82,7 +82,10 @@ pub fn expand(config: &Config, masker: &Masker) -> Desired {
             i.dependencies.sort();
         }
     }
-    out
+    match config.settings.engine {
+        crate::config::EngineKind::Docker => out,
+        crate::config::EngineKind::Swarm => super::swarm::services(config, out),
+    }
 }
 
 /// The block instance an address belongs to (`module.m.cluster.x[0]` for

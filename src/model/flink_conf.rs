@@ -29,6 +29,18 @@ fn ha_type_key(version: &str) -> &'static str {
     if (major, minor) >= (1, 15) { "high-availability.type" } else { "high-availability" }
 }
 
+/// How many completed checkpoints Flink keeps: its key in this version (renamed in 1.20).
+pub fn num_retained_key(version: &str) -> &'static str {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(2), parts.next().unwrap_or(0));
+    if (major, minor) >= (1, 20) { "execution.checkpointing.num-retained" } else { "state.checkpoints.num-retained" }
+}
+
+/// Checkpoints an application in `last-state` mode keeps: flinkform reads the latest one just
+/// before it cancels (an application's JobManager is gone after), and one or two more may
+/// complete before the cancel lands; with only one kept, the one read would be deleted.
+pub const LAST_STATE_RETAINED: &str = "3";
+
 /// The ZooKeeper connect string of a cluster.
 pub fn zookeeper_quorum(project: &str, c: &Cluster) -> Option<String> {
     let zk = c.zookeeper.as_ref()?;
@@ -76,6 +88,7 @@ pub fn properties(project: &str, c: &Cluster, role: FlinkRole, index: u32) -> BT
                 p.insert("parallelism.default".into(), app.parallelism.to_string());
                 if app.upgrade_mode == crate::config::UpgradeMode::LastState {
                     p.entry(RETAIN_CHECKPOINTS.into()).or_insert_with(|| "RETAIN_ON_CANCELLATION".into());
+                    p.entry(num_retained_key(&c.flink_version).into()).or_insert_with(|| LAST_STATE_RETAINED.into());
                 }
             }
         }

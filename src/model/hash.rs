@@ -10,7 +10,13 @@ pub const SCHEME: &str = "v1";
 
 /// `v1:<hex sha256>` of a spec (serde over BTreeMaps and ordered Vecs: canonical).
 pub fn config_hash(spec: &Spec) -> String {
-    let json = serde_json::to_vec(spec).expect("specs are plain data and always serialize");
+    hash_of(spec)
+}
+
+/// `v1:<hex sha256>` of any plain data's canonical JSON (a swarm service hashes its task's
+/// config-hash with its placement).
+pub fn hash_of<T: serde::Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).expect("specs are plain data and always serialize");
     let mut h = Sha256::new();
     h.update(SCHEME.as_bytes());
     h.update(b"\n");

@@ -9,6 +9,7 @@ pub mod flink_conf;
 mod generic;
 pub mod hash;
 pub mod sensitive;
+pub mod swarm;
 
 pub use expand::expand;
 
@@ -23,6 +24,8 @@ pub enum Kind {
     Volume,
     Container,
     Job,
+    /// A swarm service (`engine = "swarm"`).
+    Service,
 }
 
 impl Kind {
@@ -32,6 +35,7 @@ impl Kind {
             Kind::Volume => "volume",
             Kind::Container => "container",
             Kind::Job => "job",
+            Kind::Service => "service",
         }
     }
 }
@@ -156,6 +160,7 @@ pub enum Spec {
     Volume { driver: String },
     Container(ContainerSpec),
     Job(JobSpec),
+    Service(swarm::ServiceSpec),
 }
 
 /// A Flink job: what is submitted. Only the program part is hashed (jar, entry, args,

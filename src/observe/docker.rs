@@ -131,6 +131,8 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
                 state,
                 image_id: c.image_id,
                 ports,
+                replicas: None,
+                nodes: Vec::new(),
             },
         );
     }
@@ -186,6 +188,8 @@ fn simple(kind: crate::model::Kind, id: String, name: String, labels: Option<BTr
         state: String::new(),
         image_id: None,
         ports: BTreeMap::new(),
+        replicas: None,
+        nodes: Vec::new(),
     }
 }
 
@@ -205,8 +209,10 @@ pub struct DockerObservation {
     images: tokio::sync::oneshot::Sender<Vec<(String, PullPolicy)>>,
 }
 
-/// Starts observing the engine at `host` (None: as [`crate::docker::resolve`] chooses) for `project`.
-pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
+/// Starts observing the engine at `host` (None: as [`crate::docker::resolve`] chooses) for
+/// `project`; on a swarm (`engine`), its services and tasks too.
+pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKind) -> DockerObservation {
+    let swarm = engine == crate::config::EngineKind::Swarm;
     let host = host.map(str::to_string);
     let project = project.to_string();
     let (images, wanted_images) = tokio::sync::oneshot::channel::<Vec<(String, PullPolicy)>>();
@@ -232,15 +238,24 @@ pub fn start(host: Option<&str>, project: &str) -> DockerObservation {
                 }
             };
             let images = async { image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
-            let (late, images) = tokio::join!(late, images);
-            Ok::<_, DockerError>((engine, late, images))
+            let services = async {
+                match swarm {
+                    true => super::swarm::list(&engine, &project).await,
+                    false => Ok(Vec::new()),
+                }
+            };
+            let (late, images, services) = tokio::join!(late, images, services);
+            Ok::<_, DockerError>((engine, late, images, services))
         };
         let (early, connected) = tokio::join!(early, connected);
         // An engine that is not there is reported as such, not as a failed list.
-        let (engine, late, images) = connected?;
+        let (engine, late, images, services) = connected?;
         let images = images?;
         let mut live = early.or(late).expect("one of the two lists ran")?;
         live.images = images;
+        for s in services? {
+            live.objects.insert((s.kind, s.name.clone()), s);
+        }
         Ok((engine, live))
     });
     DockerObservation { task, images }

@@ -6,6 +6,7 @@
 
 pub mod docker;
 pub mod jobs;
+pub mod swarm;
 
 use crate::model::Desired;
 use crate::names::{LABEL_ADDRESS, LABEL_HASH, LABEL_MANAGED, LABEL_PROJECT};
@@ -67,6 +68,10 @@ pub struct LiveObject {
     pub image_id: Option<String>,
     /// "8081/tcp" → host port.
     pub ports: BTreeMap<String, u16>,
+    /// Swarm services: the replicas their spec asks for (None for every other kind).
+    pub replicas: Option<u64>,
+    /// Swarm services: the node of each running task, by slot.
+    pub nodes: Vec<String>,
 }
 
 impl LiveObject {
@@ -140,6 +145,8 @@ impl Snapshot {
                     state: "running".into(),
                     image_id: None,
                     ports: r.ports.clone(),
+                    replicas: (r.kind == Kind::Service).then(|| r.attributes.get("replicas")?.parse().ok()).flatten(),
+                    nodes: Vec::new(),
                 },
             );
         }

@@ -49,7 +49,7 @@ pub struct Planned {
 
 /// Starts observing the engine the settings name, for their project.
 pub(crate) fn start_observing(settings: &crate::config::Settings) -> DockerObservation {
-    observe::docker::start(settings.docker_host.as_deref(), &settings.project)
+    observe::docker::start(settings.docker_host.as_deref(), &settings.project, settings.engine)
 }
 
 /// Completes an observation for the configuration's desired instances.

@@ -34,8 +34,11 @@ pub struct ContainerStatus {
     pub address: String,
     pub name: String,
     /// Docker's state (`running`, `restarting`, `exited`, …), `missing` when it is gone, or
-    /// `unknown` when the engine did not answer.
+    /// `unknown` when the engine did not answer. A swarm service's: `2/2 running`.
     pub state: String,
+    /// A swarm service's: the node each running task is on, by slot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,7 +58,7 @@ pub struct JobStatus {
 pub async fn status(dir: &Path) -> Result<Vec<ClusterStatus>, Report> {
     let settings = crate::config::settings(dir, &Default::default()).map_err(Report::new)?;
     let state = super::read_state(&super::location(dir, &settings))?;
-    let live = containers(settings.docker_host.as_deref(), &settings.project).await;
+    let live = containers(settings.docker_host.as_deref(), &settings.project, settings.engine).await;
     let mut out = Vec::new();
     for (cluster, urls) in clusters(&state) {
         let mut status = None;
@@ -79,32 +82,57 @@ pub async fn status(dir: &Path) -> Result<Vec<ClusterStatus>, Report> {
                     a.cluster().is_some_and(|c| c.to_string() == cluster) && a.role() == Some("taskmanager")
                 })
             })
-            .count() as u64;
+            // A swarm's TaskManagers are one service of `replicas` tasks.
+            .map(|r| match r.kind {
+                Kind::Service => r.attributes.get("replicas").and_then(|n| n.parse().ok()).unwrap_or(0),
+                _ => 1,
+            })
+            .sum();
         out.push(status);
     }
     Ok(out)
 }
 
-/// The project's containers as one filtered list shows them; None when the engine does not answer.
-async fn containers(docker_host: Option<&str>, project: &str) -> Option<Snapshot> {
-    let engine = crate::docker::connect(docker_host).await.ok()?;
-    let from = crate::observe::docker::Source::of(&engine);
-    crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()
+/// The project's containers as one filtered list shows them (on a swarm, its services, with the
+/// names of the nodes their tasks run on); None when the engine does not answer.
+async fn containers(docker_host: Option<&str>, project: &str, engine: crate::config::EngineKind) -> Option<Snapshot> {
+    let docker = crate::docker::connect(docker_host).await.ok()?;
+    let from = crate::observe::docker::Source::of(&docker);
+    let mut live =
+        crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()?;
+    if engine == crate::config::EngineKind::Swarm {
+        let (services, nodes) =
+            tokio::join!(crate::observe::swarm::list(&docker, project), crate::docker::swarm::node_names(&docker));
+        let nodes = nodes.unwrap_or_default();
+        for mut s in services.ok()? {
+            for n in &mut s.nodes {
+                if let Some(name) = nodes.get(n.as_str()) {
+                    *n = name.clone();
+                }
+            }
+            live.objects.insert((s.kind, s.name.clone()), s);
+        }
+    }
+    Some(live)
 }
 
 fn containers_of(state: &State, cluster: &str, live: Option<&Snapshot>) -> Vec<ContainerStatus> {
     state
         .resources
         .iter()
-        .filter(|r| r.kind == Kind::Container)
+        .filter(|r| matches!(r.kind, Kind::Container | Kind::Service))
         .filter(|r| Address::parse(&r.address).is_ok_and(|a| a.cluster().is_some_and(|c| c.to_string() == cluster)))
-        .map(|r| ContainerStatus {
-            address: r.address.clone(),
-            name: r.name.clone(),
-            state: match live {
-                None => "unknown".into(),
-                Some(l) => l.get(Kind::Container, &r.name).map(|o| o.state.clone()).unwrap_or_else(|| "missing".into()),
-            },
+        .map(|r| {
+            let seen = live.map(|l| l.get(r.kind, &r.name));
+            ContainerStatus {
+                address: r.address.clone(),
+                name: r.name.clone(),
+                state: match seen {
+                    None => "unknown".into(),
+                    Some(o) => o.map(|o| o.state.clone()).unwrap_or_else(|| "missing".into()),
+                },
+                nodes: seen.flatten().map(|o| o.nodes.clone()).unwrap_or_default(),
+            }
         })
         .collect()
 }

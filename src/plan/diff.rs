@@ -282,7 +282,35 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         return Ok(change);
     }
     running_drift(&mut change, d, l, live);
+    scaled(&mut change, d, l, recorded);
     Ok(change)
+}
+
+/// A swarm service whose replicas differ from the configuration's is scaled in place (its
+/// running tasks are kept); when the configuration did not change, it was scaled outside
+/// flinkform. Tasks the swarm moved between nodes are the same service: not a change.
+fn scaled(change: &mut Change, d: &Instance, l: &LiveObject, recorded: Option<&crate::state::Resource>) {
+    let crate::model::Spec::Service(s) = &d.spec else { return };
+    let Some(have) = l.replicas.filter(|have| *have != s.replicas) else { return };
+    change.action = Action::Update;
+    // The diff shows what runs: the live replicas, not the recorded ones.
+    if let Some(before) = change.before.as_mut() {
+        before.insert("replicas".into(), have.to_string());
+    }
+    let configured = recorded.and_then(|r| r.attributes.get("replicas")).and_then(|r| r.parse::<u64>().ok());
+    if configured == Some(s.replicas) {
+        change.drift = Some(super::Drift::Changed);
+        change
+            .reasons
+            .push(format!("scaled outside flinkform: it runs {have} replicas, the configuration says {}", s.replicas));
+    } else {
+        change.reasons.push(format!("replicas: {have} → {}", s.replicas));
+    }
+    change.reasons.push(if s.replicas > have {
+        format!("scaled in place: the running tasks are kept, {} more start", s.replicas - have)
+    } else {
+        format!("scaled in place: {} of its tasks stop, the others keep running", have - s.replicas)
+    });
 }
 
 /// What changed on the engine without a configuration change: the image behind the tag, a
@@ -347,7 +375,7 @@ fn why_replace(role: Role) -> &'static str {
 fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>, desired: &Desired) {
     let replaced: Vec<String> = changes
         .values()
-        .filter(|c| c.action == Action::Replace && c.kind != Kind::Container)
+        .filter(|c| c.action == Action::Replace && matches!(c.kind, Kind::Network | Kind::Volume))
         .map(|c| c.address.clone())
         .collect();
     for r in replaced {
@@ -366,7 +394,7 @@ fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>,
 fn infer_dependencies(address: &str, kind: Kind) -> Vec<String> {
     use crate::address::{Address, Key, part_of};
     let cluster = Address::parse(address).ok().and_then(|a| a.cluster());
-    match cluster.filter(|_| kind == Kind::Container) {
+    match cluster.filter(|_| matches!(kind, Kind::Container | Kind::Service)) {
         Some(c) => {
             let c = c.to_string();
             vec![part_of(&c, "network", None), part_of(&c, "volume", Some(Key::Name("data".into())))]

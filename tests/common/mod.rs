@@ -100,6 +100,7 @@ impl Project {
     pub fn labelled(&self) -> Vec<String> {
         let f = format!("label=io.flinkform.project={}", self.name);
         let mut all = Vec::new();
+        all.extend(services(&f).into_iter().map(|l| format!("service {l}")));
         all.extend(docker(&["ps", "-aq", "--filter", &f]).lines().map(|l| format!("container {l}")));
         all.extend(docker(&["network", "ls", "-q", "--filter", &f]).lines().map(|l| format!("network {l}")));
         all.extend(docker(&["volume", "ls", "-q", "--filter", &f]).lines().map(|l| format!("volume {l}")));
@@ -109,6 +110,20 @@ impl Project {
     /// Removes what carries this project's label (only ours, by label).
     pub fn remove_labelled(&self) {
         let f = format!("label=io.flinkform.project={}", self.name);
+        let services = services(&f);
+        for id in &services {
+            docker(&["service", "rm", id]);
+        }
+        if !services.is_empty() {
+            // A removed service's tasks stop after it; its network is free once they are gone.
+            let task_of = |id: &String| format!("label=com.docker.swarm.service.id={id}");
+            eventually("the services' tasks to stop", Duration::from_secs(60), || {
+                services
+                    .iter()
+                    .all(|id| docker(&["ps", "-aq", "--filter", &task_of(id)]).trim().is_empty())
+                    .then_some(())
+            });
+        }
         for id in docker(&["ps", "-aq", "--filter", &f]).lines() {
             docker(&["rm", "-f", "-v", id]);
         }
@@ -134,6 +149,12 @@ impl Drop for Project {
         let _ = self.run(&["destroy", "--auto-approve"]);
         self.remove_labelled();
     }
+}
+
+/// Swarm services matching `filter` (none when the engine is in no swarm).
+pub fn services(filter: &str) -> Vec<String> {
+    let out = Command::new("docker").args(["service", "ls", "-q", "--filter", filter]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
 pub fn bin() -> PathBuf {

@@ -1,0 +1,147 @@
+//! Swarm services in the executor: create, scale in place, and wait until a service does its
+//! job — every replica's task running, then the role's own readiness (ZooKeeper answers
+//! `srvr`, the JobManager serves `/overview`, the service's TaskManagers are registered with
+//! their slots). A JobManager's REST URL is its task's published port, recorded once the task
+//! runs. See docs/ARCHITECTURE.md, "Swarm".
+
+use super::operations::Probe;
+use super::{ApplyError, Shared, jobmanager_urls, save};
+use crate::docker::swarm::{self, LiveTask};
+use crate::model::swarm::ServiceSpec;
+use crate::model::{Instance, Spec};
+use crate::plan::Change;
+use std::time::{Duration, Instant};
+
+/// ZooKeeper's `srvr`, as the single-engine probe asks it (see `ready.rs`).
+const ZOOKEEPER_PROBE: &str =
+    "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && while IFS= read -r -t 3 line <&3; do echo \"$line\"; done";
+
+fn spec(d: &Instance) -> Result<&ServiceSpec, ApplyError> {
+    match &d.spec {
+        Spec::Service(s) => Ok(s),
+        _ => Err(ApplyError::Internal(format!("{} is not a service", d.address))),
+    }
+}
+
+/// Creates the service; its tasks start as the swarm schedules them.
+pub(super) async fn create(shared: &Shared, d: &Instance) -> Result<String, ApplyError> {
+    let s = spec(d)?;
+    super::ensure_image(shared, &s.task.image, d.pull).await?;
+    let labels = super::labels(shared, d);
+    Ok(swarm::create_service(&shared.engine, &d.name, s, &labels).await?)
+}
+
+/// Scales the service in place to the configured replicas: its running tasks are kept.
+pub(super) async fn scale(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
+    let d = c.desired.as_ref().ok_or_else(|| ApplyError::Internal("scale without a desired instance".into()))?;
+    let id = c.live_id.as_deref().ok_or_else(|| ApplyError::Internal(format!("{}: no live service", d.address)))?;
+    let before = c.before.as_ref().and_then(|b| b.get("replicas")).cloned().unwrap_or_default();
+    let replicas = spec(d)?.replicas;
+    shared.printer.line(&c.address, &format!("Scaling... [replicas {before} → {replicas}]"));
+    swarm::scale_service(&shared.engine, id, &d.name, replicas).await?;
+    let ports = c.live_ports.clone();
+    save(shared, |s| s.put(super::record(d, id, ports)))?;
+    Ok(())
+}
+
+/// Waits until service `id` (instance `d`) runs every replica and passes `probe`.
+pub(super) async fn wait(shared: &Shared, d: &Instance, probe: Probe, id: &str) -> Result<(), ApplyError> {
+    let replicas = spec(d)?.replicas as usize;
+    let (timeout, what) = super::ready::limits(probe);
+    let started = Instant::now();
+    let mut last_note = Instant::now();
+    let mut recorded_ports = false;
+    loop {
+        let tasks = swarm::running_tasks(&shared.engine, id).await.unwrap_or_default();
+        if tasks.len() >= replicas {
+            if !recorded_ports && let Some(t) = tasks.first().filter(|t| !t.ports.is_empty()) {
+                // The REST URL the jobs and the next runs use: the port the task's node published.
+                let ports = t.ports.clone();
+                save(shared, |s| s.put(super::record(d, id, ports)))?;
+                recorded_ports = true;
+            }
+            let attempt = passes(shared, d, probe, &tasks, replicas);
+            if tokio::time::timeout(Duration::from_secs(6), attempt).await.unwrap_or(false) {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > timeout {
+            return Err(ApplyError::NotReady {
+                name: d.name.clone(),
+                happened: format!(
+                    "did not become ready within {}s ({} of {replicas} tasks running)",
+                    timeout.as_secs(),
+                    tasks.len()
+                ),
+                waiting_for: what,
+                logs: format!("(see `docker service ps {}`)", d.name),
+            });
+        }
+        if last_note.elapsed() >= Duration::from_secs(10) {
+            last_note = Instant::now();
+            shared.printer.line(
+                &d.address,
+                &format!(
+                    "Still creating... [{}s elapsed, {} of {replicas} tasks running, waiting for {what}]",
+                    started.elapsed().as_secs(),
+                    tasks.len()
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// One probe attempt, once every replica's task runs.
+async fn passes(shared: &Shared, d: &Instance, probe: Probe, tasks: &[LiveTask], replicas: usize) -> bool {
+    match probe {
+        Probe::Zookeeper => {
+            // Asked inside the task's container, where this engine runs it; a task on another
+            // node counts as ready once it runs.
+            let Some(task) = tasks.first() else { return false };
+            match task_container(shared, &task.id).await {
+                Some(container) => {
+                    crate::docker::ops::exec_output(&shared.engine, &container, &["bash", "-c", ZOOKEEPER_PROBE])
+                        .await
+                        .is_ok_and(|o| o.contains("Mode:"))
+                }
+                None => true,
+            }
+        }
+        Probe::FlinkRest => {
+            let recorded =
+                shared.state.lock().ok().and_then(|s| s.0.resource(&d.address).and_then(|r| r.rest_url.clone()));
+            let Some(url) = recorded else { return false };
+            match super::tls::rest(shared, &d.cluster, url).await {
+                Ok(rest) => rest.overview().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+        Probe::TaskManagerRegistered { slots } => {
+            // The service's TaskManagers name themselves `<service>-<slot>`.
+            let prefix = format!("{}-", d.name);
+            for url in jobmanager_urls(shared, &d.cluster) {
+                let Ok(rest) = super::tls::rest(shared, &d.cluster, url).await else { continue };
+                let tms = rest.taskmanagers().await.unwrap_or_default();
+                let registered = tms
+                    .iter()
+                    .filter(|t| t.slots == slots)
+                    .filter(|t| t.id.strip_prefix(&prefix).is_some_and(|slot| slot.parse::<u64>().is_ok()))
+                    .count();
+                if registered >= replicas {
+                    return true;
+                }
+            }
+            false
+        }
+        Probe::Healthy => true,
+    }
+}
+
+/// The container of task `task` on this engine, if it runs here.
+async fn task_container(shared: &Shared, task: &str) -> Option<String> {
+    let filters = std::collections::HashMap::from([("label", vec![format!("com.docker.swarm.task.id={task}")])]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::new().filters(&filters).build();
+    let found = shared.engine.docker.list_containers(Some(opts)).await.ok()?;
+    found.into_iter().next().and_then(|c| c.id)
+}

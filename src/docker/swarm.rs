@@ -1,0 +1,256 @@
+//! The swarm operations apply performs and the lists observation reads: create, scale and
+//! remove a service, list the project's services and the running tasks. A service carries
+//! flinkform's labels; its tasks' containers carry only the user's (the swarm adds its own),
+//! so a task's container is never mistaken for a container flinkform made.
+
+use super::{CALL, is_not_found, within};
+use super::{DockerError, Engine};
+use crate::model::swarm::ServiceSpec;
+use crate::names::LABEL_PROJECT;
+use bollard::models::{
+    EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit,
+    NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+use bollard::query_parameters::{ListServicesOptionsBuilder, ListTasksOptionsBuilder};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A service as observed: its spec's labels and replicas, and its running tasks.
+#[derive(Debug, Clone)]
+pub struct LiveService {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub replicas: u64,
+    pub tasks: Vec<LiveTask>,
+}
+
+/// A running task: where it runs and what it publishes there ("8081/tcp" → port).
+#[derive(Debug, Clone)]
+pub struct LiveTask {
+    pub id: String,
+    pub slot: u64,
+    pub node: String,
+    pub ports: BTreeMap<String, u16>,
+}
+
+/// The project's services and their running tasks: one list call for each.
+pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveService>, DockerError> {
+    let labelled = HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])]);
+    let running = HashMap::from([("desired-state", vec!["running".to_string()])]);
+    let d = &engine.docker;
+    let (services, tasks) = tokio::join!(
+        d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build())),
+        d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build())),
+    );
+    let services = services.map_err(DockerError::api("listing services"))?;
+    let mut by_service = running_by_service(tasks.map_err(DockerError::api("listing tasks"))?);
+    Ok(services
+        .into_iter()
+        .map(|s| {
+            let id = s.id.unwrap_or_default();
+            let spec = s.spec.unwrap_or_default();
+            let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
+            let tasks = by_service.remove(&id).unwrap_or_default();
+            LiveService {
+                id,
+                name: spec.name.unwrap_or_default(),
+                labels: spec.labels.unwrap_or_default().into_iter().collect(),
+                replicas,
+                tasks,
+            }
+        })
+        .collect())
+}
+
+/// The swarm's nodes: id → hostname (what `docker node ls` and `docker service ps` show).
+pub async fn node_names(engine: &Engine) -> Result<BTreeMap<String, String>, DockerError> {
+    let nodes = engine.docker.list_nodes(None).await.map_err(DockerError::api("listing nodes"))?;
+    Ok(nodes
+        .into_iter()
+        .filter_map(|n| Some((n.id?, n.description.and_then(|d| d.hostname).unwrap_or_default())))
+        .collect())
+}
+
+/// Creates the service; returns its id.
+pub async fn create_service(
+    engine: &Engine,
+    name: &str,
+    spec: &ServiceSpec,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, DockerError> {
+    // The spec may hold secrets (its environment): only the name and image are logged.
+    tracing::debug!(name, image = %spec.task.image, replicas = spec.replicas, "engine: create service");
+    let body = service_spec(name, spec, labels);
+    let call = async {
+        engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
+    };
+    let created = within(|| format!("creating service {name}"), CALL, call).await?;
+    Ok(created.id.unwrap_or_default())
+}
+
+/// Sets the service's replicas, keeping everything else of its spec (and its running tasks).
+pub async fn scale_service(engine: &Engine, id: &str, name: &str, replicas: u64) -> Result<(), DockerError> {
+    tracing::debug!(name, replicas, "engine: scale service");
+    let call = async {
+        let failed = || DockerError::api(format!("scaling service {name}"));
+        let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
+        let version = live.version.and_then(|v| v.index).unwrap_or_default();
+        let mut spec = live.spec.unwrap_or_default();
+        spec.mode = Some(replicated(replicas));
+        let opts = bollard::query_parameters::UpdateServiceOptionsBuilder::new().version(version as i32).build();
+        engine.docker.update_service(id, spec, opts, None).await.map_err(failed())?;
+        Ok(())
+    };
+    within(|| format!("scaling service {name}"), CALL, call).await
+}
+
+/// Removes the service (a missing one counts as removed) and waits until its tasks' containers
+/// are gone, so that its network and volumes can be removed after it.
+pub async fn remove_service(engine: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
+    tracing::debug!(name, id, "engine: remove service");
+    match engine.docker.delete_service(id).await {
+        Ok(()) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(DockerError::Api { what: format!("removing service {name}"), source: e }),
+    }
+    let filters = HashMap::from([("label", vec![format!("com.docker.swarm.service.id={id}")])]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = engine.docker.list_containers(Some(opts.clone())).await.map(|c| c.len()).unwrap_or(0);
+        if left == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(DockerError::Other(format!(
+                "service {name} is removed, but {left} of its containers are still stopping after 90s; run apply again once they are gone"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The running tasks of one service (a readiness wait asks this until they run).
+pub async fn running_tasks(engine: &Engine, id: &str) -> Result<Vec<LiveTask>, DockerError> {
+    let filters = HashMap::from([("service", vec![id.to_string()]), ("desired-state", vec!["running".to_string()])]);
+    let tasks = engine
+        .docker
+        .list_tasks(Some(ListTasksOptionsBuilder::new().filters(&filters).build()))
+        .await
+        .map_err(DockerError::api("listing tasks"))?;
+    Ok(running_by_service(tasks).remove(id).unwrap_or_default())
+}
+
+/// Running tasks by service id, each service's by slot.
+fn running_by_service(tasks: Vec<bollard::models::Task>) -> BTreeMap<String, Vec<LiveTask>> {
+    let mut by_service: BTreeMap<String, Vec<LiveTask>> = BTreeMap::new();
+    for t in tasks.into_iter().filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)) {
+        let ports = t
+            .status
+            .as_ref()
+            .and_then(|s| s.port_status.as_ref())
+            .and_then(|p| p.ports.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                let proto = p.protocol.map(|p| p.to_string()).unwrap_or_else(|| "tcp".into());
+                Some((format!("{}/{proto}", p.target_port?), u16::try_from(p.published_port?).ok()?))
+            })
+            .collect();
+        let task = LiveTask {
+            id: t.id.unwrap_or_default(),
+            slot: t.slot.unwrap_or_default().max(0) as u64,
+            node: t.node_id.unwrap_or_default(),
+            ports,
+        };
+        by_service.entry(t.service_id.unwrap_or_default()).or_default().push(task);
+    }
+    for tasks in by_service.values_mut() {
+        tasks.sort_by_key(|t| t.slot);
+    }
+    by_service
+}
+
+fn replicated(replicas: u64) -> ServiceSpecMode {
+    ServiceSpecMode {
+        replicated: Some(ServiceSpecModeReplicated { replicas: Some(replicas as i64) }),
+        ..Default::default()
+    }
+}
+
+/// flinkform's service spec in the engine's terms. Names resolve to the tasks themselves
+/// (`dnsrr`): Flink's and ZooKeeper's peers connect to each other's addresses, and a virtual
+/// IP needs the kernel's IPVS, which not every host has. Ports are published on the task's
+/// node (`host` mode), as a single engine publishes them.
+fn service_spec(name: &str, spec: &ServiceSpec, labels: &BTreeMap<String, String>) -> bollard::models::ServiceSpec {
+    let task = &spec.task;
+    let container = TaskSpecContainerSpec {
+        image: Some(task.image.clone()),
+        labels: Some(task.labels.clone().into_iter().collect()),
+        command: task.entrypoint.clone(),
+        args: (!task.command.is_empty()).then(|| task.command.clone()),
+        hostname: Some(task.hostname.clone()),
+        env: Some(task.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        user: task.user.clone(),
+        mounts: Some(super::spec::mounts(task)),
+        health_check: super::spec::healthcheck(task),
+        capability_add: task.hardening.as_ref().map(|h| h.cap_add.clone()),
+        capability_drop: task.hardening.as_ref().map(|h| h.cap_drop.clone()),
+        ..Default::default()
+    };
+    let condition = match task.restart.as_str() {
+        "no" => TaskSpecRestartPolicyConditionEnum::NONE,
+        "on-failure" => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+        _ => TaskSpecRestartPolicyConditionEnum::ANY,
+    };
+    let placement = TaskSpecPlacement {
+        constraints: (!spec.placement.constraints.is_empty()).then(|| spec.placement.constraints.clone()),
+        preferences: spec.placement.spread.as_ref().map(|s| {
+            vec![TaskSpecPlacementPreferences {
+                spread: Some(TaskSpecPlacementSpread { spread_descriptor: Some(s.clone()) }),
+            }]
+        }),
+        ..Default::default()
+    };
+    let networks = std::iter::once(&task.network)
+        .chain(&task.extra_networks)
+        .filter(|n| !n.is_empty())
+        .map(|n| NetworkAttachmentConfig { target: Some(n.clone()), ..Default::default() })
+        .collect();
+    let ports = task
+        .ports
+        .iter()
+        .map(|p| EndpointPortConfig {
+            protocol: p.protocol.parse().ok(),
+            target_port: Some(i64::from(p.container_port)),
+            published_port: p.host_port.map(i64::from),
+            publish_mode: Some(EndpointPortConfigPublishModeEnum::HOST),
+            ..Default::default()
+        })
+        .collect();
+    bollard::models::ServiceSpec {
+        name: Some(name.to_string()),
+        labels: Some(labels.clone().into_iter().collect()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(container),
+            resources: Some(TaskSpecResources {
+                limits: Some(Limit {
+                    memory_bytes: (task.memory_mib > 0).then_some((task.memory_mib as i64) * 1024 * 1024),
+                    pids: task.hardening.as_ref().map(|h| h.pids_limit),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            restart_policy: Some(TaskSpecRestartPolicy { condition: Some(condition), ..Default::default() }),
+            placement: Some(placement),
+            networks: Some(networks),
+            ..Default::default()
+        }),
+        mode: Some(replicated(spec.replicas)),
+        endpoint_spec: Some(EndpointSpec { mode: Some(EndpointSpecModeEnum::DNSRR), ports: Some(ports) }),
+        ..Default::default()
+    }
+}

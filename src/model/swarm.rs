@@ -1,0 +1,119 @@
+//! The same configuration on a Docker swarm (`engine = "swarm"`): containers become services.
+//! A ZooKeeper server and a JobManager keep one service each (a fixed identity, so the quorum
+//! and the HA addresses stay stable); a cluster's TaskManagers become one replicated service,
+//! scaled in place; networks become attachable overlays. Every service resolves by its name
+//! to its tasks (`dnsrr`), so names work as they do between containers. See
+//! docs/ARCHITECTURE.md, "Swarm".
+
+use super::hash::config_hash;
+use super::*;
+use crate::address::part_of;
+use crate::config::{Config, Placement};
+
+/// What a TaskManager task calls itself (hostname and Flink resource id), since the tasks of
+/// one service share a spec: the service's name and the task's slot (1, 2, …).
+pub const TASK_NAME: &str = "{{.Service.Name}}-{{.Task.Slot}}";
+
+/// Exactly what flinkform asks the swarm to run: every task's container, how many, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub task: ContainerSpec,
+    /// Not hashed: a change of replicas scales the service in place.
+    pub replicas: u64,
+    #[serde(default, skip_serializing_if = "Placement::is_empty")]
+    pub placement: Placement,
+}
+
+/// `desired` (a single engine's instances) as the swarm runs them.
+pub fn services(config: &Config, desired: Desired) -> Desired {
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Desired::new();
+    for (address, mut i) in desired {
+        match (i.kind, i.role) {
+            (Kind::Network, _) => {
+                i.spec = Spec::Network { driver: "overlay".into() };
+                i.attributes.insert("driver".into(), "overlay".into());
+                i.config_hash = config_hash(&i.spec);
+                out.insert(address, i);
+            }
+            (Kind::Container, Role::TaskManager) => {
+                // One service for the cluster's TaskManagers, made from the first: every
+                // TaskManager's spec is the same but for its name, which the task fills in.
+                let service = part_of(&i.cluster, "taskmanager", None);
+                renamed.insert(address, service.clone());
+                if out.contains_key(&service) {
+                    continue;
+                }
+                let cluster = config.clusters.get(&i.cluster);
+                let replicas = cluster.map_or(1, |c| u64::from(c.taskmanager.replicas));
+                let placement = cluster.map(|c| c.taskmanager.placement.clone()).unwrap_or_default();
+                i.name = i.name.rsplit_once('-').map_or(i.name.clone(), |(stem, _)| stem.to_string());
+                i.address = service.clone();
+                out.insert(service, into_service(i, replicas, placement));
+            }
+            (Kind::Container, role) => {
+                let cluster = config.clusters.get(&i.cluster);
+                let placement = match role {
+                    Role::Zookeeper => cluster.and_then(|c| c.zookeeper.as_ref()).map(|z| z.placement.clone()),
+                    Role::JobManager => cluster.map(|c| c.jobmanager.placement.clone()),
+                    _ => None,
+                };
+                out.insert(address, into_service(i, 1, placement.unwrap_or_default()));
+            }
+            _ => {
+                out.insert(address, i);
+            }
+        }
+    }
+    // What depended on a TaskManager depends on the service now.
+    for i in out.values_mut() {
+        let mut deps: Vec<String> =
+            i.dependencies.iter().map(|d| renamed.get(d).cloned().unwrap_or_else(|| d.clone())).collect();
+        deps.sort();
+        deps.dedup();
+        i.dependencies = deps;
+    }
+    out
+}
+
+/// A container instance as a service of `replicas` tasks. What Docker would bind to one
+/// address is published on every interface of the task's node (swarm has no host address),
+/// and the attributes say so.
+fn into_service(mut i: Instance, replicas: u64, placement: Placement) -> Instance {
+    let Spec::Container(mut task) = i.spec else { return i };
+    // Swarm's restart conditions: a crashed or stopped task is always replaced, so `any`.
+    task.restart = match task.restart.as_str() {
+        "no" => "none".into(),
+        "on-failure" => "on-failure".into(),
+        _ => "any".into(),
+    };
+    i.attributes.insert("restart".into(), task.restart.clone());
+    // The engine's service API has no `no-new-privileges` (the capabilities and PID limit it
+    // has): the plan must not claim it.
+    if let Some(h) = task.hardening.as_mut().filter(|h| h.no_new_privileges) {
+        h.no_new_privileges = false;
+        i.attributes.remove("security_opt");
+    }
+    for p in &mut task.ports {
+        p.host_ip = "0.0.0.0".into();
+    }
+    for (_, v) in i.attributes.iter_mut().filter(|(k, _)| k.starts_with("port.")) {
+        if let Some((_, port)) = v.rsplit_once(':') {
+            *v = format!("0.0.0.0:{port}");
+        }
+    }
+    i.attributes.insert("name".into(), i.name.clone());
+    i.attributes.insert("replicas".into(), replicas.to_string());
+    if !placement.constraints.is_empty() {
+        i.attributes.insert("placement.constraints".into(), placement.constraints.join(", "));
+    }
+    if let Some(s) = &placement.spread {
+        i.attributes.insert("placement.spread".into(), s.clone());
+    }
+    // The container's hash (its spec, sensitive values masked) with the placement: the
+    // replicas are left out, so scaling is not a change of configuration.
+    i.config_hash = super::hash::hash_of(&("service", &i.config_hash, &placement));
+    i.kind = Kind::Service;
+    i.spec = Spec::Service(ServiceSpec { task, replicas, placement });
+    i
+}

@@ -1,0 +1,145 @@
+//! The same configuration on a swarm, without Docker: what `engine = "swarm"` makes of a
+//! cluster (one service per ZooKeeper server and JobManager, one replicated TaskManager
+//! service, overlay networks), that scaling is an in-place update lowered to one `scale`
+//! operation while a configuration change replaces, and the mistakes named.
+
+mod fixtures;
+
+use fixtures::applied;
+use flinkform::apply::operations::Operations;
+use flinkform::config::{self, VarInputs};
+use flinkform::model::{self, Desired, Kind, Spec, swarm::ServiceSpec};
+use flinkform::plan::{self, Action};
+
+const HCL: &str = r#"
+flinkform {
+  project = "sw"
+  engine  = "swarm"
+}
+variable "taskmanagers" {
+  type    = number
+  default = 2
+}
+variable "tm_memory" {
+  type    = string
+  default = "1024m"
+}
+cluster "c" {
+  image = "flinkform-offline/flink:2.3.0-java17"
+  zookeeper {
+    replicas = 3
+    image    = "flinkform-offline/zookeeper:3.8"
+  }
+  jobmanager {
+    replicas = 2
+  }
+  taskmanager {
+    replicas = var.taskmanagers
+    slots    = 2
+    memory   = var.tm_memory
+    placement {
+      constraints = ["node.labels.flink == worker"]
+      spread      = "node.labels.zone"
+    }
+  }
+}
+"#;
+
+fn expand(hcl: &str, vars: &[&str]) -> Result<Desired, String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    let inputs = VarInputs { var_files: vec![], vars: vars.iter().map(|s| s.to_string()).collect() };
+    let cfg = config::load(dir.path(), &inputs)
+        .map_err(|e| e.errors.iter().map(|e| format!("{} ({:?})", e.message, e.help)).collect::<Vec<_>>().join("\n"))?;
+    Ok(model::expand(&cfg, &model::sensitive::Masker::salted("salt")))
+}
+
+fn service<'a>(d: &'a Desired, address: &str) -> &'a ServiceSpec {
+    match &d[address].spec {
+        Spec::Service(s) => s,
+        other => panic!("{address} is not a service: {other:?}"),
+    }
+}
+
+#[test]
+fn every_role_is_a_service_and_the_taskmanagers_one_replicated_service() {
+    let d = expand(HCL, &[]).unwrap();
+    let kinds: Vec<(&str, Kind)> = d.values().map(|i| (i.address.as_str(), i.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("cluster.c.jobmanager[0]", Kind::Service),
+            ("cluster.c.jobmanager[1]", Kind::Service),
+            ("cluster.c.network", Kind::Network),
+            ("cluster.c.taskmanager", Kind::Service),
+            ("cluster.c.volume[\"data\"]", Kind::Volume),
+            ("cluster.c.volume[\"zookeeper-0\"]", Kind::Volume),
+            ("cluster.c.volume[\"zookeeper-1\"]", Kind::Volume),
+            ("cluster.c.volume[\"zookeeper-2\"]", Kind::Volume),
+            ("cluster.c.zookeeper[0]", Kind::Service),
+            ("cluster.c.zookeeper[1]", Kind::Service),
+            ("cluster.c.zookeeper[2]", Kind::Service),
+        ]
+    );
+    assert_eq!(d["cluster.c.network"].spec, Spec::Network { driver: "overlay".into() });
+    let tm = service(&d, "cluster.c.taskmanager");
+    assert_eq!(d["cluster.c.taskmanager"].name, "sw-c-taskmanager");
+    assert_eq!(tm.replicas, 2);
+    assert_eq!(tm.placement.constraints, ["node.labels.flink == worker"]);
+    assert_eq!(tm.placement.spread.as_deref(), Some("node.labels.zone"));
+    // Each task names itself: Flink's resource id and the hostname come from the task's slot.
+    assert_eq!(tm.task.hostname, "{{.Service.Name}}-{{.Task.Slot}}");
+    assert!(tm.task.env["FLINK_PROPERTIES"].contains("taskmanager.resource-id: {{.Service.Name}}-{{.Task.Slot}}\n"));
+    assert_eq!(tm.task.restart, "any");
+    let jm = service(&d, "cluster.c.jobmanager[1]");
+    assert_eq!((jm.replicas, jm.task.hostname.as_str()), (1, "sw-c-jobmanager-1"), "a JobManager keeps its identity");
+    assert!(jm.placement.constraints.is_empty(), "the TaskManagers' placement is theirs");
+    // No host address on a swarm: the plan says where the port is published.
+    assert_eq!(d["cluster.c.jobmanager[0]"].attributes["port.8081/tcp"], "0.0.0.0:(ephemeral)");
+    // What depends on the TaskManagers depends on their service.
+    assert!(d.values().all(|i| i.dependencies.iter().all(|dep| !dep.contains("taskmanager["))));
+}
+
+#[test]
+fn scaling_is_an_update_in_place_and_a_configuration_change_a_replacement() {
+    let before = expand(HCL, &[]).unwrap();
+    let (state, live) = applied(&before, "sw");
+    let scaled = expand(HCL, &["taskmanagers=4"]).unwrap();
+    assert_eq!(
+        scaled["cluster.c.taskmanager"].config_hash, before["cluster.c.taskmanager"].config_hash,
+        "replicas are not configuration"
+    );
+    let p = plan::compute(&scaled, &state, &live, "sw", false).unwrap();
+    let changed: Vec<(&str, Action)> =
+        p.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.as_str(), c.action)).collect();
+    assert_eq!(changed, [("cluster.c.taskmanager", Action::Update)]);
+    let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
+    assert_eq!(
+        c.reasons,
+        ["replicas: 2 → 4", "scaled in place: the running tasks are kept, 2 more start"],
+        "the plan says what scaling does"
+    );
+    let ops = Operations::lower(&p).to_string();
+    assert_eq!(ops.lines().next().unwrap_or_default().split("  #").next().unwrap(), "0 scale cluster.c.taskmanager");
+    assert!(ops.contains("1 wait-ready(registered, 2 slots) cluster.c.taskmanager after 0"), "{ops}");
+
+    let bigger = expand(HCL, &["tm_memory=2048m"]).unwrap();
+    let p = plan::compute(&bigger, &state, &live, "sw", false).unwrap();
+    let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
+    assert_eq!(c.action, Action::Replace, "{:?}", c.reasons);
+    assert!(c.reasons.iter().any(|r| r.contains("memory")), "{:?}", c.reasons);
+    assert!(p.changes.iter().filter(|c| c.address.contains("jobmanager")).all(|c| c.action == Action::NoOp));
+}
+
+#[test]
+fn swarm_only_settings_and_what_a_swarm_cannot_run_yet_are_named() {
+    let single = HCL.replace("  engine  = \"swarm\"\n", "");
+    let e = expand(&single, &[]).unwrap_err();
+    assert!(e.contains("its taskmanager has a `placement` block, which only a swarm uses"), "{e}");
+    assert!(e.contains("set `engine = \\\"swarm\\\"`"), "{e}");
+    let app = HCL.replace("  taskmanager {", "  application {\n    parallelism = 1\n  }\n  taskmanager {");
+    let e = expand(&app, &[]).unwrap_err();
+    assert!(e.contains("application clusters do not run on `engine = \"swarm\"` yet"), "{e}");
+    let e = expand(&HCL.replace("engine  = \"swarm\"", "engine  = \"swam\""), &[]).unwrap_err();
+    assert!(e.contains("did you mean \\\"swarm\\\"?"), "{e}");
+}
