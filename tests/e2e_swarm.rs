@@ -1,10 +1,15 @@
-//! End to end on a Docker swarm (issue 19, first part): the HA example — three ZooKeeper
-//! servers, two JobManagers — and a job, applied with `engine = "swarm"` on this machine's
-//! engine as a one-node swarm (`scripts/swarm.sh`). Every role is a service; the TaskManagers
-//! one replicated service, placed by a constraint and scaled in place (2 → 4 → 1) without
-//! touching the JobManagers' tasks; the job upgraded through a savepoint; a service scaled
-//! outside flinkform is drift, a task the swarm replaced is not; destroy leaves no service or
-//! network (the data volume keeps the final savepoint). Checked through `docker service`, `docker service ps` and Flink's REST.
+//! End to end on a Docker swarm of two engines (issue 19): this machine's engine as the
+//! manager and a second engine as a worker (`scripts/swarm.sh up 1`: a dockerd in a network
+//! namespace of its own, joined over a veth link; overlay traffic between the two flows). The
+//! HA example — three ZooKeeper servers, two JobManagers, kept on the manager by `placement` —
+//! and a job, applied with `engine = "swarm"`: every role a service; the TaskManagers one
+//! replicated service spread over both nodes, registered with Flink across the overlay, scaled
+//! in place (2 → 4 → 1) without touching the JobManagers' tasks; checkpoints, savepoints and
+//! HA storage on a directory both engines share (a bind mount, as NFS would be); the job
+//! upgraded through a savepoint; a service scaled outside flinkform is drift; the worker's
+//! engine stopped → the swarm reschedules its TaskManager, `plan` shows no drift and the job
+//! runs again; destroy leaves no service or network. Checked through `docker service ps`,
+//! `docker node ls` and Flink's REST API.
 
 mod common;
 use common::*;
@@ -31,22 +36,36 @@ variable "parallelism" {
 cluster "ha" {
   image = "flinkform-offline/flink:2.3.0-java17"
 
+  # A directory every node shares (this machine's engines share its file system).
+  volumes           = ["SHARED:/flink-shared"]
+  allow_host_access = true
+
   flink_config = {
     "execution.checkpointing.interval" = "2s"
-    "state.checkpoints.dir"            = "file:///flink-data/checkpoints"
-    "state.savepoints.dir"             = "file:///flink-data/savepoints"
+    "state.checkpoints.dir"            = "file:///flink-shared/checkpoints"
+    "state.savepoints.dir"             = "file:///flink-shared/savepoints"
     "metrics.fetcher.update-interval"  = "1000"
+  }
+
+  high_availability {
+    storage_dir = "file:///flink-shared/ha"
   }
 
   zookeeper {
     replicas = 3
     image    = "flinkform-offline/zookeeper:3.8"
     memory   = "256m"
+    placement {
+      constraints = ["node.role == manager"]
+    }
   }
 
   jobmanager {
     replicas = 2
     memory   = "1024m"
+    placement {
+      constraints = ["node.role == manager"]
+    }
   }
 
   taskmanager {
@@ -54,18 +73,18 @@ cluster "ha" {
     slots    = 2
     memory   = "1024m"
     placement {
-      constraints = ["node.role == manager"]
-      spread      = "node.id"
+      spread = "node.id"
     }
   }
 }
 
 job "counter" {
-  cluster     = cluster.ha.name
-  jar         = "stateful-counter.jar"
-  entry_class = "org.flinkform.examples.StatefulCounter"
-  args        = ["20"]
-  parallelism = var.parallelism
+  cluster      = cluster.ha.name
+  jar          = "stateful-counter.jar"
+  entry_class  = "org.flinkform.examples.StatefulCounter"
+  args         = ["20"]
+  parallelism  = var.parallelism
+  savepoint_dir = "file:///flink-shared/savepoints"
 }
 "#;
 
@@ -74,8 +93,8 @@ struct Swarm;
 
 impl Swarm {
     fn up() -> Swarm {
-        let ok = Command::new("bash").args(["scripts/swarm.sh", "up"]).status().unwrap().success();
-        assert!(ok, "scripts/swarm.sh up makes this engine a swarm manager");
+        let ok = Command::new("bash").args(["scripts/swarm.sh", "up", "1"]).status().unwrap().success();
+        assert!(ok, "scripts/swarm.sh up 1 makes this engine a swarm manager with one worker engine");
         Swarm
     }
 }
@@ -145,18 +164,31 @@ fn job_running(url: &str, jid: &str) -> bool {
     })
 }
 
+/// The nodes' hostnames: (the manager, the worker).
+fn nodes() -> (String, String) {
+    let manager = docker(&["node", "ls", "--filter", "role=manager", "--format", "{{.Hostname}}"]).trim().to_string();
+    let worker = docker(&["node", "ls", "--filter", "role=worker", "--format", "{{.Hostname}} {{.Status}}"]);
+    let worker = worker.lines().find(|l| l.ends_with(" Ready")).and_then(|l| l.split(' ').next()).unwrap_or_default();
+    (manager, worker.to_string())
+}
+
 #[test]
-fn the_ha_example_runs_scales_and_upgrades_on_a_swarm() {
+fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     if !require_docker() {
         return;
     }
     let _swarm = Swarm::up();
     let build = Command::new("bash").arg("examples/jobs/build.sh").status().unwrap();
     assert!(build.success(), "examples/jobs/build.sh compiles the job");
-    let p = Project::new("e2eswarm", HCL);
+    let shared = tempfile::tempdir().unwrap();
+    // Flink runs as its own user in the containers.
+    Command::new("chmod").arg("777").arg(shared.path()).status().unwrap();
+    let p = Project::new("e2eswarm", &HCL.replace("SHARED", shared.path().to_str().unwrap()));
     std::fs::copy("examples/jobs/stateful-counter.jar", p.path().join("stateful-counter.jar")).unwrap();
     let tm = "e2eswarm-ha-taskmanager";
     let jms = ["e2eswarm-ha-jobmanager-0", "e2eswarm-ha-jobmanager-1"];
+    let (manager, worker) = nodes();
+    assert!(!worker.is_empty() && worker != manager, "a second engine joined as a worker");
 
     // Every role a service; the plan says so before anything exists.
     let plan = p.ok(&["plan"]);
@@ -187,11 +219,17 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm() {
             "e2eswarm-ha-zookeeper-2 1/1",
         ]
     );
-    let node = docker(&["node", "ls", "--filter", "role=manager", "--format", "{{.Hostname}}"]).trim().to_string();
-    assert!(tasks(tm).iter().all(|t| t.1 == node), "TaskManagers placed on the manager: {:?}", tasks(tm));
+    // Spread over both engines; the JobManagers where their constraint puts them.
+    let mut tm_nodes: Vec<String> = tasks(tm).into_iter().map(|t| t.1).collect();
+    tm_nodes.sort();
+    let mut both = vec![manager.clone(), worker.clone()];
+    both.sort();
+    assert_eq!(tm_nodes, both, "one TaskManager on each node");
+    assert!(jms.iter().all(|s| tasks(s).iter().all(|t| t.1 == manager)));
     let urls = rest_urls(&p);
     assert_eq!(urls.len(), 2, "each JobManager's REST URL recorded: {urls:?}");
     let url = urls[0].clone();
+    // The TaskManager on the worker reached the JobManager over the overlay network.
     assert_eq!(
         taskmanager_ids(&url),
         [format!("{tm}-1"), format!("{tm}-2")],
@@ -202,7 +240,8 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm() {
     assert!(p.ok(&["plan"]).contains("No changes."), "a fresh swarm project plans nothing");
     // `status` shows on which node each task runs, and Flink's count against the configured one.
     let status = p.ok(&["status"]);
-    assert!(status.contains(&format!("taskmanager 2/2 running on {node}, {node}")), "{status}");
+    assert!(status.contains("taskmanager 2/2 running on "), "{status}");
+    assert!(status.contains(&worker), "{status}");
     let json: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
     let cluster = &json.as_array().unwrap()[0];
     assert_eq!(
@@ -232,33 +271,35 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm() {
     let plan = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(2), "{plan}");
     assert!(plan.contains("scaled outside flinkform: it runs 2 replicas, the configuration says 1"), "{plan}");
-    p.ok(&["apply", "-auto-approve", "-var", "taskmanagers=2"]);
+    p.ok(&["apply", "-auto-approve"]);
 
-    // A task the swarm replaces (its container removed under it) is the same service: no drift.
-    let (task, _, _) = tasks(tm).into_iter().next().unwrap();
-    let container =
-        docker(&["ps", "-q", "--filter", &format!("label=com.docker.swarm.task.id={task}")]).trim().to_string();
-    assert!(!container.is_empty(), "task {task} runs a container here");
-    docker(&["rm", "-f", &container]);
-    eventually("the swarm to replace the task", Duration::from_secs(60), || {
-        (running_tasks(tm) == 2 && !tasks(tm).iter().any(|t| t.0 == task)).then_some(())
-    });
-    let plan = p.ok(&["plan", "-var", "taskmanagers=2"]);
-    assert!(plan.contains("No changes."), "a rescheduled task is not drift:\n{plan}");
-
-    // The job upgraded through a savepoint: the new job restores from it.
+    // The job upgraded through a savepoint on the shared directory: the new job restores from it.
     eventually("the job to run again", Duration::from_secs(180), || job_running(&url, &jid).then_some(()));
-    let out = p.ok(&["apply", "-auto-approve", "-var", "taskmanagers=2", "-var", "parallelism=3"]);
+    let out = p.ok(&["apply", "-auto-approve", "-var", "parallelism=3"]);
     assert!(out.contains("Stopping with a savepoint"), "{out}");
-    let new = job_id(&p);
-    assert_ne!(new, jid);
-    eventually("the upgraded job to run", Duration::from_secs(120), || job_running(&url, &new).then_some(()));
-    let restored = restored_from(&url, &new).expect("the upgraded job restored from a savepoint");
-    assert!(restored.contains("/flink-data/savepoints/savepoint-"), "{restored}");
+    let jid = job_id(&p);
+    eventually("the upgraded job to run", Duration::from_secs(120), || job_running(&url, &jid).then_some(()));
+    let restored = restored_from(&url, &jid).expect("the upgraded job restored from a savepoint");
+    assert!(restored.contains("/flink-shared/savepoints/savepoint-"), "{restored}");
+
+    // The worker's engine stops: the swarm puts its TaskManager on the manager, which is not
+    // drift, and the job runs again from its checkpoints on the shared directory.
+    assert!(tasks(tm).iter().any(|t| t.1 == worker), "a TaskManager runs on the worker: {:?}", tasks(tm));
+    let ok = Command::new("bash").args(["scripts/swarm.sh", "stop-worker", "1"]).status().unwrap().success();
+    assert!(ok, "the worker's engine stops");
+    eventually("the swarm to reschedule the worker's task", Duration::from_secs(120), || {
+        let t = tasks(tm);
+        (t.len() == 2 && t.iter().all(|t| t.1 == manager && t.2.starts_with("Running"))).then_some(())
+    });
+    let plan = p.ok(&["plan", "-var", "parallelism=3"]);
+    assert!(plan.contains("No changes."), "a rescheduled task is not drift:\n{plan}");
+    eventually("the job to run again on the manager", Duration::from_secs(240), || {
+        job_running(&url, &jid).then_some(())
+    });
 
     // Destroy leaves no service, network or container of the project; the data volume is kept
     // with the job's final savepoint, as on a single engine.
-    let out = p.ok(&["destroy", "-auto-approve", "-var", "taskmanagers=2", "-var", "parallelism=3"]);
+    let out = p.ok(&["destroy", "-auto-approve", "-var", "parallelism=3"]);
     assert!(out.contains("Kept on Docker (it holds savepoints)"), "{out}");
     assert_eq!(p.labelled(), ["volume e2eswarm-ha-data"], "only the volume with the final savepoint is left");
 }

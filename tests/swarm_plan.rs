@@ -143,3 +143,30 @@ fn swarm_only_settings_and_what_a_swarm_cannot_run_yet_are_named() {
     let e = expand(&HCL.replace("engine  = \"swarm\"", "engine  = \"swam\""), &[]).unwrap_err();
     assert!(e.contains("did you mean \\\"swarm\\\"?"), "{e}");
 }
+
+#[test]
+fn a_swarm_plan_warns_about_flink_directories_on_the_node_local_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = HCL.replace(
+        "  zookeeper {",
+        "  flink_config = {\n    \"state.checkpoints.dir\" = \"file:///flink-data/checkpoints\"\n  }\n  zookeeper {",
+    );
+    std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+    let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
+    let warnings: Vec<String> = config::warnings::warnings(&cfg).into_iter().map(|w| w.message).collect();
+    let on_volume: Vec<&String> = warnings.iter().filter(|w| w.contains("on its data volume")).collect();
+    assert_eq!(on_volume.len(), 2, "the checkpoints and the HA storage: {warnings:?}");
+    assert!(
+        on_volume.iter().any(|w| w.contains("state.checkpoints.dir = \"file:///flink-data/checkpoints\"")),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().any(|w| w.contains("publishes Flink's REST API on every interface")), "{warnings:?}");
+    // HA storage under a directory every JobManager mounts is allowed (and not warned about).
+    let shared = HCL.replace(
+        "  zookeeper {",
+        "  volumes           = [\"/srv/flink:/flink-shared\"]\n  allow_host_access = true\n  high_availability {\n    storage_dir = \"file:///flink-shared/ha\"\n  }\n  zookeeper {",
+    );
+    std::fs::write(dir.path().join("main.hcl"), shared).unwrap();
+    let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
+    assert!(config::warnings::warnings(&cfg).iter().all(|w| !w.message.contains("on its data volume")));
+}

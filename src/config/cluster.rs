@@ -61,8 +61,11 @@ pub fn convert(
     let mut taskmanager = taskmanager(ev.children.get("taskmanager"), sources, errors);
     taskmanager.extras = extras(ev.children.get("taskmanager"), errors);
     super::extras::check_published_ports(ev, &cluster_extras, &jobmanager, &taskmanager, sources, errors);
-    let high_availability =
-        high_availability(ev.children.get("high_availability"), name, zookeeper.is_some(), sources, errors);
+    // Every JobManager mounts the data volume and what the cluster and its JobManagers mount.
+    let mut shared = vec!["/flink-data".to_string()];
+    shared.extend(cluster_extras.mounts.iter().chain(&jobmanager.extras.mounts).map(|m| m.target.clone()));
+    let ha = ev.children.get("high_availability");
+    let high_availability = high_availability(ha, name, zookeeper.is_some(), &shared, sources, errors);
 
     Cluster {
         address: address.to_string(),
@@ -185,6 +188,7 @@ fn high_availability(
     ev: Option<&Evaluated>,
     name: &str,
     has_zookeeper: bool,
+    shared: &[String],
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
 ) -> Option<HighAvailability> {
@@ -197,14 +201,15 @@ fn high_availability(
         cluster_id: f.string("cluster_id").unwrap_or_else(|| name.to_string()),
         session_timeout_ms: f.whole("session_timeout", 1000, 600_000).unwrap_or(15_000),
     };
+    let under = |path: &str, dir: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
     if let Some(path) = ha.storage_dir.strip_prefix("file://")
-        && !path.starts_with("/flink-data/")
+        && !shared.iter().any(|dir| under(path, dir.trim_end_matches('/')))
     {
         let loc = f.loc("storage_dir");
         f.fail(
             &loc,
             format!("HA storage dir \"{}\" is not shared between the JobManagers", ha.storage_dir),
-            "put it on the cluster's data volume (file:///flink-data/…) or a shared file system (s3://…)".into(),
+            "put it on the cluster's data volume (file:///flink-data/…), a directory every JobManager mounts (`volumes`), or a shared file system (s3://…)".into(),
         );
     }
     if !has_zookeeper {
