@@ -84,7 +84,7 @@ stop_worker() {
   fi
   if [ -f "$dir/docker.pid" ]; then
     kill "$(cat "$dir/docker.pid")" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do kill -0 "$(cat "$dir/docker.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
   fi
   ip netns list | grep -qw "$ns" && ip netns del "$ns"
   ip link del "ffswarm-h$i" 2>/dev/null || true
@@ -157,7 +157,7 @@ case "$cmd" in
     pid_file="$state_dir/worker-$workers/docker.pid"
     [ -f "$pid_file" ] || { echo "no worker $workers is running" >&2; exit 1; }
     kill "$(cat "$pid_file")"
-    for _ in $(seq 1 300); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 300); do kill -0 "$(cat "$pid_file" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
     ;;
   *) echo "usage: $0 up [WORKERS] | stop-worker N | down" >&2; exit 2 ;;
 esac

@@ -33,6 +33,12 @@ variable "parallelism" {
   default = 2
 }
 
+variable "secret" {
+  type      = string
+  default   = "s3cr3t-swarm-value"
+  sensitive = true
+}
+
 cluster "ha" {
   image = "flinkform-offline/flink:2.3.0-java17"
 
@@ -45,6 +51,7 @@ cluster "ha" {
     "state.checkpoints.dir"            = "file:///flink-shared/checkpoints"
     "state.savepoints.dir"             = "file:///flink-shared/savepoints"
     "metrics.fetcher.update-interval"  = "1000"
+    "s3.secret-key"                    = var.secret
   }
 
   high_availability {
@@ -72,6 +79,7 @@ cluster "ha" {
     replicas = var.taskmanagers
     slots    = 2
     memory   = "1024m"
+    env      = { API_TOKEN = var.secret }
     placement {
       spread = "node.id"
     }
@@ -249,6 +257,25 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
         (Some(2), Some(2)),
         "{cluster}"
     );
+    // Sensitive values are swarm secrets, read into the environment at start: no service spec
+    // shows them, and Flink and the TaskManagers' processes have them.
+    for service in docker(&["service", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarm"]).lines() {
+        let spec = docker(&["service", "inspect", service]);
+        assert!(!spec.contains("s3cr3t-swarm-value"), "a secret in the spec of {service}");
+    }
+    let secrets = docker(&["secret", "ls", "--filter", "label=io.flinkform.project=e2eswarm", "--format", "{{.Name}}"]);
+    assert!(secrets.lines().any(|n| n.starts_with(&format!("{tm}-api-token-"))), "{secrets}");
+    assert!(secrets.lines().any(|n| n.starts_with(&format!("{tm}-flink-properties-"))), "{secrets}");
+    let local = tasks(tm).into_iter().find(|t| t.1 == manager).expect("a TaskManager on this engine");
+    let container =
+        docker(&["ps", "-q", "--filter", &format!("label=com.docker.swarm.task.id={}", local.0)]).trim().to_string();
+    // As the user Flink runs as (reading another user's process environment needs a capability
+    // the hardened container does not have).
+    let environ = docker(&["exec", "-u", "flink", &container, "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"]);
+    assert!(environ.lines().any(|l| l == "API_TOKEN=s3cr3t-swarm-value"), "{environ}");
+    let config = get_json(&format!("{url}/jobmanager/config"));
+    let keys: Vec<&str> = config.as_array().unwrap().iter().filter_map(|e| e["key"].as_str()).collect();
+    assert!(keys.contains(&"s3.secret-key"), "the JobManager read its settings from the secret: {keys:?}");
     let task_ids = |s: &str| tasks(s).into_iter().map(|t| t.0).collect::<Vec<_>>();
     let jm_tasks: Vec<_> = jms.iter().map(|s| task_ids(s)).collect();
 
@@ -302,4 +329,6 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     let out = p.ok(&["destroy", "-auto-approve", "-var", "parallelism=3"]);
     assert!(out.contains("Kept on Docker (it holds savepoints)"), "{out}");
     assert_eq!(p.labelled(), ["volume e2eswarm-ha-data"], "only the volume with the final savepoint is left");
+    let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarm"]);
+    assert!(secrets.trim().is_empty(), "secrets left: {secrets}");
 }

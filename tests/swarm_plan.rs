@@ -170,3 +170,37 @@ fn a_swarm_plan_warns_about_flink_directories_on_the_node_local_volume() {
     let cfg = config::load(dir.path(), &VarInputs::default()).unwrap();
     assert!(config::warnings::warnings(&cfg).iter().all(|w| !w.message.contains("on its data volume")));
 }
+
+#[test]
+fn sensitive_values_leave_the_service_spec_as_secrets() {
+    let hcl = HCL
+        .replace(
+            "variable \"tm_memory\" {",
+            "variable \"token\" {\n  type      = string\n  default   = \"hunter2\"\n  sensitive = true\n}\nvariable \"tm_memory\" {",
+        )
+        .replace("    memory   = var.tm_memory\n", "    memory   = var.tm_memory\n    env      = { API_TOKEN = var.token, TZ = \"UTC\" }\n")
+        .replace("  zookeeper {", "  flink_config = {\n    \"s3.secret-key\" = var.token\n  }\n  zookeeper {");
+    let d = expand(&hcl, &[]).unwrap();
+    let tm = service(&d, "cluster.c.taskmanager");
+    let vars: Vec<&str> = tm.secrets.iter().map(|s| s.var.as_str()).collect();
+    assert_eq!(vars, ["API_TOKEN", "FLINK_PROPERTIES"]);
+    assert!(!tm.task.env.contains_key("API_TOKEN"));
+    // FLINK_PROPERTIES keeps its plain lines (the swarm fills the task's name into them); the
+    // secret holds the sensitive ones, added to them when the task starts.
+    let props = &tm.task.env["FLINK_PROPERTIES"];
+    assert!(
+        props.contains("taskmanager.resource-id: {{.Service.Name}}-{{.Task.Slot}}\n") && !props.contains("hunter2")
+    );
+    assert_eq!((tm.secrets[1].value.as_str(), tm.secrets[1].append), ("s3.secret-key: hunter2\n", true));
+    assert_eq!(tm.task.env["TZ"], "UTC", "what is not sensitive stays in the environment");
+    assert_eq!(tm.secrets[0].value, "hunter2");
+    assert!(tm.secrets.iter().all(|s| s.name.starts_with("sw-c-taskmanager-") && s.name.len() <= 64));
+    assert!(!serde_json::to_string(tm).unwrap().contains("hunter2"), "a secret's value is never serialized");
+    // A changed value is a new secret (swarm secrets cannot change), so a new spec.
+    let changed = expand(&hcl.replace("\"hunter2\"", "\"hunter3\""), &[]).unwrap();
+    let renamed = service(&changed, "cluster.c.taskmanager");
+    assert_ne!(renamed.secrets[0].name, tm.secrets[0].name);
+    assert_ne!(changed["cluster.c.taskmanager"].config_hash, d["cluster.c.taskmanager"].config_hash);
+    // The JobManagers' settings hold the secret key too.
+    assert_eq!(service(&d, "cluster.c.jobmanager[0]").secrets.len(), 1);
+}

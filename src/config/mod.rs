@@ -186,7 +186,7 @@ fn load_with(
     let outputs = loader.module(&scope, &blocks, &root_inputs);
     let module::Loader { sources, mut errors, out, .. } = loader;
     check_host_ports(&out.clusters, &out.containers, &sources, &mut errors);
-    check_engine(settings.engine, &out.clusters, &sources, &mut errors);
+    check_engine(settings.engine, &out.clusters, &out.containers, &sources, &mut errors);
     let declared: Vec<&str> = out.declared().collect();
     for (m, a) in moved::still_declared(&out.moves, &declared) {
         errors.push(sources.error(
@@ -380,9 +380,20 @@ fn read_settings(
 fn check_engine(
     engine: EngineKind,
     clusters: &BTreeMap<String, Cluster>,
+    containers: &BTreeMap<String, Container>,
     sources: &Sources,
     errors: &mut Vec<ConfigError>,
 ) {
+    // A swarm keeps sensitive values out of a service's spec as secrets read into its
+    // environment; a command line has no such place.
+    for c in containers.values().filter(|c| engine == EngineKind::Swarm && c.sensitive_command) {
+        errors.push(sources.error(
+            &c.loc,
+            format!("{}: its `command` holds a sensitive value, which a swarm service's spec would show", c.address),
+            "sensitive command on a swarm",
+            Some("pass the value through `env` (kept as a swarm secret) and read it in the command".into()),
+        ));
+    }
     for c in clusters.values().filter(|c| engine == EngineKind::Swarm && c.application.is_some()) {
         errors.push(sources.error(
             &c.loc,

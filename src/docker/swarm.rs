@@ -5,7 +5,7 @@
 
 use super::{CALL, is_not_found, within};
 use super::{DockerError, Engine};
-use crate::model::swarm::ServiceSpec;
+use crate::model::swarm::{SECRETS_DIR, SecretEnv, ServiceSpec};
 use crate::names::LABEL_PROJECT;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit,
@@ -83,12 +83,100 @@ pub async fn create_service(
 ) -> Result<String, DockerError> {
     // The spec may hold secrets (its environment): only the name and image are logged.
     tracing::debug!(name, image = %spec.task.image, replicas = spec.replicas, "engine: create service");
-    let body = service_spec(name, spec, labels);
+    let mut body = service_spec(name, spec, labels);
+    if !spec.secrets.is_empty() {
+        let mounted = ensure_secrets(engine, name, &spec.secrets, labels).await?;
+        let (command, args) = reading_secrets(engine, spec).await?;
+        if let Some(c) = body.task_template.as_mut().and_then(|t| t.container_spec.as_mut()) {
+            c.secrets = Some(mounted);
+            c.command = Some(command);
+            c.args = Some(args);
+        }
+    }
     let call = async {
         engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
     };
     let created = within(|| format!("creating service {name}"), CALL, call).await?;
     Ok(created.id.unwrap_or_default())
+}
+
+/// Labels a service's secrets with it, so they go when it goes.
+const LABEL_SERVICE: &str = "io.flinkform.service";
+
+/// Creates each secret (one that exists under its name already holds this value: the name
+/// carries the value's keyed hash) and says where the task finds it.
+async fn ensure_secrets(
+    engine: &Engine,
+    service: &str,
+    secrets: &[SecretEnv],
+    labels: &BTreeMap<String, String>,
+) -> Result<Vec<bollard::models::TaskSpecContainerSpecSecrets>, DockerError> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for s in secrets {
+        let mut labels: HashMap<String, String> = labels.clone().into_iter().collect();
+        labels.insert(LABEL_SERVICE.into(), service.into());
+        let spec = bollard::models::SecretSpec {
+            name: Some(s.name.clone()),
+            labels: Some(labels),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(&s.value)),
+            ..Default::default()
+        };
+        let failed = || DockerError::api(format!("creating secret {}", s.name));
+        let id = match engine.docker.create_secret(spec).await {
+            Ok(created) => created.id,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                engine.docker.inspect_secret(&s.name).await.map_err(failed())?.id.unwrap_or_default()
+            }
+            Err(e) => return Err(failed()(e)),
+        };
+        out.push(bollard::models::TaskSpecContainerSpecSecrets {
+            file: Some(bollard::models::TaskSpecContainerSpecFile {
+                name: Some(s.name.clone()),
+                uid: Some("0".into()),
+                gid: Some("0".into()),
+                // Readable by the task's user, whoever the image runs as.
+                mode: Some(0o444),
+            }),
+            secret_id: Some(id),
+            secret_name: Some(s.name.clone()),
+        });
+    }
+    Ok(out)
+}
+
+/// The task's command when it has secrets: a shell reads each into its variable, then runs
+/// what the task would have run (its entrypoint and arguments, or the image's).
+async fn reading_secrets(engine: &Engine, spec: &ServiceSpec) -> Result<(Vec<String>, Vec<String>), DockerError> {
+    let task = &spec.task;
+    let image = match (task.entrypoint.is_none(), task.command.is_empty()) {
+        (false, false) => None,
+        _ => {
+            let inspected = engine.docker.inspect_image(&task.image).await;
+            Some(inspected.map_err(DockerError::api(format!("inspecting image {}", task.image)))?)
+        }
+    };
+    let config = image.and_then(|i| i.config);
+    let entrypoint = match &task.entrypoint {
+        Some(e) => e.clone(),
+        None => config.as_ref().and_then(|c| c.entrypoint.clone()).unwrap_or_default(),
+    };
+    let args = match task.command.is_empty() {
+        false => task.command.clone(),
+        true => config.and_then(|c| c.cmd).unwrap_or_default(),
+    };
+    let reads: String = spec
+        .secrets
+        .iter()
+        .map(|s| match s.append {
+            // A newline between what the spec holds and the secret's lines.
+            true => format!("export {0}=\"${{{0}}}\n$(cat {SECRETS_DIR}/{1})\"; ", s.var, s.name),
+            false => format!("export {}=\"$(cat {SECRETS_DIR}/{})\"; ", s.var, s.name),
+        })
+        .collect();
+    let mut command = vec!["/bin/sh".to_string(), "-c".to_string(), format!("{reads}exec \"$@\""), "sh".to_string()];
+    command.extend(entrypoint);
+    Ok((command, args))
 }
 
 /// Sets the service's replicas, keeping everything else of its spec (and its running tasks).
@@ -122,7 +210,7 @@ pub async fn remove_service(engine: &Engine, id: &str, name: &str) -> Result<(),
     loop {
         let left = engine.docker.list_containers(Some(opts.clone())).await.map(|c| c.len()).unwrap_or(0);
         if left == 0 {
-            return Ok(());
+            return remove_secrets(engine, name).await;
         }
         if std::time::Instant::now() > deadline {
             return Err(DockerError::Other(format!(
@@ -131,6 +219,21 @@ pub async fn remove_service(engine: &Engine, id: &str, name: &str) -> Result<(),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Removes the secrets made for service `name` (once no task of it runs).
+async fn remove_secrets(engine: &Engine, name: &str) -> Result<(), DockerError> {
+    let filters = HashMap::from([("label", vec![format!("{LABEL_SERVICE}={name}")])]);
+    let opts = bollard::query_parameters::ListSecretsOptionsBuilder::new().filters(&filters).build();
+    let secrets = engine.docker.list_secrets(Some(opts)).await.map_err(DockerError::api("listing secrets"))?;
+    for id in secrets.into_iter().filter_map(|s| s.id) {
+        match engine.docker.delete_secret(&id).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(DockerError::Api { what: format!("removing a secret of service {name}"), source: e }),
+        }
+    }
+    Ok(())
 }
 
 /// The running tasks of one service (a readiness wait asks this until they run).

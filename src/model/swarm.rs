@@ -22,7 +22,30 @@ pub struct ServiceSpec {
     pub replicas: u64,
     #[serde(default, skip_serializing_if = "Placement::is_empty")]
     pub placement: Placement,
+    /// Sensitive environment variables, kept out of the spec: swarm secrets, read into the
+    /// environment when the task starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretEnv>,
 }
+
+/// One sensitive environment variable as a swarm secret. Its name carries the keyed hash of
+/// its value, so a changed value is a new secret (swarm secrets cannot change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretEnv {
+    pub var: String,
+    /// The secret's name, also the file under `/run/secrets/`.
+    pub name: String,
+    /// Never serialized: what the secret holds.
+    #[serde(skip)]
+    pub value: String,
+    /// Added to what the variable holds in the spec (`FLINK_PROPERTIES`: its sensitive lines
+    /// are the secret, the rest stays in the spec, where the swarm fills in the task's name).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub append: bool,
+}
+
+/// Where swarm mounts a task's secrets.
+pub const SECRETS_DIR: &str = "/run/secrets";
 
 /// `desired` (a single engine's instances) as the swarm runs them.
 pub fn services(config: &Config, desired: Desired) -> Desired {
@@ -110,10 +133,50 @@ fn into_service(mut i: Instance, replicas: u64, placement: Placement) -> Instanc
     if let Some(s) = &placement.spread {
         i.attributes.insert("placement.spread".into(), s.clone());
     }
+    let secrets = secrets(&i.name, &i.attributes, &mut task);
     // The container's hash (its spec, sensitive values masked) with the placement: the
     // replicas are left out, so scaling is not a change of configuration.
     i.config_hash = super::hash::hash_of(&("service", &i.config_hash, &placement));
     i.kind = Kind::Service;
-    i.spec = Spec::Service(ServiceSpec { task, replicas, placement });
+    i.spec = Spec::Service(ServiceSpec { task, replicas, placement, secrets });
     i
+}
+
+/// The task's sensitive environment variables (those its attributes show masked: `env` values
+/// marked sensitive, and `FLINK_PROPERTIES` when it holds a sensitive setting or a keystore
+/// password) taken out of `task` as secrets, so `docker service inspect` shows none of them.
+fn secrets(service: &str, attributes: &BTreeMap<String, String>, task: &mut ContainerSpec) -> Vec<SecretEnv> {
+    let shown = |var: &str| match var {
+        "FLINK_PROPERTIES" => attributes.get("flink_config"),
+        _ => attributes.get(&format!("env.{var}")),
+    };
+    let vars: Vec<String> =
+        task.env.keys().filter(|k| shown(k).is_some_and(|v| super::sensitive::is_masked(v))).cloned().collect();
+    vars.into_iter()
+        .filter_map(|var| {
+            let shown = shown(&var)?.clone();
+            let (value, append) = match var.as_str() {
+                // A sensitive value over several lines would misalign the two: all of it then.
+                "FLINK_PROPERTIES" if task.env.get(&var)?.lines().count() != shown.lines().count() => {
+                    (task.env.remove(&var)?, false)
+                }
+                "FLINK_PROPERTIES" => {
+                    // Line by line (both sorted by key): the lines shown masked are the secret.
+                    let real = task.env.get(&var)?.clone();
+                    let lines = || real.lines().zip(shown.lines());
+                    let plain: String = lines().filter(|(r, s)| r == s).map(|(r, _)| format!("{r}\n")).collect();
+                    let secret: String = lines().filter(|(r, s)| r != s).map(|(r, _)| format!("{r}\n")).collect();
+                    task.env.insert(var.clone(), plain);
+                    (secret, true)
+                }
+                _ => (task.env.remove(&var)?, false),
+            };
+            // The masked form is keyed: its digest names this value without revealing it.
+            let digest = super::hash::hash_of(&shown).chars().rev().take(12).collect::<String>();
+            // Swarm names are at most 64 characters; the digest keeps a shortened one unique.
+            let stem = format!("{service}-{}", var.to_lowercase().replace('_', "-"));
+            let name = format!("{}-{digest}", &stem[..stem.len().min(64 - 13)]);
+            Some(SecretEnv { var, name, value, append })
+        })
+        .collect()
 }

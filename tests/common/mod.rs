@@ -127,6 +127,9 @@ impl Project {
         for id in docker(&["ps", "-aq", "--filter", &f]).lines() {
             docker(&["rm", "-f", "-v", id]);
         }
+        for id in docker(&["secret", "ls", "-q", "--filter", &f]).lines() {
+            docker(&["secret", "rm", id]);
+        }
         for id in docker(&["network", "ls", "-q", "--filter", &f]).lines() {
             docker(&["network", "rm", id]);
         }
