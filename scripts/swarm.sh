@@ -94,6 +94,13 @@ stop_worker() {
 
 case "$cmd" in
   up)
+    # A one-node swarm this script made earlier cannot take workers (its manager answers on
+    # loopback): made again, when nothing runs on it.
+    if [ "$(swarm_state)" = active ] && [ -f "$state_dir/made-by-us" ] && [ "$workers" -gt 0 ] \
+      && [ "$(docker info --format '{{.Swarm.NodeAddr}}')" != 10.231.1.1 ] && [ -z "$(docker service ls -q)" ]; then
+      docker swarm leave --force >/dev/null
+      rm -f "$state_dir/made-by-us"
+    fi
     case "$(swarm_state)" in
       active)
         if [ ! -f "$state_dir/made-by-us" ] && [ "$workers" -gt 0 ]; then

@@ -14,7 +14,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// ZooKeeper's `srvr` over bash's /dev/tcp (the official image has no nc). Each read waits at
 /// most 3 s, so the probe ends inside the container too when ZooKeeper accepts and stays silent.
-const ZOOKEEPER_PROBE: &str =
+pub(super) const ZOOKEEPER_PROBE: &str =
     "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && while IFS= read -r -t 3 line <&3; do echo \"$line\"; done";
 
 /// How long a probe may keep failing, and what it waits for (for messages).

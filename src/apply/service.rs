@@ -5,16 +5,13 @@
 //! runs. See docs/ARCHITECTURE.md, "Swarm".
 
 use super::operations::Probe;
+use super::ready::ZOOKEEPER_PROBE;
 use super::{ApplyError, Shared, jobmanager_urls, save};
 use crate::docker::swarm::{self, LiveTask};
 use crate::model::swarm::ServiceSpec;
 use crate::model::{Instance, Spec};
 use crate::plan::Change;
 use std::time::{Duration, Instant};
-
-/// ZooKeeper's `srvr`, as the single-engine probe asks it (see `ready.rs`).
-const ZOOKEEPER_PROBE: &str =
-    "exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && while IFS= read -r -t 3 line <&3; do echo \"$line\"; done";
 
 fn spec(d: &Instance) -> Result<&ServiceSpec, ApplyError> {
     match &d.spec {
