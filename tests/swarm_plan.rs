@@ -204,3 +204,41 @@ fn sensitive_values_leave_the_service_spec_as_secrets() {
     // The JobManagers' settings hold the secret key too.
     assert_eq!(service(&d, "cluster.c.jobmanager[0]").secrets.len(), 1);
 }
+
+#[test]
+fn replacing_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("job.jar"), b"not really a jar").unwrap();
+    let with_job = |memory: &str| {
+        let hcl = format!(
+            "{HCL}\njob \"j\" {{\n  cluster     = cluster.c.name\n  jar         = \"job.jar\"\n  parallelism = 2\n}}\n"
+        );
+        std::fs::write(dir.path().join("main.hcl"), hcl).unwrap();
+        let inputs = VarInputs { var_files: vec![], vars: vec![format!("tm_memory={memory}")] };
+        let cfg = config::load(dir.path(), &inputs).unwrap();
+        model::expand(&cfg, &model::sensitive::Masker::salted("salt"))
+    };
+    let before = with_job("1024m");
+    let (state, mut live) = applied(&before, "sw");
+    let jid = state.resource("job.j").unwrap().id.clone();
+    live.jobs.insert("cluster.c".into(), Some([(jid, "RUNNING".to_string())].into()));
+    let p = plan::compute(&with_job("2048m"), &state, &live, "sw", false).unwrap();
+    let job = p.changes.iter().find(|c| c.address == "job.j").unwrap();
+    assert_eq!(job.action, Action::Update, "{:?}", job.reasons);
+    assert!(job.reasons.iter().any(|r| r.contains("every TaskManager is replaced")), "{:?}", job.reasons);
+    let ops = Operations::lower(&p).to_string();
+    // Operation `what`'s index and the indices it waits for.
+    let op = |what: &str| -> (String, Vec<String>) {
+        let l = ops.lines().find(|l| l.contains(what)).unwrap_or_else(|| panic!("{what}:\n{ops}"));
+        let l = l.split("  #").next().unwrap();
+        let index = l.split(' ').next().unwrap().to_string();
+        let after = l.split(" after ").nth(1).map(|a| a.split(',').map(str::to_string).collect()).unwrap_or_default();
+        (index, after)
+    };
+    let (stop, _) = op("stop-with-savepoint job.j");
+    let (_, remove_after) = op("remove cluster.c.taskmanager");
+    assert!(remove_after.contains(&stop), "the old TaskManagers go only after the savepoint:\n{ops}");
+    let (ready, _) = op("wait-ready(registered, 2 slots) cluster.c.taskmanager");
+    let (_, submit_after) = op("submit job.j");
+    assert!(submit_after.contains(&ready), "the job is restored once the new TaskManagers are registered:\n{ops}");
+}

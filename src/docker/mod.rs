@@ -132,3 +132,8 @@ pub(super) async fn within<T>(
 pub(super) fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
+
+/// The engine answered 409: the name is taken (or the object is busy).
+pub(super) fn is_conflict(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
+}

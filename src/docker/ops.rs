@@ -2,7 +2,7 @@
 //! networks, volumes and containers, start, read back published ports, run a probe command,
 //! read the last log lines for error messages.
 
-use super::{CALL, DockerError, Engine, is_not_found, within};
+use super::{CALL, DockerError, Engine, is_conflict, is_not_found, within};
 use crate::config::PullPolicy;
 use crate::model::{ContainerSpec, Kind};
 use crate::names::{LABEL_ADDRESS, LABEL_HASH, LABEL_LINEAGE, LABEL_PROJECT};
@@ -242,10 +242,6 @@ pub async fn create_container(
         return Err(e);
     }
     Ok(created.id)
-}
-
-fn is_conflict(e: &bollard::errors::Error) -> bool {
-    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
 }
 
 enum Taken {

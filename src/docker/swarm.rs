@@ -3,7 +3,7 @@
 //! flinkform's labels; its tasks' containers carry only the user's (the swarm adds its own),
 //! so a task's container is never mistaken for a container flinkform made.
 
-use super::{CALL, is_not_found, within};
+use super::{CALL, is_conflict, is_not_found, within};
 use super::{DockerError, Engine};
 use crate::model::swarm::{SECRETS_DIR, SecretEnv, ServiceSpec};
 use crate::names::LABEL_PROJECT;
@@ -125,7 +125,7 @@ async fn ensure_secrets(
         let failed = || DockerError::api(format!("creating secret {}", s.name));
         let id = match engine.docker.create_secret(spec).await {
             Ok(created) => created.id,
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+            Err(e) if is_conflict(&e) => {
                 engine.docker.inspect_secret(&s.name).await.map_err(failed())?.id.unwrap_or_default()
             }
             Err(e) => return Err(failed()(e)),
