@@ -69,9 +69,11 @@ async fn stop_with_savepoint(http: &reqwest::Client, url: &str, jid: &str) -> St
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // The overview, which Flink answers afresh (`/jobs/<id>` is cached for up to 3 s).
     loop {
-        let v = get(http, &format!("{url}/jobs/{jid}")).await.unwrap_or_default();
-        if v["state"] != "RUNNING" {
+        let o = get(http, &format!("{url}/jobs/overview")).await.unwrap_or_default();
+        let ended = o["jobs"].as_array().into_iter().flatten().any(|j| j["jid"] == jid && j["state"] != "RUNNING");
+        if ended {
             return path;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -165,6 +165,19 @@ pub struct JobOverview {
     /// Milliseconds since it started (or that it ran, once ended).
     #[serde(default)]
     pub duration: Option<i64>,
+    #[serde(default)]
+    pub tasks: TaskCounts,
+}
+
+/// How many of a job's subtasks are in which state.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct TaskCounts {
+    #[serde(default)]
+    pub running: u64,
+    #[serde(default)]
+    pub finished: u64,
+    #[serde(default)]
+    pub total: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,21 +206,22 @@ impl FlinkRest {
         Ok(o.jobs)
     }
 
-    /// A job's state (RUNNING, FAILED, …), None when Flink does not know the job.
+    /// A job's state (RUNNING, FAILED, …), None when Flink does not know the job. Read from
+    /// the jobs' overview, which the dispatcher answers afresh: `/jobs/<id>` is served from a
+    /// cache that Flink refreshes every `web.refresh-interval` (3 s), so a job that finished
+    /// would still look RUNNING there for up to 3 s of downtime.
     pub async fn job_state(&self, jid: &str) -> Result<Option<String>, RestError> {
-        match self.get::<serde_json::Value>(&format!("/jobs/{jid}")).await {
-            Ok(v) => Ok(v["state"].as_str().map(str::to_string)),
-            Err(RestError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self.jobs().await?.into_iter().find(|j| j.jid == jid).map(|j| j.state))
     }
 
-    /// Whether every task of the job is RUNNING (a job is RUNNING before its tasks are deployed,
-    /// and a savepoint needs them all).
+    /// Whether the job runs every subtask (a job is RUNNING before its tasks are deployed, and
+    /// a savepoint needs them). A subtask that finished counts: a source with nothing to read
+    /// at this parallelism ends at once. From the overview, for the reason [`Self::job_state`] says.
     pub async fn all_tasks_running(&self, jid: &str) -> Result<bool, RestError> {
-        let v: serde_json::Value = self.get(&format!("/jobs/{jid}")).await?;
-        let vertices = v["vertices"].as_array().cloned().unwrap_or_default();
-        Ok(!vertices.is_empty() && vertices.iter().all(|x| x["status"] == "RUNNING"))
+        let jobs = self.jobs().await?;
+        let Some(j) = jobs.iter().find(|j| j.jid == jid) else { return Ok(false) };
+        let t = j.tasks;
+        Ok(j.state == "RUNNING" && t.running > 0 && t.running + t.finished == t.total)
     }
 
     async fn send_json(&self, req: reqwest::RequestBuilder, url: String) -> Result<serde_json::Value, RestError> {
