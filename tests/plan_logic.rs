@@ -218,6 +218,7 @@ fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
             ports: BTreeMap::new(),
             replicas: None,
             nodes: Vec::new(),
+            rolling: None,
         },
     );
     let err = plan::compute(&d, &State::new(), &live, &project, false).unwrap_err().to_string();

@@ -74,6 +74,7 @@ fn live_object(r: &Resource) -> LiveObject {
         ports: BTreeMap::new(),
         replicas: None,
         nodes: Vec::new(),
+        rolling: None,
     }
 }
 

@@ -1,11 +1,13 @@
 //! The same configuration on a swarm, without Docker: what `engine = "swarm"` makes of a
 //! cluster (one service per ZooKeeper server and JobManager, one replicated TaskManager
-//! service, overlay networks), that scaling is an in-place update lowered to one `scale`
-//! operation while a configuration change replaces, and the mistakes named.
+//! service, overlay networks), that scaling is an in-place update lowered to one
+//! `update-in-place` operation while a TaskManager configuration change is a rolling update
+//! (the plan says its order and parallelism) and other services' changes replace them, and the
+//! mistakes named.
 
 mod fixtures;
 
-use fixtures::applied;
+use fixtures::{applied, plain};
 use flinkform::apply::operations::Operations;
 use flinkform::config::{self, VarInputs};
 use flinkform::model::{self, Desired, Kind, Spec, swarm::ServiceSpec};
@@ -101,7 +103,7 @@ fn every_role_is_a_service_and_the_taskmanagers_one_replicated_service() {
 }
 
 #[test]
-fn scaling_is_an_update_in_place_and_a_configuration_change_a_replacement() {
+fn scaling_is_an_update_in_place_and_a_configuration_change_a_rolling_update() {
     let before = expand(HCL, &[]).unwrap();
     let (state, live) = applied(&before, "sw");
     let scaled = expand(HCL, &["taskmanagers=4"]).unwrap();
@@ -120,15 +122,80 @@ fn scaling_is_an_update_in_place_and_a_configuration_change_a_replacement() {
         "the plan says what scaling does"
     );
     let ops = Operations::lower(&p).to_string();
-    assert_eq!(ops.lines().next().unwrap_or_default().split("  #").next().unwrap(), "0 scale cluster.c.taskmanager");
+    assert_eq!(
+        ops.lines().next().unwrap_or_default().split("  #").next().unwrap(),
+        "0 update-in-place cluster.c.taskmanager"
+    );
     assert!(ops.contains("1 wait-ready(registered, 2 slots) cluster.c.taskmanager after 0"), "{ops}");
 
     let bigger = expand(HCL, &["tm_memory=2048m"]).unwrap();
     let p = plan::compute(&bigger, &state, &live, "sw", false).unwrap();
     let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
-    assert_eq!(c.action, Action::Replace, "{:?}", c.reasons);
+    assert_eq!((c.action, c.rolling), (Action::Update, true), "{:?}", c.reasons);
     assert!(c.reasons.iter().any(|r| r.contains("memory")), "{:?}", c.reasons);
+    assert_eq!(
+        c.reasons.last().unwrap(),
+        "rolling update of its 2 tasks: 1 task at a time, stop-first (an old task stops before its successor starts), each watched 5s, rolled back if a new task fails; the service is kept"
+    );
     assert!(p.changes.iter().filter(|c| c.address.contains("jobmanager")).all(|c| c.action == Action::NoOp));
+    let ops = Operations::lower(&p).to_string();
+    assert!(ops.starts_with("0 rolling-update cluster.c.taskmanager  # "), "{ops}");
+    assert!(ops.contains("1 wait-ready(registered, 2 slots) cluster.c.taskmanager after 0"), "{ops}");
+    let text = plain(plan::render::human(&p));
+    assert!(text.contains("~ service \"sw-c-taskmanager\" {"), "{text}");
+
+    // A JobManager's change replaces its service (one task, a fixed identity).
+    let jm = expand(
+        &HCL.replace(
+            "    replicas = 2\n  }\n  taskmanager",
+            "    replicas = 2\n    memory   = \"2048m\"\n  }\n  taskmanager",
+        ),
+        &[],
+    )
+    .unwrap();
+    let p = plan::compute(&jm, &state, &live, "sw", false).unwrap();
+    let c = p.changes.iter().find(|c| c.address == "cluster.c.jobmanager[0]").unwrap();
+    assert_eq!((c.action, c.rolling), (Action::Replace, false), "{:?}", c.reasons);
+}
+
+#[test]
+fn rolling_update_settings_are_the_plan_s_and_change_nothing_that_runs() {
+    let custom = HCL.replace(
+        "    placement {",
+        "    rolling_update {\n      parallelism    = 2\n      order          = \"start-first\"\n      monitor        = \"10s\"\n      failure_action = \"pause\"\n    }\n    placement {",
+    );
+    let before = expand(HCL, &[]).unwrap();
+    let (state, live) = applied(&before, "sw");
+    let after = expand(&custom, &[]).unwrap();
+    assert_eq!(after["cluster.c.taskmanager"].config_hash, before["cluster.c.taskmanager"].config_hash);
+    let p = plan::compute(&after, &state, &live, "sw", false).unwrap();
+    let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
+    assert_eq!((c.action, c.rolling), (Action::Update, false));
+    assert_eq!(
+        c.reasons,
+        [
+            "rolling_update: parallelism=1 order=stop-first delay=0s monitor=5s failure_action=rollback → parallelism=2 order=start-first delay=0s monitor=10s failure_action=pause",
+            "update settings only: no task restarts; the next rolling update follows them"
+        ]
+    );
+    let ops = Operations::lower(&p).to_string();
+    assert!(ops.starts_with("0 update-in-place cluster.c.taskmanager"), "{ops}");
+    // With a memory change as well, the rolling update says how it goes.
+    let both = expand(&custom, &["tm_memory=2048m"]).unwrap();
+    let p = plan::compute(&both, &state, &live, "sw", false).unwrap();
+    let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
+    assert!(c.rolling);
+    assert!(
+        c.reasons.last().unwrap().starts_with("rolling update of its 2 tasks: 2 tasks at a time, start-first (a new task starts before its predecessor stops), each watched 10s, paused if a new task fails"),
+        "{:?}",
+        c.reasons
+    );
+    // Mistakes: a word that is not a setting, and the block on a single engine.
+    let e = expand(&custom.replace("\"start-first\"", "\"start-frist\""), &[]).unwrap_err();
+    assert!(e.contains("`order` = \"start-frist\" is not one of stop-first, start-first"), "{e}");
+    assert!(e.contains("did you mean \\\"start-first\\\"?"), "{e}");
+    let e = expand(&custom.replace("  engine  = \"swarm\"\n", ""), &[]).unwrap_err();
+    assert!(e.contains("its taskmanager has a `rolling_update` block, which only a swarm uses"), "{e}");
 }
 
 #[test]
@@ -206,7 +273,7 @@ fn sensitive_values_leave_the_service_spec_as_secrets() {
 }
 
 #[test]
-fn replacing_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
+fn rolling_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("job.jar"), b"not really a jar").unwrap();
     let with_job = |memory: &str| {
@@ -225,7 +292,11 @@ fn replacing_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
     let p = plan::compute(&with_job("2048m"), &state, &live, "sw", false).unwrap();
     let job = p.changes.iter().find(|c| c.address == "job.j").unwrap();
     assert_eq!(job.action, Action::Update, "{:?}", job.reasons);
-    assert!(job.reasons.iter().any(|r| r.contains("every TaskManager is replaced")), "{:?}", job.reasons);
+    assert!(
+        job.reasons.iter().any(|r| r.contains("every TaskManager is restarted by a rolling update")),
+        "{:?}",
+        job.reasons
+    );
     let ops = Operations::lower(&p).to_string();
     // Operation `what`'s index and the indices it waits for.
     let op = |what: &str| -> (String, Vec<String>) {
@@ -236,8 +307,8 @@ fn replacing_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
         (index, after)
     };
     let (stop, _) = op("stop-with-savepoint job.j");
-    let (_, remove_after) = op("remove cluster.c.taskmanager");
-    assert!(remove_after.contains(&stop), "the old TaskManagers go only after the savepoint:\n{ops}");
+    let (_, roll_after) = op("rolling-update cluster.c.taskmanager");
+    assert!(roll_after.contains(&stop), "the TaskManagers roll only after the savepoint:\n{ops}");
     let (ready, _) = op("wait-ready(registered, 2 slots) cluster.c.taskmanager");
     let (_, submit_after) = op("submit job.j");
     assert!(submit_after.contains(&ready), "the job is restored once the new TaskManagers are registered:\n{ops}");

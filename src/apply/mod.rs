@@ -41,6 +41,11 @@ pub enum ApplyError {
     /// A job operation Flink refused or did not finish (the message says what is left running).
     #[error("{0}")]
     Job(String),
+    /// A swarm's rolling update that a failing new task stopped.
+    #[error(
+        "the rolling update of service {name} stopped: {message}. The swarm {outcome}; see `docker service ps --no-trunc {name}`"
+    )]
+    RollingUpdate { name: String, message: String, outcome: &'static str },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -224,7 +229,7 @@ fn count(plan: &Plan, operations: &Operations, outcomes: Vec<Outcome<ApplyError>
                 (Action::Update, _) if !last_of_change => {}
                 (Action::Update, _) | (_, OpKind::Start) => report.changed += 1,
                 (_, OpKind::Create | OpKind::SubmitJob) => report.added += 1,
-                (_, OpKind::Scale) => report.changed += 1,
+                (_, OpKind::UpdateInPlace | OpKind::RollingUpdate) => report.changed += 1,
                 (_, OpKind::Remove | OpKind::StopJob(_)) => report.destroyed += 1,
             },
             Outcome::Failed(e) => report.failed.push((op.address.clone(), e.to_string())),
@@ -291,7 +296,8 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
         OpKind::StopJob(how) => job::stop(shared, c, how).await,
         OpKind::SubmitJob => job::submit(shared, c).await,
         OpKind::Remove => remove(shared, c, started).await,
-        OpKind::Scale => service::scale(shared, c).await,
+        OpKind::UpdateInPlace => service::update_in_place(shared, c).await,
+        OpKind::RollingUpdate => service::roll(shared, c).await,
         OpKind::Create => {
             let d = desired(c, "create")?;
             p.line(&c.address, "Creating...");

@@ -17,8 +17,12 @@ pub enum OpKind {
     Create,
     /// Starts a stopped container.
     Start,
-    /// Scales a swarm service in place to its configured replicas.
-    Scale,
+    /// Sets a swarm service's replicas and update settings in place: its running tasks are kept.
+    UpdateInPlace,
+    /// Sends a swarm service its new configuration and waits while the swarm replaces its
+    /// tasks a batch at a time (the service is kept). Like a removal, it waits for the jobs on
+    /// it to stop; like a creation, for what it depends on.
+    RollingUpdate,
     /// Waits until a created or started container is ready. Its own operation, so that what
     /// needs the container only running (TaskManagers on their JobManager) starts sooner.
     WaitReady(Probe),
@@ -68,7 +72,8 @@ impl fmt::Display for OpKind {
             OpKind::Remove => f.write_str("remove"),
             OpKind::Create => f.write_str("create"),
             OpKind::Start => f.write_str("start"),
-            OpKind::Scale => f.write_str("scale"),
+            OpKind::UpdateInPlace => f.write_str("update-in-place"),
+            OpKind::RollingUpdate => f.write_str("rolling-update"),
             OpKind::WaitReady(Probe::Zookeeper) => f.write_str("wait-ready(zookeeper srvr)"),
             OpKind::WaitReady(Probe::FlinkRest) => f.write_str("wait-ready(GET /overview)"),
             OpKind::WaitReady(Probe::TaskManagerRegistered { slots }) => {
@@ -143,7 +148,8 @@ fn kinds(c: &Change) -> Vec<OpKind> {
         Action::Create => vec![OpKind::Create],
         Action::Start => vec![OpKind::Start],
         Action::Delete => vec![OpKind::Remove],
-        Action::Update if c.kind == crate::model::Kind::Service => vec![OpKind::Scale],
+        Action::Update if c.kind == crate::model::Kind::Service && c.rolling => vec![OpKind::RollingUpdate],
+        Action::Update if c.kind == crate::model::Kind::Service => vec![OpKind::UpdateInPlace],
         Action::Replace | Action::Update => vec![OpKind::Remove, OpKind::Create],
         Action::NoOp => vec![],
     };
@@ -203,7 +209,9 @@ enum Class {
 fn class(k: OpKind) -> Class {
     match k {
         OpKind::Remove | OpKind::StopJob(_) => Class::Teardown,
-        OpKind::Create | OpKind::Start | OpKind::Scale | OpKind::SubmitJob => Class::Bringup,
+        OpKind::Create | OpKind::Start | OpKind::UpdateInPlace | OpKind::RollingUpdate | OpKind::SubmitJob => {
+            Class::Bringup
+        }
         OpKind::WaitReady(_) | OpKind::WriteTls => Class::Ready,
     }
 }
@@ -256,16 +264,14 @@ fn dependencies(plan: &Plan, ops: &[Operation]) -> Vec<Vec<usize>> {
                         after.extend(ready.or(index.get(&(d.as_str(), Class::Bringup))));
                     }
                     after.extend(index.get(&(c.address.as_str(), Class::Teardown)));
+                    if op.kind == OpKind::RollingUpdate {
+                        after.extend(teardowns_of_dependents(plan, ops, &c.address));
+                    }
                 }
                 Class::Ready => after.extend(index.get(&(c.address.as_str(), Class::Bringup))),
                 Class::Teardown => {
                     after.extend(rejoined.get(c.address.as_str()));
-                    for (j, other) in ops.iter().enumerate() {
-                        let oc = &plan.changes[other.change];
-                        if j != i && class(other.kind) == Class::Teardown && oc.dependencies.contains(&c.address) {
-                            after.push(j);
-                        }
-                    }
+                    after.extend(teardowns_of_dependents(plan, ops, &c.address).filter(|j| *j != i));
                 }
             }
             after.sort_unstable();
@@ -273,6 +279,18 @@ fn dependencies(plan: &Plan, ops: &[Operation]) -> Vec<Vec<usize>> {
             after
         })
         .collect()
+}
+
+/// The removals and job stops of what depends on `address`.
+fn teardowns_of_dependents<'a>(
+    plan: &'a Plan,
+    ops: &'a [Operation],
+    address: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    ops.iter().enumerate().filter_map(move |(j, other)| {
+        let oc = &plan.changes[other.change];
+        (class(other.kind) == Class::Teardown && oc.dependencies.iter().any(|d| d == address)).then_some(j)
+    })
 }
 
 /// One line per operation: `3 create cluster.a.jobmanager[0] after 2  # slots: 2 → 4`.

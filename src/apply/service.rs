@@ -1,4 +1,5 @@
-//! Swarm services in the executor: create, scale in place, and wait until a service does its
+//! Swarm services in the executor: create, update in place (replicas, update settings),
+//! roll onto a new configuration, and wait until a service does its
 //! job — every replica's task running, then the role's own readiness (ZooKeeper answers
 //! `srvr`, the JobManager serves `/overview`, the service's TaskManagers are registered with
 //! their slots). A JobManager's REST URL is its task's published port, recorded once the task
@@ -28,16 +29,57 @@ pub(super) async fn create(shared: &Shared, d: &Instance) -> Result<String, Appl
     Ok(swarm::create_service(&shared.engine, &d.name, s, &labels).await?)
 }
 
-/// Scales the service in place to the configured replicas: its running tasks are kept.
-pub(super) async fn scale(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
-    let d = c.desired.as_ref().ok_or_else(|| ApplyError::Internal("scale without a desired instance".into()))?;
+/// Sets the service's replicas and update settings in place: its running tasks are kept.
+pub(super) async fn update_in_place(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
+    let d = c.desired.as_ref().ok_or_else(|| ApplyError::Internal("an update without a desired instance".into()))?;
     let id = c.live_id.as_deref().ok_or_else(|| ApplyError::Internal(format!("{}: no live service", d.address)))?;
+    let s = spec(d)?;
     let before = c.before.as_ref().and_then(|b| b.get("replicas")).cloned().unwrap_or_default();
-    let replicas = spec(d)?.replicas;
-    shared.printer.line(&c.address, &format!("Scaling... [replicas {before} → {replicas}]"));
-    swarm::scale_service(&shared.engine, id, &d.name, replicas).await?;
+    if before != s.replicas.to_string() {
+        shared.printer.line(&c.address, &format!("Scaling... [replicas {before} → {}]", s.replicas));
+    } else {
+        shared.printer.line(&c.address, "Modifying... [update settings]");
+    }
+    swarm::update_in_place(&shared.engine, id, &d.name, s.replicas, s.rolling).await?;
     let ports = c.live_ports.clone();
-    save(shared, |s| s.put(super::record(d, id, ports)))?;
+    save(shared, |st| st.put(super::record(d, id, ports)))?;
+    Ok(())
+}
+
+/// A rolling update: the new configuration sent to the service, whose tasks the swarm
+/// replaces a batch at a time; returns once every task runs it (the readiness wait follows).
+pub(super) async fn roll(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
+    let d = c.desired.as_ref().ok_or_else(|| ApplyError::Internal("an update without a desired instance".into()))?;
+    let id = c.live_id.as_deref().ok_or_else(|| ApplyError::Internal(format!("{}: no live service", d.address)))?;
+    let s = spec(d)?;
+    let rolling = s.rolling.unwrap_or_default();
+    shared.printer.line(&c.address, &format!("Rolling update... [{} tasks: {rolling}]", s.replicas));
+    super::ensure_image(shared, &s.task.image, d.pull).await?;
+    let labels = super::labels(shared, d);
+    // Each batch: stop (or start) a task, its successor running, then watched.
+    let per_batch = Duration::from_secs(120 + rolling.monitor_s + rolling.delay_s);
+    let batches = match rolling.parallelism {
+        0 => 1,
+        n => s.replicas.div_ceil(n).max(1),
+    };
+    let started = Instant::now();
+    let progress = |message: &str| {
+        shared
+            .printer
+            .line(&c.address, &format!("Still rolling... [{}s elapsed: {message}]", started.elapsed().as_secs()))
+    };
+    let outcome =
+        swarm::roll_service(&shared.engine, id, &d.name, s, &labels, per_batch * batches as u32, progress).await?;
+    if let swarm::Rolled::Failed(message) = outcome {
+        let outcome = match rolling.failure_action {
+            crate::config::FailureAction::Rollback => "rolled it back: the previous configuration runs",
+            crate::config::FailureAction::Pause => "paused it: the tasks already replaced run the new configuration",
+        };
+        return Err(ApplyError::RollingUpdate { name: d.name.clone(), message, outcome });
+    }
+    let ports = c.live_ports.clone();
+    save(shared, |st| st.put(super::record(d, id, ports)))?;
+    shared.printer.line(&c.address, &format!("Rolled every task after {}s", started.elapsed().as_secs()));
     Ok(())
 }
 

@@ -180,6 +180,7 @@ fn taskmanager(ev: Option<&Evaluated>, sources: &Sources, errors: &mut Vec<Confi
         memory: f.memory("memory").unwrap_or(Memory { mib: 1728 }),
         extras: FlinkExtras::default(),
         placement: Fields::placement(ev, sources, f.errors),
+        rolling_update: Fields::rolling_update(ev, sources, f.errors),
     }
 }
 

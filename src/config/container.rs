@@ -57,10 +57,10 @@ pub fn convert(
         }
         Healthcheck {
             test,
-            interval_s: duration(&mut f, "interval").unwrap_or(5),
-            timeout_s: duration(&mut f, "timeout").unwrap_or(5),
+            interval_s: f.duration("interval").unwrap_or(5),
+            timeout_s: f.duration("timeout").unwrap_or(5),
             retries: f.whole("retries", 1, 1000).unwrap_or(3),
-            start_period_s: duration(&mut f, "start_period").unwrap_or(0),
+            start_period_s: f.duration("start_period").unwrap_or(0),
         }
     });
     let mut f = Fields::new(Some(ev), sources, errors);
@@ -168,17 +168,6 @@ pub fn object(c: &Container) -> Value {
     o.insert("image".into(), c.image.clone().into());
     o.insert("networks".into(), Value::Array(c.networks.iter().cloned().map(Value::from).collect()));
     Value::Object(o)
-}
-
-/// `"5s"`, `"2m"`, `"500ms"` (rounded up to a second), or a number of seconds.
-fn duration(f: &mut Fields, name: &str) -> Option<u64> {
-    let s = f.string(name)?;
-    let parsed = super::parse_duration(&s).ok().map(|d| d.as_millis().div_ceil(1000) as u64);
-    if parsed.is_none() {
-        let loc = f.loc(name);
-        f.fail(&loc, format!("`{name}` = \"{s}\" is not a duration"), "write e.g. \"5s\", \"2m\" or \"500ms\"".into());
-    }
-    parsed
 }
 
 /// `[host_ip:][host_port:]container_port[/proto]`.

@@ -303,6 +303,48 @@ impl<'a> Fields<'a> {
         Placement { constraints: f.string_list("constraints").unwrap_or_default(), spread: f.string("spread") }
     }
 
+    /// `rolling_update` of a TaskManager block: the swarm's update settings, defaults for what
+    /// is not written; None when there is no such block.
+    pub fn rolling_update(
+        ev: Option<&Evaluated>,
+        sources: &Sources,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<RollingUpdate> {
+        let ev = ev.and_then(|e| e.children.get("rolling_update"))?;
+        let mut f = Fields::new(Some(ev), sources, errors);
+        let default = RollingUpdate::default();
+        Some(RollingUpdate {
+            parallelism: f.whole("parallelism", 0, 1000).unwrap_or(default.parallelism),
+            order: match f.choice("order", &["stop-first", "start-first"]).as_deref() {
+                Some("start-first") => UpdateOrder::StartFirst,
+                Some(_) => UpdateOrder::StopFirst,
+                None => default.order,
+            },
+            delay_s: f.duration("delay").unwrap_or(default.delay_s),
+            monitor_s: f.duration("monitor").unwrap_or(default.monitor_s),
+            failure_action: match f.choice("failure_action", &["rollback", "pause"]).as_deref() {
+                Some("pause") => FailureAction::Pause,
+                Some(_) => FailureAction::Rollback,
+                None => default.failure_action,
+            },
+        })
+    }
+
+    /// `"5s"`, `"2m"`, `"500ms"` (rounded up to a second), in seconds.
+    pub fn duration(&mut self, name: &str) -> Option<u64> {
+        let s = self.string(name)?;
+        let parsed = super::parse_duration(&s).ok().map(|d| d.as_millis().div_ceil(1000) as u64);
+        if parsed.is_none() {
+            let loc = self.loc(name);
+            self.fail(
+                &loc,
+                format!("`{name}` = \"{s}\" is not a duration"),
+                "write e.g. \"5s\", \"2m\" or \"500ms\"".into(),
+            );
+        }
+        parsed
+    }
+
     /// One of a fixed set of words.
     pub fn choice(&mut self, name: &str, options: &[&str]) -> Option<String> {
         let s = self.string(name)?;

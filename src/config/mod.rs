@@ -422,6 +422,14 @@ fn check_engine(
                 ));
             }
         }
+        if c.taskmanager.rolling_update.is_some() {
+            errors.push(sources.error(
+                &c.loc,
+                format!("{}: its taskmanager has a `rolling_update` block, which only a swarm uses", c.address),
+                "rolling_update on a single engine",
+                Some("set `engine = \"swarm\"` in the `flinkform` block, or remove the `rolling_update` block (a single engine replaces TaskManagers after their jobs are suspended)".into()),
+            ));
+        }
     }
 }
 

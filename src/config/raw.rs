@@ -78,6 +78,10 @@ const fn flink_role(ident: &'static str, attrs: &'static [&'static str]) -> Sche
 /// Where a role's tasks run on a swarm.
 const PLACEMENT: Schema = single("placement", &["constraints", "spread"]);
 
+/// How a swarm rolls the TaskManagers' service onto a new configuration.
+const ROLLING_UPDATE: Schema =
+    single("rolling_update", &["parallelism", "order", "delay", "monitor", "failure_action"]);
+
 const LIFECYCLE: Schema = single("lifecycle", &["prevent_destroy", "ignore_changes"]);
 
 /// The top-level language: the block kinds a configuration file may hold.
@@ -114,7 +118,10 @@ pub static TOP_LEVEL: &[Schema] = &[
             &[
                 Schema { blocks: &[PLACEMENT], ..single("zookeeper", &["replicas", "image", "pull", "memory"]) },
                 flink_role("jobmanager", &["replicas", "memory", "rest_port", "rest_bind"]),
-                flink_role("taskmanager", &["replicas", "slots", "memory"]),
+                Schema {
+                    blocks: &[PLACEMENT, ROLLING_UPDATE],
+                    ..flink_role("taskmanager", &["replicas", "slots", "memory"])
+                },
                 single("high_availability", &["storage_dir", "cluster_id", "session_timeout"]),
                 single("security", &["hardened", "pids_limit", "tls"]),
                 single(

@@ -82,6 +82,75 @@ impl Placement {
     }
 }
 
+/// How a swarm rolls a TaskManager service's tasks onto a new configuration
+/// (`rolling_update { parallelism, order, delay, monitor, failure_action }`): the swarm's own
+/// update settings. Not part of the service's configuration: changing them restarts nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RollingUpdate {
+    /// Tasks replaced at once (0: all at once).
+    pub parallelism: u64,
+    pub order: UpdateOrder,
+    /// Seconds between two batches.
+    pub delay_s: u64,
+    /// Seconds each new task is watched for a failure before the next batch.
+    pub monitor_s: u64,
+    pub failure_action: FailureAction,
+}
+
+impl Default for RollingUpdate {
+    /// One task at a time, stopped before its successor starts (no slots beyond the
+    /// configured ones), each watched 5 s; a failing task rolls the service back.
+    fn default() -> Self {
+        RollingUpdate {
+            parallelism: 1,
+            order: UpdateOrder::StopFirst,
+            delay_s: 0,
+            monitor_s: 5,
+            failure_action: FailureAction::Rollback,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StopFirst,
+    StartFirst,
+}
+
+/// What the swarm does when a new task fails during a rolling update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureAction {
+    /// Back to the previous configuration, every task.
+    Rollback,
+    /// Stop rolling; what was replaced stays replaced.
+    Pause,
+}
+
+impl std::fmt::Display for RollingUpdate {
+    /// What the plan shows: "1 task at a time, stop-first, each watched 5s, rollback on failure".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.parallelism {
+            0 => f.write_str("all tasks at once")?,
+            1 => f.write_str("1 task at a time")?,
+            n => write!(f, "{n} tasks at a time")?,
+        }
+        let order = match self.order {
+            UpdateOrder::StopFirst => "stop-first (an old task stops before its successor starts)",
+            UpdateOrder::StartFirst => "start-first (a new task starts before its predecessor stops)",
+        };
+        write!(f, ", {order}, each watched {}s", self.monitor_s)?;
+        if self.delay_s > 0 {
+            write!(f, ", {}s apart", self.delay_s)?;
+        }
+        f.write_str(match self.failure_action {
+            FailureAction::Rollback => ", rolled back if a new task fails",
+            FailureAction::Pause => ", paused if a new task fails",
+        })
+    }
+}
+
 /// A `backend` block of the `flinkform` block.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum BackendSettings {
@@ -231,6 +300,8 @@ pub struct TaskManager {
     pub memory: Memory,
     pub extras: FlinkExtras,
     pub placement: Placement,
+    /// Swarm only: how a configuration change rolls over the TaskManagers' tasks.
+    pub rolling_update: Option<RollingUpdate>,
 }
 
 #[derive(Debug, Clone)]

@@ -5,13 +5,15 @@
 
 use super::{CALL, is_conflict, is_not_found, within};
 use super::{DockerError, Engine};
+use crate::config::{FailureAction, RollingUpdate, UpdateOrder};
 use crate::model::swarm::{SECRETS_DIR, SecretEnv, ServiceSpec};
 use crate::names::LABEL_PROJECT;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit,
-    NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum, TaskState,
+    NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
+    ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, ServiceUpdateStatusStateEnum, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{ListServicesOptionsBuilder, ListTasksOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +26,8 @@ pub struct LiveService {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub replicas: u64,
+    /// Its update settings, as flinkform reads them (None: not ones it sets).
+    pub rolling: Option<RollingUpdate>,
     pub tasks: Vec<LiveTask>,
 }
 
@@ -59,6 +63,7 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveService>, Do
                 name: spec.name.unwrap_or_default(),
                 labels: spec.labels.unwrap_or_default().into_iter().collect(),
                 replicas,
+                rolling: spec.update_config.as_ref().and_then(rolling_of),
                 tasks,
             }
         })
@@ -83,6 +88,21 @@ pub async fn create_service(
 ) -> Result<String, DockerError> {
     // The spec may hold secrets (its environment): only the name and image are logged.
     tracing::debug!(name, image = %spec.task.image, replicas = spec.replicas, "engine: create service");
+    let body = full_spec(engine, name, spec, labels).await?;
+    let call = async {
+        engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
+    };
+    let created = within(|| format!("creating service {name}"), CALL, call).await?;
+    Ok(created.id.unwrap_or_default())
+}
+
+/// The spec sent to the engine, its secrets created and read into the environment.
+async fn full_spec(
+    engine: &Engine,
+    name: &str,
+    spec: &ServiceSpec,
+    labels: &BTreeMap<String, String>,
+) -> Result<bollard::models::ServiceSpec, DockerError> {
     let mut body = service_spec(name, spec, labels);
     if !spec.secrets.is_empty() {
         let mounted = ensure_secrets(engine, name, &spec.secrets, labels).await?;
@@ -93,11 +113,86 @@ pub async fn create_service(
             c.args = Some(args);
         }
     }
-    let call = async {
-        engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
-    };
-    let created = within(|| format!("creating service {name}"), CALL, call).await?;
-    Ok(created.id.unwrap_or_default())
+    Ok(body)
+}
+
+/// How a rolling update ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rolled {
+    /// Every task runs the new spec.
+    Completed,
+    /// A new task failed; the swarm put the previous spec back (or paused): its message.
+    Failed(String),
+}
+
+/// Sends the service's new spec (same id, same name): the swarm replaces its tasks as the
+/// spec's update settings say. Returns once the update has ended, calling `progress` with the
+/// swarm's message every `note` while it runs. Secrets the new spec no longer uses go after.
+pub async fn roll_service(
+    engine: &Engine,
+    id: &str,
+    name: &str,
+    spec: &ServiceSpec,
+    labels: &BTreeMap<String, String>,
+    timeout: Duration,
+    progress: impl Fn(&str),
+) -> Result<Rolled, DockerError> {
+    tracing::debug!(name, image = %spec.task.image, "engine: rolling update of service");
+    let failed = || DockerError::api(format!("updating service {name}"));
+    let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
+    let version = live.version.and_then(|v| v.index).unwrap_or_default();
+    let before = format!("{:?}", live.update_status.as_ref().and_then(|u| u.started_at.clone()));
+    let body = full_spec(engine, name, spec, labels).await?;
+    let opts = bollard::query_parameters::UpdateServiceOptionsBuilder::new().version(version as i32).build();
+    let call = async { engine.docker.update_service(id, body, opts, None).await.map_err(failed()) };
+    within(|| format!("updating service {name}"), CALL, call).await?;
+    let started = std::time::Instant::now();
+    let mut last_note = started;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
+        let status = live.update_status.filter(|u| format!("{:?}", u.started_at) != before);
+        let message = status.as_ref().and_then(|u| u.message.clone()).unwrap_or_default();
+        use ServiceUpdateStatusStateEnum as S;
+        match status.as_ref().and_then(|u| u.state) {
+            Some(S::COMPLETED) => break,
+            Some(S::PAUSED | S::ROLLBACK_COMPLETED | S::ROLLBACK_PAUSED) => {
+                remove_unused_secrets(engine, id, name).await?;
+                return Ok(Rolled::Failed(message));
+            }
+            // No update under way a while after the spec changed: nothing in its tasks did.
+            None if started.elapsed() > Duration::from_secs(5) => break,
+            _ => {}
+        }
+        if started.elapsed() > timeout {
+            return Err(DockerError::Other(format!(
+                "the rolling update of service {name} did not end within {}s ({message}); see `docker service ps {name}`",
+                timeout.as_secs()
+            )));
+        }
+        if last_note.elapsed() >= Duration::from_secs(10) {
+            last_note = std::time::Instant::now();
+            progress(&message);
+        }
+    }
+    remove_unused_secrets(engine, id, name).await?;
+    Ok(Rolled::Completed)
+}
+
+/// Removes the secrets made for service `name` that its current spec does not mount (those
+/// of the configuration a rolling update replaced).
+async fn remove_unused_secrets(engine: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
+    let live = engine.docker.inspect_service(id, None).await.map_err(DockerError::api("inspecting a service"))?;
+    let used: std::collections::BTreeSet<String> = live
+        .spec
+        .and_then(|s| s.task_template)
+        .and_then(|t| t.container_spec)
+        .and_then(|c| c.secrets)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.secret_id)
+        .collect();
+    remove_secrets_where(engine, name, |id| !used.contains(id)).await
 }
 
 /// Labels a service's secrets with it, so they go when it goes.
@@ -179,20 +274,67 @@ async fn reading_secrets(engine: &Engine, spec: &ServiceSpec) -> Result<(Vec<Str
     Ok((command, args))
 }
 
-/// Sets the service's replicas, keeping everything else of its spec (and its running tasks).
-pub async fn scale_service(engine: &Engine, id: &str, name: &str, replicas: u64) -> Result<(), DockerError> {
-    tracing::debug!(name, replicas, "engine: scale service");
+/// Sets the service's replicas and update settings, keeping everything else of its spec (and
+/// its running tasks).
+pub async fn update_in_place(
+    engine: &Engine,
+    id: &str,
+    name: &str,
+    replicas: u64,
+    rolling: Option<RollingUpdate>,
+) -> Result<(), DockerError> {
+    tracing::debug!(name, replicas, "engine: update service in place");
     let call = async {
-        let failed = || DockerError::api(format!("scaling service {name}"));
+        let failed = || DockerError::api(format!("updating service {name}"));
         let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
         let version = live.version.and_then(|v| v.index).unwrap_or_default();
         let mut spec = live.spec.unwrap_or_default();
         spec.mode = Some(replicated(replicas));
+        if let Some(r) = rolling {
+            spec.update_config = Some(update_config(&r));
+        }
         let opts = bollard::query_parameters::UpdateServiceOptionsBuilder::new().version(version as i32).build();
         engine.docker.update_service(id, spec, opts, None).await.map_err(failed())?;
         Ok(())
     };
-    within(|| format!("scaling service {name}"), CALL, call).await
+    within(|| format!("updating service {name}"), CALL, call).await
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+fn update_config(r: &RollingUpdate) -> ServiceSpecUpdateConfig {
+    ServiceSpecUpdateConfig {
+        parallelism: Some(r.parallelism as i64),
+        delay: Some(r.delay_s as i64 * NANOS),
+        monitor: Some(r.monitor_s as i64 * NANOS),
+        failure_action: Some(match r.failure_action {
+            FailureAction::Rollback => ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK,
+            FailureAction::Pause => ServiceSpecUpdateConfigFailureActionEnum::PAUSE,
+        }),
+        order: Some(match r.order {
+            UpdateOrder::StopFirst => ServiceSpecUpdateConfigOrderEnum::STOP_FIRST,
+            UpdateOrder::StartFirst => ServiceSpecUpdateConfigOrderEnum::START_FIRST,
+        }),
+        max_failure_ratio: None,
+    }
+}
+
+/// The update settings flinkform would have sent for `c`, or None when it sends no such.
+fn rolling_of(c: &ServiceSpecUpdateConfig) -> Option<RollingUpdate> {
+    Some(RollingUpdate {
+        parallelism: u64::try_from(c.parallelism.unwrap_or(1)).ok()?,
+        order: match c.order {
+            Some(ServiceSpecUpdateConfigOrderEnum::START_FIRST) => UpdateOrder::StartFirst,
+            _ => UpdateOrder::StopFirst,
+        },
+        delay_s: u64::try_from(c.delay.unwrap_or(0) / NANOS).ok()?,
+        monitor_s: u64::try_from(c.monitor.unwrap_or(0) / NANOS).ok()?,
+        failure_action: match c.failure_action {
+            Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK) => FailureAction::Rollback,
+            Some(ServiceSpecUpdateConfigFailureActionEnum::PAUSE) => FailureAction::Pause,
+            _ => return None,
+        },
+    })
 }
 
 /// Removes the service (a missing one counts as removed) and waits until its tasks' containers
@@ -223,10 +365,15 @@ pub async fn remove_service(engine: &Engine, id: &str, name: &str) -> Result<(),
 
 /// Removes the secrets made for service `name` (once no task of it runs).
 async fn remove_secrets(engine: &Engine, name: &str) -> Result<(), DockerError> {
+    remove_secrets_where(engine, name, |_| true).await
+}
+
+/// Removes the secrets made for service `name` whose id `unused` says.
+async fn remove_secrets_where(engine: &Engine, name: &str, unused: impl Fn(&str) -> bool) -> Result<(), DockerError> {
     let filters = HashMap::from([("label", vec![format!("{LABEL_SERVICE}={name}")])]);
     let opts = bollard::query_parameters::ListSecretsOptionsBuilder::new().filters(&filters).build();
     let secrets = engine.docker.list_secrets(Some(opts)).await.map_err(DockerError::api("listing secrets"))?;
-    for id in secrets.into_iter().filter_map(|s| s.id) {
+    for id in secrets.into_iter().filter_map(|s| s.id).filter(|id| unused(id)) {
         match engine.docker.delete_secret(&id).await {
             Ok(()) => {}
             Err(e) if is_not_found(&e) => {}
@@ -353,6 +500,7 @@ fn service_spec(name: &str, spec: &ServiceSpec, labels: &BTreeMap<String, String
             ..Default::default()
         }),
         mode: Some(replicated(spec.replicas)),
+        update_config: spec.rolling.as_ref().map(update_config),
         endpoint_spec: Some(EndpointSpec { mode: Some(EndpointSpecModeEnum::DNSRR), ports: Some(ports) }),
         ..Default::default()
     }

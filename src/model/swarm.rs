@@ -8,7 +8,7 @@
 use super::hash::config_hash;
 use super::*;
 use crate::address::part_of;
-use crate::config::{Config, Placement};
+use crate::config::{Config, Placement, RollingUpdate};
 
 /// What a TaskManager task calls itself (hostname and Flink resource id), since the tasks of
 /// one service share a spec: the service's name and the task's slot (1, 2, …).
@@ -26,6 +26,10 @@ pub struct ServiceSpec {
     /// environment when the task starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretEnv>,
+    /// Not hashed: how a configuration change rolls over the tasks (TaskManagers only; other
+    /// services are replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling: Option<RollingUpdate>,
 }
 
 /// One sensitive environment variable as a swarm secret. Its name carries the keyed hash of
@@ -72,7 +76,13 @@ pub fn services(config: &Config, desired: Desired) -> Desired {
                 let placement = cluster.map(|c| c.taskmanager.placement.clone()).unwrap_or_default();
                 i.name = i.name.rsplit_once('-').map_or(i.name.clone(), |(stem, _)| stem.to_string());
                 i.address = service.clone();
-                out.insert(service, into_service(i, replicas, placement));
+                let mut service_instance = into_service(i, replicas, placement);
+                let rolling = cluster.and_then(|c| c.taskmanager.rolling_update).unwrap_or_default();
+                service_instance.attributes.insert("rolling_update".into(), rolling_attribute(&rolling));
+                if let Spec::Service(s) = &mut service_instance.spec {
+                    s.rolling = Some(rolling);
+                }
+                out.insert(service, service_instance);
             }
             (Kind::Container, role) => {
                 let cluster = config.clusters.get(&i.cluster);
@@ -138,8 +148,24 @@ fn into_service(mut i: Instance, replicas: u64, placement: Placement) -> Instanc
     // replicas are left out, so scaling is not a change of configuration.
     i.config_hash = super::hash::hash_of(&("service", &i.config_hash, &placement));
     i.kind = Kind::Service;
-    i.spec = Spec::Service(ServiceSpec { task, replicas, placement, secrets });
+    i.spec = Spec::Service(ServiceSpec { task, replicas, placement, secrets, rolling: None });
     i
+}
+
+/// The `rolling_update` attribute a plan's diff shows.
+pub fn rolling_attribute(r: &RollingUpdate) -> String {
+    let order = match r.order {
+        crate::config::UpdateOrder::StopFirst => "stop-first",
+        crate::config::UpdateOrder::StartFirst => "start-first",
+    };
+    let action = match r.failure_action {
+        crate::config::FailureAction::Rollback => "rollback",
+        crate::config::FailureAction::Pause => "pause",
+    };
+    format!(
+        "parallelism={} order={order} delay={}s monitor={}s failure_action={action}",
+        r.parallelism, r.delay_s, r.monitor_s
+    )
 }
 
 /// The task's sensitive environment variables (those its attributes show masked: `env` values

@@ -133,6 +133,7 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
                 ports,
                 replicas: None,
                 nodes: Vec::new(),
+                rolling: None,
             },
         );
     }
@@ -190,6 +191,7 @@ fn simple(kind: crate::model::Kind, id: String, name: String, labels: Option<BTr
         ports: BTreeMap::new(),
         replicas: None,
         nodes: Vec::new(),
+        rolling: None,
     }
 }
 

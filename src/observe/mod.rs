@@ -72,6 +72,8 @@ pub struct LiveObject {
     pub replicas: Option<u64>,
     /// Swarm services: the node of each running task, by slot.
     pub nodes: Vec<String>,
+    /// Swarm services: the update settings their spec holds, when flinkform's kind.
+    pub rolling: Option<crate::config::RollingUpdate>,
 }
 
 impl LiveObject {
@@ -147,6 +149,7 @@ impl Snapshot {
                     ports: r.ports.clone(),
                     replicas: (r.kind == Kind::Service).then(|| r.attributes.get("replicas")?.parse().ok()).flatten(),
                     nodes: Vec::new(),
+                    rolling: None,
                 },
             );
         }

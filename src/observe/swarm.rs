@@ -27,5 +27,6 @@ fn live(s: swarm::LiveService) -> LiveObject {
         ports,
         replicas: Some(s.replicas),
         nodes: s.tasks.into_iter().map(|t| t.node).collect(),
+        rolling: s.rolling,
     }
 }

@@ -163,6 +163,7 @@ fn remove_what_is_not_desired(
                 keep_object: false,
                 recorded_job: None,
                 drift: (l.is_none() && in_state).then_some(super::Drift::Removed),
+                rolling: false,
             },
         );
     }
@@ -265,7 +266,9 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
             change.desired = Some(kept);
             return Ok(change);
         }
-        change.action = Action::Replace;
+        let rolling = rolling_update(d);
+        change.action = if rolling.is_some() { Action::Update } else { Action::Replace };
+        change.rolling = rolling.is_some();
         if recorded_hash == Some(d.config_hash.as_str()) {
             change
                 .reasons
@@ -277,13 +280,48 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
                 change.reasons.push("configuration changed (config hash differs)".into());
             }
             change.reasons.extend(diffs);
-            change.reasons.push(why_replace(d.role).to_string());
+            if rolling.is_none() {
+                change.reasons.push(why_replace(d.role).to_string());
+            }
+        }
+        if let Some((tasks, r)) = rolling {
+            let tasks = if tasks == 1 { "its task".to_string() } else { format!("its {tasks} tasks") };
+            change.reasons.push(format!("rolling update of {tasks}: {r}; the service is kept"));
         }
         return Ok(change);
     }
     running_drift(&mut change, d, l, live);
     scaled(&mut change, d, l, recorded);
+    resettled(&mut change, d, l);
     Ok(change)
+}
+
+/// A TaskManager service changes configuration by the swarm's rolling update (its tasks
+/// replaced a batch at a time, as its settings say): its replicas and settings. Every other
+/// service is replaced.
+fn rolling_update(d: &Instance) -> Option<(u64, crate::config::RollingUpdate)> {
+    match &d.spec {
+        crate::model::Spec::Service(s) if d.role == crate::model::Role::TaskManager => Some((s.replicas, s.rolling?)),
+        _ => None,
+    }
+}
+
+/// A service whose update settings differ from the configuration's gets them in place:
+/// nothing restarts, the next rolling update follows them.
+fn resettled(change: &mut Change, d: &Instance, l: &LiveObject) {
+    let Some((_, want)) = rolling_update(d) else { return };
+    if l.rolling == Some(want) {
+        return;
+    }
+    change.action = Action::Update;
+    let have =
+        l.rolling.map_or_else(|| "the swarm's defaults".to_string(), |r| crate::model::swarm::rolling_attribute(&r));
+    if let Some(before) = change.before.as_mut() {
+        before.insert("rolling_update".into(), have.clone());
+    }
+    let want = crate::model::swarm::rolling_attribute(&want);
+    change.reasons.push(format!("rolling_update: {have} → {want}"));
+    change.reasons.push("update settings only: no task restarts; the next rolling update follows them".into());
 }
 
 /// A swarm service whose replicas differ from the configuration's is scaled in place (its
@@ -381,8 +419,13 @@ fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>,
     for r in replaced {
         for d in desired.values().filter(|d| d.dependencies.contains(&r)) {
             if let Some(c) = changes.get_mut(&d.address)
-                && matches!(c.action, Action::NoOp | Action::Start)
+                && (matches!(c.action, Action::NoOp | Action::Start) || c.rolling)
             {
+                if c.rolling {
+                    // Replaced instead: the last reason said how it would have rolled.
+                    c.reasons.pop();
+                    c.rolling = false;
+                }
                 c.action = Action::Replace;
                 c.reasons.push(format!("forced by the replacement of {r}"));
             }

@@ -40,7 +40,10 @@ fn cluster_restart(cluster: &str, changes: &BTreeMap<String, Change>) -> Option<
         return Some(format!("{} is {}", c.address, if c.action == Action::Create { "created" } else { "replaced" }));
     }
     let tms: Vec<&Change> = of_role("taskmanager").filter(|c| c.action != Action::Delete).collect();
-    if !tms.is_empty() && tms.iter().all(|c| matches!(c.action, Action::Replace | Action::Create)) {
+    if !tms.is_empty() && tms.iter().all(|c| c.rolling) {
+        return Some("every TaskManager is restarted by a rolling update".into());
+    }
+    if !tms.is_empty() && tms.iter().all(|c| c.rolling || matches!(c.action, Action::Replace | Action::Create)) {
         return Some("every TaskManager is replaced".into());
     }
     None
@@ -165,6 +168,7 @@ pub fn removed(r: &Resource, destroy: bool) -> Change {
         keep_object: false,
         recorded_job: r.job.clone(),
         drift: None,
+        rolling: false,
     }
 }
 

@@ -69,6 +69,10 @@ pub struct Change {
     /// What changed on the engine or in Flink since the state was written, when something did
     /// (Terraform's `resource_drift`).
     pub drift: Option<Drift>,
+    /// A swarm service updated in place whose tasks the swarm replaces, a batch at a time, with
+    /// the new configuration (a rolling update; the service and its id are kept). An in-place
+    /// update without it changes only settings the running tasks keep (replicas, update settings).
+    pub rolling: bool,
 }
 
 /// A difference between what the state recorded and what is live, found by observation.
@@ -113,6 +117,7 @@ impl Change {
             keep_object: false,
             recorded_job: recorded.and_then(|r| r.job.clone()),
             drift: None,
+            rolling: false,
         }
     }
 }

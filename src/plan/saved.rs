@@ -123,6 +123,7 @@ impl Reviewed {
                 keep_object: c.keep_object,
                 recorded_job: None,
                 drift: c.drift,
+                rolling: false,
             })
             .collect();
         Plan { changes, outputs: self.outputs.clone(), foreign: self.foreign.clone(), moved: self.moved.clone() }
