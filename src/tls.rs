@@ -91,8 +91,43 @@ pub const REST_TRUSTSTORE: &str = "rest-trust.p12";
 /// A key and its self-description, derived from `root`, `nonce` and `purpose`.
 struct Derived {
     key: KeyPair,
+    /// The same key, signing deterministically.
+    signer: Deterministic,
     pkcs8: Vec<u8>,
     serial: SerialNumber,
+}
+
+/// A P-256 key that signs deterministically (RFC 6979), where ring's signatures are
+/// randomized: the same root and nonce then give byte-identical certificates, so material
+/// derived in another run, or for another swarm service, is the material already running (a
+/// TaskManager started later trusts the JobManager's certificate only if it is the same one).
+struct Deterministic {
+    key: p256::ecdsa::SigningKey,
+    public: Vec<u8>,
+}
+
+impl Deterministic {
+    fn new(secret: &p256::SecretKey) -> Deterministic {
+        let public = secret.public_key().to_sec1_bytes().to_vec();
+        Deterministic { key: p256::ecdsa::SigningKey::from(secret), public }
+    }
+}
+
+impl rcgen::PublicKeyData for Deterministic {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for Deterministic {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        use p256::ecdsa::signature::Signer;
+        let signature: p256::ecdsa::Signature = self.key.sign(msg);
+        Ok(signature.to_der().as_bytes().to_vec())
+    }
 }
 
 fn derive(root: &Root, nonce: &str, purpose: &str) -> Result<Derived, TlsError> {
@@ -104,7 +139,8 @@ fn derive(root: &Root, nonce: &str, purpose: &str) -> Result<Derived, TlsError> 
             let key = KeyPair::try_from(pkcs8.as_slice())?;
             let mut serial = root.mac("tls-serial", &[nonce.as_bytes(), purpose.as_bytes()])[..16].to_vec();
             serial[0] &= 0x7f;
-            return Ok(Derived { key, pkcs8, serial: SerialNumber::from_slice(&serial) });
+            let signer = Deterministic::new(&secret);
+            return Ok(Derived { key, signer, pkcs8, serial: SerialNumber::from_slice(&serial) });
         }
     }
     unreachable!("256 consecutive HMAC outputs outside the P-256 order")
@@ -123,13 +159,17 @@ fn params(common_name: &str, sans: &[String], serial: SerialNumber) -> Result<Ce
 }
 
 /// The REST certificate authority of a cluster (its certificate and its issuer).
-fn rest_ca(root: &Root, nonce: &str, scope: &str) -> Result<(rcgen::Certificate, Issuer<'static, KeyPair>), TlsError> {
+fn rest_ca(
+    root: &Root,
+    nonce: &str,
+    scope: &str,
+) -> Result<(rcgen::Certificate, Issuer<'static, Deterministic>), TlsError> {
     let d = derive(root, nonce, "rest-ca")?;
     let mut p = params(&format!("flinkform REST CA {scope}"), &[], d.serial)?;
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let cert = p.self_signed(&d.key)?;
-    Ok((cert, Issuer::new(p, d.key)))
+    let cert = p.self_signed(&d.signer)?;
+    Ok((cert, Issuer::new(p, d.signer)))
 }
 
 fn leaf(
@@ -138,14 +178,14 @@ fn leaf(
     purpose: &str,
     sans: &[String],
     usage: ExtendedKeyUsagePurpose,
-    issuer: &Issuer<'_, KeyPair>,
+    issuer: &Issuer<'_, Deterministic>,
 ) -> Result<(rcgen::Certificate, Derived), TlsError> {
     let d = derive(root, nonce, purpose)?;
     let mut p = params(purpose, sans, d.serial.clone())?;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![usage];
     p.use_authority_key_identifier_extension = true;
-    Ok((p.signed_by(&d.key, issuer)?, d))
+    Ok((p.signed_by(&d.signer, issuer)?, d))
 }
 
 /// flinkform's client identity for the cluster whose TLS volume is `scope`.
@@ -159,7 +199,7 @@ fn client_of(
     root: &Root,
     nonce: &str,
     ca: &rcgen::Certificate,
-    issuer: &Issuer<'_, KeyPair>,
+    issuer: &Issuer<'_, Deterministic>,
 ) -> Result<ClientIdentity, TlsError> {
     let (cert, d) = leaf(root, nonce, "flinkform", &[], ExtendedKeyUsagePurpose::ClientAuth, issuer)?;
     Ok(ClientIdentity { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: d.key.serialize_pem() })
@@ -173,7 +213,7 @@ pub fn material(root: &Root, nonce: &str, scope: &str, hosts: &[String]) -> Resu
     let mut p = params(&format!("flink internal {scope}"), &[], internal.serial.clone())?;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-    let internal_cert = p.self_signed(&internal.key)?;
+    let internal_cert = p.self_signed(&internal.signer)?;
 
     let (ca, issuer) = rest_ca(root, nonce, scope)?;
     let (server, server_key) = leaf(root, nonce, "flink-rest", hosts, ExtendedKeyUsagePurpose::ServerAuth, &issuer)?;
@@ -258,6 +298,25 @@ mod tests {
         assert_ne!(a.key_pem, c.key_pem);
         let other = Root::derive(&Key::from_bytes(&[8; 32]), "salt", "proj-analytics-tls");
         assert_ne!(client(&other, "n1", "analytics").unwrap().key_pem, a.key_pem);
+    }
+
+    #[test]
+    fn the_same_root_and_nonce_give_the_same_certificates() {
+        let hosts = ["localhost".to_string()];
+        let a = material(&root(), "n1", "analytics", &hosts).unwrap();
+        let b = material(&root(), "n1", "analytics", &hosts).unwrap();
+        let pem = |m: &Material| m.files.iter().find(|(n, _)| *n == "rest-ca.pem").unwrap().1.clone();
+        assert_eq!(pem(&a), pem(&b), "a certificate derived twice is the same certificate");
+        assert_eq!(a.client.cert_pem, b.client.cert_pem);
+        let password = root().keystore_password();
+        let certs = |m: &Material, file: &str| {
+            let bytes = &m.files.iter().find(|(n, _)| *n == file).unwrap().1;
+            let ks = KeyStore::from_pkcs12(bytes, &password, p12_keystore::Pkcs12ImportPolicy::Strict).unwrap();
+            format!("{:?}", ks.entries().map(|(_, e)| e).collect::<Vec<_>>())
+        };
+        assert_eq!(certs(&a, INTERNAL_TRUSTSTORE), certs(&b, INTERNAL_TRUSTSTORE));
+        let c = material(&root(), "n2", "analytics", &hosts).unwrap();
+        assert_ne!(pem(&a), pem(&c));
     }
 
     #[test]

@@ -6,10 +6,14 @@
 //! replicated service spread over both nodes, registered with Flink across the overlay, scaled
 //! in place (2 → 4 → 1) without touching the JobManagers' tasks; checkpoints, savepoints and
 //! HA storage on a directory both engines share (a bind mount, as NFS would be); the job
-//! upgraded through a savepoint; a service scaled outside flinkform is drift; the worker's
+//! upgraded through a savepoint; a TaskManager memory change rolled over the service's tasks
+//! one at a time (the service kept, the job suspended and restored from its savepoint); a
+//! service scaled outside flinkform is drift; the worker's
 //! engine stopped → the swarm reschedules its TaskManager, `plan` shows no drift and the job
-//! runs again; destroy leaves no service or network. Checked through `docker service ps`,
-//! `docker node ls` and Flink's REST API.
+//! runs again; destroy leaves no service or network. Before it, the quickstart example with
+//! `engine = "swarm"` and TLS: its two TaskManagers, one on each node, registered over TLS
+//! with keystores the swarm mounts from secrets. Checked through
+//! `docker service ps`, `docker node ls` and Flink's REST API.
 
 mod common;
 use common::*;
@@ -31,6 +35,11 @@ variable "taskmanagers" {
 variable "parallelism" {
   type    = number
   default = 2
+}
+
+variable "tm_memory" {
+  type    = string
+  default = "1024m"
 }
 
 variable "secret" {
@@ -78,10 +87,13 @@ cluster "ha" {
   taskmanager {
     replicas = var.taskmanagers
     slots    = 2
-    memory   = "1024m"
+    memory   = var.tm_memory
     env      = { API_TOKEN = var.secret }
     placement {
       spread = "node.id"
+    }
+    rolling_update {
+      monitor = "2s"
     }
   }
 }
@@ -197,6 +209,7 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     let jms = ["e2eswarm-ha-jobmanager-0", "e2eswarm-ha-jobmanager-1"];
     let (manager, worker) = nodes();
     assert!(!worker.is_empty() && worker != manager, "a second engine joined as a worker");
+    quickstart_on_the_swarm(&manager, &worker);
 
     // Every role a service; the plan says so before anything exists.
     let plan = p.ok(&["plan"]);
@@ -309,6 +322,36 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     let restored = restored_from(&url, &jid).expect("the upgraded job restored from a savepoint");
     assert!(restored.contains("/flink-shared/savepoints/savepoint-"), "{restored}");
 
+    // A TaskManager configuration change rolls over the service's tasks, one at a time, after
+    // the job's savepoint; the service is the same, and the job is restored from the savepoint.
+    let service_id = docker(&["service", "inspect", "-f", "{{.ID}}", tm]).trim().to_string();
+    let vars = ["-var", "parallelism=3", "-var", "tm_memory=1200m"];
+    let plan = p.ok(&[&["plan"][..], &vars].concat());
+    assert!(plan.contains(&format!("~ service \"{tm}\"")), "{plan}");
+    assert!(
+        plan.contains("rolling update of its 2 tasks: 1 task at a time, stop-first (an old task stops before its successor starts), each watched 2s"),
+        "{plan}"
+    );
+    assert!(plan.contains("every TaskManager is restarted by a rolling update: suspended with a savepoint"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{plan}");
+    let out = p.ok(&[&["apply", "-auto-approve"][..], &vars].concat());
+    assert!(out.contains("Rolling update...") && out.contains("Stopping with a savepoint"), "{out}");
+    assert_eq!(docker(&["service", "inspect", "-f", "{{.ID}}", tm]).trim(), service_id, "the service is kept");
+    assert_eq!(docker(&["service", "inspect", "-f", "{{.UpdateStatus.State}}", tm]).trim(), "completed");
+    let limit = docker(&["service", "inspect", "-f", "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}", tm]);
+    assert_eq!(limit.trim(), (1200u64 * 1024 * 1024).to_string());
+    let replaced = docker(&["service", "ps", "-q", "--filter", "desired-state=shutdown", tm]);
+    assert!(replaced.lines().count() >= 2, "the old tasks were shut down: {replaced}");
+    assert_eq!(running_tasks(tm), 2);
+    assert_eq!(taskmanager_ids(&url), [format!("{tm}-1"), format!("{tm}-2")]);
+    let jid = job_id(&p);
+    eventually("the job to run after the rolling update", Duration::from_secs(120), || {
+        job_running(&url, &jid).then_some(())
+    });
+    let restored = restored_from(&url, &jid).expect("the job restored from its savepoint");
+    assert!(restored.contains("/flink-shared/savepoints/savepoint-"), "{restored}");
+    assert!(p.ok(&[&["plan"][..], &vars].concat()).contains("No changes."));
+
     // The worker's engine stops: the swarm puts its TaskManager on the manager, which is not
     // drift, and the job runs again from its checkpoints on the shared directory.
     assert!(tasks(tm).iter().any(|t| t.1 == worker), "a TaskManager runs on the worker: {:?}", tasks(tm));
@@ -318,7 +361,7 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
         let t = tasks(tm);
         (t.len() == 2 && t.iter().all(|t| t.1 == manager && t.2.starts_with("Running"))).then_some(())
     });
-    let plan = p.ok(&["plan", "-var", "parallelism=3"]);
+    let plan = p.ok(&[&["plan"][..], &vars].concat());
     assert!(plan.contains("No changes."), "a rescheduled task is not drift:\n{plan}");
     eventually("the job to run again on the manager", Duration::from_secs(240), || {
         job_running(&url, &jid).then_some(())
@@ -326,9 +369,54 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
 
     // Destroy leaves no service, network or container of the project; the data volume is kept
     // with the job's final savepoint, as on a single engine.
-    let out = p.ok(&["destroy", "-auto-approve", "-var", "parallelism=3"]);
+    let out = p.ok(&[&["destroy", "-auto-approve"][..], &vars].concat());
     assert!(out.contains("Kept on Docker (it holds savepoints)"), "{out}");
     assert_eq!(p.labelled(), ["volume e2eswarm-ha-data"], "only the volume with the final savepoint is left");
     let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarm"]);
+    assert!(secrets.trim().is_empty(), "secrets left: {secrets}");
+}
+
+/// The quickstart as it ships, on the swarm, with TLS and its TaskManagers spread over both
+/// nodes: one JobManager and a TaskManager service of two tasks, both registered with Flink
+/// (over TLS: the keystores reach the worker as swarm secrets, not in the manager's TLS
+/// volume); flinkform reads Flink's REST API with its certificate; destroyed again.
+fn quickstart_on_the_swarm(manager: &str, worker: &str) {
+    let hcl = std::fs::read_to_string("examples/quickstart/main.hcl").unwrap();
+    let hcl = hcl
+        .replace("  project = \"quickstart\"", "  project = \"e2eswarmqs\"\n  engine  = \"swarm\"")
+        .replace("  image = var.flink_image\n", "  image = var.flink_image\n  security {\n    tls = true\n  }\n")
+        .replace(
+            "    memory   = \"1024m\"\n  }\n}",
+            "    memory   = \"1024m\"\n    placement {\n      spread = \"node.id\"\n    }\n  }\n}",
+        );
+    assert!(hcl.contains("tls = true") && hcl.contains("spread"), "{hcl}");
+    let q = Project::new("e2eswarmqs", &hcl);
+    let out = q.ok(&["apply", "-auto-approve"]);
+    assert!(out.contains("Apply complete!"), "{out}");
+    let tm = "e2eswarmqs-quickstart-taskmanager";
+    let mut on: Vec<String> = tasks(tm).into_iter().map(|t| t.1).collect();
+    on.sort();
+    let mut both = vec![manager.to_string(), worker.to_string()];
+    both.sort();
+    assert_eq!(on, both, "one TaskManager on each node");
+    let status: Value = serde_json::from_str(&q.ok(&["status", "--json"])).unwrap();
+    let cluster = &status.as_array().unwrap()[0];
+    assert_eq!(
+        (cluster["taskmanagers"].as_u64(), cluster["taskmanagers_expected"].as_u64()),
+        (Some(2), Some(2)),
+        "both TaskManagers registered over TLS, read over TLS: {cluster}"
+    );
+    assert!(rest_urls(&q).iter().all(|u| u.starts_with("https://")), "{:?}", rest_urls(&q));
+    // The keystores are secrets mounted where Flink's configuration names them, no volume.
+    let spec = docker(&["service", "inspect", tm]);
+    assert!(spec.contains("\"/flink-tls/internal.p12\""), "{spec}");
+    assert!(!spec.contains("e2eswarmqs-quickstart-tls"), "the node-local TLS volume is not mounted: {spec}");
+    let secrets =
+        docker(&["secret", "ls", "--filter", "label=io.flinkform.project=e2eswarmqs", "--format", "{{.Name}}"]);
+    assert!(secrets.lines().any(|n| n.starts_with(&format!("{tm}-tls-internal-p12-"))), "{secrets}");
+    assert!(q.ok(&["plan"]).contains("No changes."));
+    q.ok(&["destroy", "-auto-approve"]);
+    assert!(services("label=io.flinkform.project=e2eswarmqs").is_empty());
+    let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarmqs"]);
     assert!(secrets.trim().is_empty(), "secrets left: {secrets}");
 }

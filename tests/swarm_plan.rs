@@ -313,3 +313,15 @@ fn rolling_the_taskmanager_service_suspends_its_job_with_a_savepoint_first() {
     let (_, submit_after) = op("submit job.j");
     assert!(submit_after.contains(&ready), "the job is restored once the new TaskManagers are registered:\n{ops}");
 }
+
+#[test]
+fn a_tls_cluster_s_keystores_are_secret_files_not_its_node_local_volume() {
+    let d = expand(&HCL.replace("  zookeeper {", "  security {\n    tls = true\n  }\n  zookeeper {"), &[]).unwrap();
+    for address in ["cluster.c.taskmanager", "cluster.c.jobmanager[0]"] {
+        let s = service(&d, address);
+        assert_eq!(s.tls_dir.as_deref(), Some("/flink-tls"), "{address}");
+        assert!(s.task.mounts.iter().all(|m| m.target != "/flink-tls"), "{address}: {:?}", s.task.mounts);
+        assert!(s.task.env["FLINK_PROPERTIES"].contains("security.ssl.internal.keystore: /flink-tls/internal.p12"));
+    }
+    assert_eq!(service(&d, "cluster.c.zookeeper[0]").tls_dir, None);
+}

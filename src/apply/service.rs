@@ -26,7 +26,35 @@ pub(super) async fn create(shared: &Shared, d: &Instance) -> Result<String, Appl
     let s = spec(d)?;
     super::ensure_image(shared, &s.task.image, d.pull).await?;
     let labels = super::labels(shared, d);
-    Ok(swarm::create_service(&shared.engine, &d.name, s, &labels).await?)
+    let files = tls_files(shared, d).await?;
+    let request = swarm::ServiceRequest { name: &d.name, spec: s, files: &files, labels: &labels };
+    Ok(swarm::create_service(&shared.engine, &request).await?)
+}
+
+/// A TLS cluster's keystores for one of its Flink services, as secret files in the directory
+/// its configuration names: derived from the cluster's root and its TLS volume's nonce, as the
+/// volume's copy is; each named by the nonce's digest (a rotated nonce makes new ones).
+async fn tls_files(shared: &Shared, d: &Instance) -> Result<Vec<swarm::SecretFile>, ApplyError> {
+    use sha2::Digest;
+    let (Some(t), Some(dir)) = (&d.tls, &spec(d)?.tls_dir) else { return Ok(Vec::new()) };
+    let nonce = super::tls::learn_nonce(shared, &t.volume).await?;
+    let material =
+        crate::tls::material(&t.root, &nonce, &t.volume, &t.hosts).map_err(|e| ApplyError::Internal(e.to_string()))?;
+    Ok(material
+        .files
+        .into_iter()
+        .map(|(file, data)| {
+            // Named by what it is (the nonce and the file), not its bytes: a keystore's
+            // encryption is salted anew each time, its certificates are the same.
+            let digest = hex::encode(&sha2::Sha256::digest(format!("{nonce}/{file}"))[..6]);
+            let what = format!("tls-{}", file.replace('.', "-"));
+            swarm::SecretFile {
+                name: crate::model::swarm::secret_name(&d.name, &what, &digest),
+                target: format!("{dir}/{file}"),
+                data,
+            }
+        })
+        .collect())
 }
 
 /// Sets the service's replicas and update settings in place: its running tasks are kept.
@@ -56,6 +84,7 @@ pub(super) async fn roll(shared: &Shared, c: &Change) -> Result<(), ApplyError> 
     shared.printer.line(&c.address, &format!("Rolling update... [{} tasks: {rolling}]", s.replicas));
     super::ensure_image(shared, &s.task.image, d.pull).await?;
     let labels = super::labels(shared, d);
+    let files = tls_files(shared, d).await?;
     // Each batch: stop (or start) a task, its successor running, then watched.
     let per_batch = Duration::from_secs(120 + rolling.monitor_s + rolling.delay_s);
     let batches = match rolling.parallelism {
@@ -68,8 +97,8 @@ pub(super) async fn roll(shared: &Shared, c: &Change) -> Result<(), ApplyError> 
             .printer
             .line(&c.address, &format!("Still rolling... [{}s elapsed: {message}]", started.elapsed().as_secs()))
     };
-    let outcome =
-        swarm::roll_service(&shared.engine, id, &d.name, s, &labels, per_batch * batches as u32, progress).await?;
+    let request = swarm::ServiceRequest { name: &d.name, spec: s, files: &files, labels: &labels };
+    let outcome = swarm::roll_service(&shared.engine, id, &request, per_batch * batches as u32, progress).await?;
     if let swarm::Rolled::Failed(message) = outcome {
         let outcome = match rolling.failure_action {
             crate::config::FailureAction::Rollback => "rolled it back: the previous configuration runs",

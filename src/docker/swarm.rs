@@ -79,16 +79,20 @@ pub async fn node_names(engine: &Engine) -> Result<BTreeMap<String, String>, Doc
         .collect())
 }
 
+/// What flinkform sends for one service: its name, spec, secret files and labels.
+pub struct ServiceRequest<'a> {
+    pub name: &'a str,
+    pub spec: &'a ServiceSpec,
+    pub files: &'a [SecretFile],
+    pub labels: &'a BTreeMap<String, String>,
+}
+
 /// Creates the service; returns its id.
-pub async fn create_service(
-    engine: &Engine,
-    name: &str,
-    spec: &ServiceSpec,
-    labels: &BTreeMap<String, String>,
-) -> Result<String, DockerError> {
+pub async fn create_service(engine: &Engine, r: &ServiceRequest<'_>) -> Result<String, DockerError> {
+    let name = r.name;
     // The spec may hold secrets (its environment): only the name and image are logged.
-    tracing::debug!(name, image = %spec.task.image, replicas = spec.replicas, "engine: create service");
-    let body = full_spec(engine, name, spec, labels).await?;
+    tracing::debug!(name, image = %r.spec.task.image, replicas = r.spec.replicas, "engine: create service");
+    let body = full_spec(engine, r).await?;
     let call = async {
         engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
     };
@@ -97,18 +101,20 @@ pub async fn create_service(
 }
 
 /// The spec sent to the engine, its secrets created and read into the environment.
-async fn full_spec(
-    engine: &Engine,
-    name: &str,
-    spec: &ServiceSpec,
-    labels: &BTreeMap<String, String>,
-) -> Result<bollard::models::ServiceSpec, DockerError> {
+async fn full_spec(engine: &Engine, r: &ServiceRequest<'_>) -> Result<bollard::models::ServiceSpec, DockerError> {
+    let ServiceRequest { name, spec, files, labels } = *r;
     let mut body = service_spec(name, spec, labels);
-    if !spec.secrets.is_empty() {
-        let mounted = ensure_secrets(engine, name, &spec.secrets, labels).await?;
-        let (command, args) = reading_secrets(engine, spec).await?;
-        if let Some(c) = body.task_template.as_mut().and_then(|t| t.container_spec.as_mut()) {
-            c.secrets = Some(mounted);
+    if spec.secrets.is_empty() && files.is_empty() {
+        return Ok(body);
+    }
+    let mounted = ensure_secrets(engine, name, &spec.secrets, files, labels).await?;
+    let reading = match spec.secrets.is_empty() {
+        true => None,
+        false => Some(reading_secrets(engine, spec).await?),
+    };
+    if let Some(c) = body.task_template.as_mut().and_then(|t| t.container_spec.as_mut()) {
+        c.secrets = Some(mounted);
+        if let Some((command, args)) = reading {
             c.command = Some(command);
             c.args = Some(args);
         }
@@ -131,18 +137,17 @@ pub enum Rolled {
 pub async fn roll_service(
     engine: &Engine,
     id: &str,
-    name: &str,
-    spec: &ServiceSpec,
-    labels: &BTreeMap<String, String>,
+    r: &ServiceRequest<'_>,
     timeout: Duration,
     progress: impl Fn(&str),
 ) -> Result<Rolled, DockerError> {
-    tracing::debug!(name, image = %spec.task.image, "engine: rolling update of service");
+    let name = r.name;
+    tracing::debug!(name, image = %r.spec.task.image, "engine: rolling update of service");
     let failed = || DockerError::api(format!("updating service {name}"));
     let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
     let version = live.version.and_then(|v| v.index).unwrap_or_default();
     let before = format!("{:?}", live.update_status.as_ref().and_then(|u| u.started_at.clone()));
-    let body = full_spec(engine, name, spec, labels).await?;
+    let body = full_spec(engine, r).await?;
     let opts = bollard::query_parameters::UpdateServiceOptionsBuilder::new().version(version as i32).build();
     let call = async { engine.docker.update_service(id, body, opts, None).await.map_err(failed()) };
     within(|| format!("updating service {name}"), CALL, call).await?;
@@ -198,43 +203,59 @@ async fn remove_unused_secrets(engine: &Engine, id: &str, name: &str) -> Result<
 /// Labels a service's secrets with it, so they go when it goes.
 const LABEL_SERVICE: &str = "io.flinkform.service";
 
+/// A file a task finds at `target`, held as a swarm secret named `name` (TLS keystores: a
+/// node-local volume would be empty on every other node).
+#[derive(Debug, Clone)]
+pub struct SecretFile {
+    pub name: String,
+    pub target: String,
+    pub data: Vec<u8>,
+}
+
 /// Creates each secret (one that exists under its name already holds this value: the name
-/// carries the value's keyed hash) and says where the task finds it.
+/// carries the value's keyed hash or digest) and says where the task finds it: an
+/// environment secret under `/run/secrets/`, a file at its target.
 async fn ensure_secrets(
     engine: &Engine,
     service: &str,
     secrets: &[SecretEnv],
+    files: &[SecretFile],
     labels: &BTreeMap<String, String>,
 ) -> Result<Vec<bollard::models::TaskSpecContainerSpecSecrets>, DockerError> {
     use base64::Engine as _;
+    let wanted = secrets
+        .iter()
+        .map(|s| (&s.name, &s.name, s.value.as_bytes()))
+        .chain(files.iter().map(|f| (&f.name, &f.target, f.data.as_slice())));
     let mut out = Vec::new();
-    for s in secrets {
+    for (name, target, data) in wanted {
         let mut labels: HashMap<String, String> = labels.clone().into_iter().collect();
         labels.insert(LABEL_SERVICE.into(), service.into());
         let spec = bollard::models::SecretSpec {
-            name: Some(s.name.clone()),
+            name: Some(name.clone()),
             labels: Some(labels),
-            data: Some(base64::engine::general_purpose::STANDARD.encode(&s.value)),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
             ..Default::default()
         };
-        let failed = || DockerError::api(format!("creating secret {}", s.name));
+        let failed = || DockerError::api(format!("creating secret {name}"));
         let id = match engine.docker.create_secret(spec).await {
             Ok(created) => created.id,
             Err(e) if is_conflict(&e) => {
-                engine.docker.inspect_secret(&s.name).await.map_err(failed())?.id.unwrap_or_default()
+                engine.docker.inspect_secret(name).await.map_err(failed())?.id.unwrap_or_default()
             }
             Err(e) => return Err(failed()(e)),
         };
         out.push(bollard::models::TaskSpecContainerSpecSecrets {
             file: Some(bollard::models::TaskSpecContainerSpecFile {
-                name: Some(s.name.clone()),
+                name: Some(target.clone()),
                 uid: Some("0".into()),
                 gid: Some("0".into()),
-                // Readable by the task's user, whoever the image runs as.
+                // Readable by the task's user, whoever the image runs as (the files live in
+                // the task's own in-memory mount).
                 mode: Some(0o444),
             }),
             secret_id: Some(id),
-            secret_name: Some(s.name.clone()),
+            secret_name: Some(name.clone()),
         });
     }
     Ok(out)

@@ -30,6 +30,11 @@ pub struct ServiceSpec {
     /// services are replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling: Option<RollingUpdate>,
+    /// A TLS cluster's Flink task: the directory its keystores are mounted in, each a swarm
+    /// secret made at apply from the cluster's derived material (its TLS volume is node-local,
+    /// so it would be empty on every other node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_dir: Option<String>,
 }
 
 /// One sensitive environment variable as a swarm secret. Its name carries the keyed hash of
@@ -144,12 +149,24 @@ fn into_service(mut i: Instance, replicas: u64, placement: Placement) -> Instanc
         i.attributes.insert("placement.spread".into(), s.clone());
     }
     let secrets = secrets(&i.name, &i.attributes, &mut task);
+    let tls_dir = i.tls.as_ref().and_then(|t| {
+        let at = task.mounts.iter().position(|m| m.volume == t.volume)?;
+        Some(task.mounts.remove(at).target)
+    });
     // The container's hash (its spec, sensitive values masked) with the placement: the
     // replicas are left out, so scaling is not a change of configuration.
     i.config_hash = super::hash::hash_of(&("service", &i.config_hash, &placement));
     i.kind = Kind::Service;
-    i.spec = Spec::Service(ServiceSpec { task, replicas, placement, secrets, rolling: None });
+    i.spec = Spec::Service(ServiceSpec { task, replicas, placement, secrets, rolling: None, tls_dir });
     i
+}
+
+/// A secret's name: `<service>-<what>-<digest>`. Swarm names are at most 64 characters; the
+/// digest keeps a shortened one unique.
+pub fn secret_name(service: &str, what: &str, digest: &str) -> String {
+    // Docker names are ASCII, so any byte is a character boundary.
+    let stem = format!("{service}-{what}");
+    format!("{}-{digest}", &stem[..stem.len().min(63 - digest.len())])
 }
 
 /// The `rolling_update` attribute a plan's diff shows.
@@ -199,9 +216,7 @@ fn secrets(service: &str, attributes: &BTreeMap<String, String>, task: &mut Cont
             };
             // The masked form is keyed: its digest names this value without revealing it.
             let digest = super::hash::hash_of(&shown).chars().rev().take(12).collect::<String>();
-            // Swarm names are at most 64 characters; the digest keeps a shortened one unique.
-            let stem = format!("{service}-{}", var.to_lowercase().replace('_', "-"));
-            let name = format!("{}-{digest}", &stem[..stem.len().min(64 - 13)]);
+            let name = secret_name(service, &var.to_lowercase().replace('_', "-"), &digest);
             Some(SecretEnv { var, name, value, append })
         })
         .collect()

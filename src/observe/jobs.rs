@@ -22,9 +22,13 @@ pub async fn observe(
         let identity = tls_identity(cluster, wanted, snapshot);
         let mut jobs = None;
         for jm in wanted.desired.values().filter(|d| d.cluster == cluster && d.role == Role::JobManager) {
-            let (Some(l), Spec::Container(spec)) = (snapshot.get(Kind::Container, &jm.name), &jm.spec) else {
-                continue;
+            // A container, or on a swarm a service (the ports its task published).
+            let (l, spec) = match &jm.spec {
+                Spec::Container(spec) => (snapshot.get(Kind::Container, &jm.name), spec),
+                Spec::Service(s) => (snapshot.get(Kind::Service, &jm.name), &s.task),
+                _ => continue,
             };
+            let Some(l) = l else { continue };
             let (Some(port), Some(p)) = (l.ports.get("8081/tcp"), spec.ports.first()) else { continue };
             let url = crate::names::rest_url(&p.host_ip, *port, identity.is_some());
             tracing::debug!(cluster, url, "GET /jobs/overview");
