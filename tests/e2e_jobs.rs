@@ -173,7 +173,7 @@ fn stateful_job_upgrades_through_savepoints() {
     assert_eq!(st, "suspended");
     let suspended_at = suspended_at.expect("suspending records a savepoint");
     assert_ne!(suspended_at, savepoint);
-    assert_ne!(get_json(&format!("{url}/jobs/{j3}"))["state"], "RUNNING");
+    assert_ne!(job_state(&url, &j3).as_deref(), Some("RUNNING"));
     p.ok(&["apply", "--auto-approve", "--var", "parallelism=4"]);
     let (j4, _, st) = recorded(&p);
     assert_eq!(st, "running");

@@ -2,7 +2,8 @@
 //! is planned as a replacement that says why; afterwards Flink's REST API refuses a client
 //! without flinkform's certificate and answers one with it (curl, as a user would, with the
 //! bundle apply leaves); the job moved across through a savepoint and is upgraded again
-//! through one over TLS; `-replace` of the TLS volume rotates the certificates, with a plan that
+//! through one over TLS; the TaskManager replaced alone registers with the JobManager that kept
+//! running; `-replace` of the TLS volume rotates the certificates, with a plan that
 //! lists every container it restarts. No key material in state, plan, labels or output.
 
 mod common;
@@ -180,6 +181,21 @@ fn a_cluster_switched_to_mutual_tls_refuses_clients_without_the_certificate_and_
     assert_eq!(Some(from), recorded_savepoint(&p), "the upgrade restored from the savepoint taken over TLS");
     let status = json(&p.ok(&["status", "--json"]));
     assert_eq!(status[0]["taskmanagers"], 1, "status speaks TLS too: {status}");
+
+    // The TaskManager alone replaced: its keystores, derived again by this run, hold the
+    // certificates the JobManager kept running with, so it registers over TLS.
+    let (jm_id, tm) = (p.container_id(jm).unwrap(), "fft-tls-sec-taskmanager-0");
+    let tm_id = p.container_id(tm).unwrap();
+    let only_tm = ["-var", "tls=true", "-var", "parallelism=1", "-replace", "cluster.sec.taskmanager[0]"];
+    p.ok(&[&["apply", "-auto-approve"][..], &only_tm].concat());
+    assert_eq!(p.container_id(jm).unwrap(), jm_id, "the JobManager kept running");
+    assert_ne!(p.container_id(tm).unwrap(), tm_id, "the TaskManager was replaced");
+    let overview = json(&curl_tls(&bundle, true, &format!("{url}/overview")).unwrap());
+    assert_eq!(overview["taskmanagers"], 1, "the new TaskManager registered: {overview}");
+    let j3 = job_id(&p);
+    eventually("the job to run on the new TaskManager", Duration::from_secs(60), || {
+        (job(&url, &j3)["state"] == "RUNNING").then_some(())
+    });
 
     // No key material or keystore password where a reviewer or the engine's labels would show it.
     let env = docker(&["inspect", jm, "--format", "{{json .Config.Env}}"]);

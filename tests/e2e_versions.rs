@@ -58,11 +58,6 @@ fn recorded_job(p: &Project) -> (String, Option<String>) {
     (r["id"].as_str().unwrap().to_string(), r["savepoint"].as_str().map(str::to_string))
 }
 
-fn job_state(url: &str, jid: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(&http_get(&format!("{url}/jobs/{jid}"))?).ok()?;
-    v["state"].as_str().map(str::to_string)
-}
-
 #[test]
 fn flink_1_20_runs_the_quickstart_fails_over_and_upgrades_through_a_savepoint() {
     if !require_docker() {

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const SAVEPOINT_TIMEOUT: Duration = Duration::from_secs(300);
 const RUNNING_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long Flink serves a job's checkpoint statistics from its cache (`web.refresh-interval`,
+/// 3 s by default), and a little more.
+const CHECKPOINT_STATS_CACHED: Duration = Duration::from_millis(3200);
 /// How often a job's state is asked while waiting on it: while a job is stopped, every poll
 /// interval is downtime, and a `GET /jobs/<id>` costs the JobManager little.
 const JOB_POLL: Duration = Duration::from_millis(100);
@@ -75,6 +78,7 @@ pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyErr
     let running = status.as_deref().is_some_and(|s| !crate::plan::jobs_is_terminal(s));
     let mut savepoint = r.savepoint.clone();
     if running {
+        let read_at = Instant::now();
         let checkpoint = match how {
             Stop::LastState => rest.checkpoints(&r.id).await.ok().and_then(|c| c.latest_path),
             _ => None,
@@ -90,9 +94,14 @@ pub async fn stop(shared: &Shared, c: &Change, how: Stop) -> Result<(), ApplyErr
                 // A checkpoint that completed while the cancel was under way is the one kept
                 // (it subsumes the one read before): asked again where the cluster still
                 // answers (a session's; an application's JobManager is gone, and keeps more).
+                // Flink serves checkpoint statistics from a cache it refreshes every
+                // `web.refresh-interval`: asked again only once the first answer has expired.
                 let after = match application {
                     true => None,
-                    false => rest.checkpoints(&r.id).await.ok().and_then(|c| c.latest_path),
+                    false => {
+                        tokio::time::sleep(CHECKPOINT_STATS_CACHED.saturating_sub(read_at.elapsed())).await;
+                        rest.checkpoints(&r.id).await.ok().and_then(|c| c.latest_path)
+                    }
                 };
                 savepoint = Some(after.unwrap_or(path));
             }

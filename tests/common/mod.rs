@@ -286,6 +286,14 @@ pub fn max_count(url: &str, jid: &str) -> Option<u64> {
     m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
 }
 
+/// A job's state from the jobs' overview, which Flink answers afresh (`/jobs/<id>` is served
+/// from a cache refreshed every `web.refresh-interval`, 3 s).
+pub fn job_state(url: &str, jid: &str) -> Option<String> {
+    let jobs: serde_json::Value = serde_json::from_str(&http_get(&format!("{url}/jobs/overview"))?).ok()?;
+    let job = jobs["jobs"].as_array()?.iter().find(|j| j["jid"] == jid)?.clone();
+    job["state"].as_str().map(str::to_string)
+}
+
 /// The savepoint or checkpoint Flink restored job `jid` from, if any.
 pub fn restored_from(url: &str, jid: &str) -> Option<String> {
     get_json(&format!("{url}/jobs/{jid}/checkpoints"))["latest"]["restored"]["external_path"]
