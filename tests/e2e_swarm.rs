@@ -12,7 +12,8 @@
 //! engine stopped → the swarm reschedules its TaskManager, `plan` shows no drift and the job
 //! runs again; destroy leaves no service or network. Before it, the quickstart example with
 //! `engine = "swarm"` and TLS: its two TaskManagers, one on each node, registered over TLS
-//! with keystores the swarm mounts from secrets. Checked through
+//! with keystores the swarm mounts from secrets; and the application example, upgraded to a
+//! new image through a savepoint. Checked through
 //! `docker service ps`, `docker node ls` and Flink's REST API.
 
 mod common;
@@ -210,6 +211,7 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     let (manager, worker) = nodes();
     assert!(!worker.is_empty() && worker != manager, "a second engine joined as a worker");
     quickstart_on_the_swarm(&manager, &worker);
+    application_on_the_swarm(&manager);
 
     // Every role a service; the plan says so before anything exists.
     let plan = p.ok(&["plan"]);
@@ -419,4 +421,57 @@ fn quickstart_on_the_swarm(manager: &str, worker: &str) {
     assert!(services("label=io.flinkform.project=e2eswarmqs").is_empty());
     let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarmqs"]);
     assert!(secrets.trim().is_empty(), "secrets left: {secrets}");
+}
+
+/// The application example on the swarm (its images are this engine's, so its services are
+/// kept on the manager): the JobManager's service runs the application with this run's job id;
+/// a new image stops it with a savepoint and the new JobManager service starts it from there.
+fn application_on_the_swarm(manager: &str) {
+    for version in ["1", "2"] {
+        let ok = Command::new("bash").args(["examples/application/build.sh", version]).status().unwrap().success();
+        assert!(ok, "examples/application/build.sh {version}");
+    }
+    let hcl = std::fs::read_to_string("examples/application/main.hcl").unwrap();
+    let on_manager = "    placement {\n      constraints = [\"node.role == manager\"]\n    }\n";
+    let hcl = hcl
+        .replace("  project = \"application\"", "  project = \"e2eswarmapp\"\n  engine  = \"swarm\"")
+        .replace("    memory = \"1024m\"\n", &format!("    memory = \"1024m\"\n{on_manager}"))
+        .replace("    memory   = \"1024m\"\n", &format!("    memory   = \"1024m\"\n{on_manager}"));
+    assert_eq!(hcl.matches("node.role == manager").count(), 2, "{hcl}");
+    let a = Project::new("e2eswarmapp", &hcl);
+    a.ok(&["apply", "-auto-approve"]);
+    let jm = "e2eswarmapp-counter-jobmanager-0";
+    assert!(tasks(jm).iter().all(|t| t.1 == manager));
+    let url = rest_urls(&a).pop().expect("the JobManager's REST URL");
+    let app = |a: &Project| {
+        let s = state(a);
+        let r = s["resources"].as_array().unwrap().iter().find(|r| r["address"] == "cluster.counter.application");
+        let r = r.expect("the application in state").clone();
+        (r["id"].as_str().unwrap().to_string(), r["savepoint"].as_str().map(str::to_string))
+    };
+    let (j1, _) = app(&a);
+    eventually("the application to run", Duration::from_secs(120), || job_running(&url, &j1).then_some(()));
+    let args = docker(&["service", "inspect", "-f", "{{json .Spec.TaskTemplate.ContainerSpec.Args}}", jm]);
+    assert!(args.contains(&format!("\"standalone-job\",\"--job-id\",\"{j1}\"")), "{args}");
+    assert!(a.ok(&["plan"]).contains("No changes."));
+
+    let v2 = ["-var", "app_version=2"];
+    let plan = a.ok(&[&["plan"][..], &v2].concat());
+    assert!(plan.contains("suspended with a savepoint before, restored from it after"), "{plan}");
+    a.ok(&[&["apply", "-auto-approve"][..], &v2].concat());
+    let url = rest_urls(&a).pop().unwrap();
+    let (j2, savepoint) = app(&a);
+    let savepoint = savepoint.expect("the savepoint is recorded");
+    assert_ne!(j1, j2);
+    eventually("the upgraded application to run", Duration::from_secs(120), || job_running(&url, &j2).then_some(()));
+    assert_eq!(restored_from(&url, &j2).as_deref(), Some(savepoint.as_str()), "Flink restored the savepoint");
+    let args = docker(&["service", "inspect", "-f", "{{json .Spec.TaskTemplate.ContainerSpec.Args}}", jm]);
+    assert!(args.contains(&format!("\"--fromSavepoint\",\"{savepoint}\"")), "{args}");
+    assert_eq!(
+        docker(&["service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", jm]).trim(),
+        "flinkform-example/counter-app:2"
+    );
+    assert!(a.ok(&[&["plan"][..], &v2].concat()).contains("No changes."));
+    a.ok(&[&["destroy", "-auto-approve"][..], &v2].concat());
+    assert!(services("label=io.flinkform.project=e2eswarmapp").is_empty());
 }

@@ -199,14 +199,18 @@ fn rolling_update_settings_are_the_plan_s_and_change_nothing_that_runs() {
 }
 
 #[test]
-fn swarm_only_settings_and_what_a_swarm_cannot_run_yet_are_named() {
+fn swarm_only_settings_are_named_and_an_application_cluster_runs_on_a_swarm() {
     let single = HCL.replace("  engine  = \"swarm\"\n", "");
     let e = expand(&single, &[]).unwrap_err();
     assert!(e.contains("its taskmanager has a `placement` block, which only a swarm uses"), "{e}");
     assert!(e.contains("set `engine = \\\"swarm\\\"`"), "{e}");
     let app = HCL.replace("  taskmanager {", "  application {\n    parallelism = 1\n  }\n  taskmanager {");
-    let e = expand(&app, &[]).unwrap_err();
-    assert!(e.contains("application clusters do not run on `engine = \"swarm\"` yet"), "{e}");
+    // An application cluster runs on a swarm: its JobManager's service runs `standalone-job`
+    // (the executor adds the run's job id and savepoint when it creates the service).
+    let d = expand(&app, &[]).unwrap();
+    let jm = service(&d, "cluster.c.jobmanager[0]");
+    assert_eq!(jm.task.command.first().map(String::as_str), Some("standalone-job"));
+    assert_eq!(jm.task.restart, "on-failure", "an application's JobManager that finished stays down");
     let e = expand(&HCL.replace("engine  = \"swarm\"", "engine  = \"swam\""), &[]).unwrap_err();
     assert!(e.contains("did you mean \\\"swarm\\\"?"), "{e}");
 }

@@ -23,7 +23,10 @@ fn spec(d: &Instance) -> Result<&ServiceSpec, ApplyError> {
 
 /// Creates the service; its tasks start as the swarm schedules them.
 pub(super) async fn create(shared: &Shared, d: &Instance) -> Result<String, ApplyError> {
-    let s = spec(d)?;
+    let mut s = spec(d)?.clone();
+    // An application's JobManager: this run's job id and the savepoint it starts from.
+    s.task = super::application::jobmanager_spec(shared, d, &s.task)?;
+    let s = &s;
     super::ensure_image(shared, &s.task.image, d.pull).await?;
     let labels = super::labels(shared, d);
     let files = tls_files(shared, d).await?;

@@ -374,9 +374,9 @@ fn read_settings(
     s
 }
 
-/// What the chosen engine cannot do: `placement` places swarm tasks (on a single engine it
-/// would silently mean nothing); an application cluster's JobManager is started per run with
-/// its job id and savepoint, which a swarm service's fixed spec does not carry yet.
+/// What the chosen engine cannot do: `placement` and `rolling_update` are a swarm's (on a
+/// single engine they would silently mean nothing); a swarm service's spec has no place for a
+/// sensitive command line.
 fn check_engine(
     engine: EngineKind,
     clusters: &BTreeMap<String, Cluster>,
@@ -392,14 +392,6 @@ fn check_engine(
             format!("{}: its `command` holds a sensitive value, which a swarm service's spec would show", c.address),
             "sensitive command on a swarm",
             Some("pass the value through `env` (kept as a swarm secret) and read it in the command".into()),
-        ));
-    }
-    for c in clusters.values().filter(|c| engine == EngineKind::Swarm && c.application.is_some()) {
-        errors.push(sources.error(
-            &c.loc,
-            format!("{}: application clusters do not run on `engine = \"swarm\"` yet", c.address),
-            "application cluster on a swarm",
-            Some("run it as a session cluster with a `job` block, or on `engine = \"docker\"`".into()),
         ));
     }
     if engine == EngineKind::Swarm {

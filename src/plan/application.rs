@@ -8,7 +8,7 @@ use crate::model::{Desired, Role};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The clusters that run an application.
-fn application_clusters(desired: &Desired) -> BTreeSet<&str> {
+pub(super) fn application_clusters(desired: &Desired) -> BTreeSet<&str> {
     desired.values().filter(|d| d.job.as_ref().is_some_and(|j| j.application)).map(|d| d.cluster.as_str()).collect()
 }
 

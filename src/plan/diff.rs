@@ -47,8 +47,9 @@ pub fn compute_with(
     let mut conflicts = Vec::new();
 
     if !destroy {
+        let applications = super::application::application_clusters(desired);
         for d in desired.values().filter(|d| d.kind != Kind::Job) {
-            match decide(d, state, live, project) {
+            match decide(d, state, live, project, &applications) {
                 Ok(c) => {
                     changes.insert(d.address.clone(), c);
                 }
@@ -206,7 +207,14 @@ fn refuse_protected(changes: &BTreeMap<String, Change>, desired: &Desired) -> Re
     Ok(())
 }
 
-fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result<Change, String> {
+/// `applications`: the clusters that run an application (their JobManager runs its job).
+fn decide(
+    d: &Instance,
+    state: &State,
+    live: &Snapshot,
+    project: &str,
+    applications: &std::collections::BTreeSet<&str>,
+) -> Result<Change, String> {
     let recorded = state.resource(&d.address);
     // An object whose removal a stopped run left in flight is gone by the time apply acts.
     let l = live.get(d.kind, &d.name).filter(|l| !state.removal_pending(&l.id));
@@ -290,7 +298,8 @@ fn decide(d: &Instance, state: &State, live: &Snapshot, project: &str) -> Result
         }
         return Ok(change);
     }
-    running_drift(&mut change, d, l, live);
+    let application = d.role == crate::model::Role::JobManager && applications.contains(d.cluster.as_str());
+    running_drift(&mut change, d, l, live, application);
     scaled(&mut change, d, l, recorded);
     resettled(&mut change, d, l);
     Ok(change)
@@ -353,7 +362,7 @@ fn scaled(change: &mut Change, d: &Instance, l: &LiveObject, recorded: Option<&c
 
 /// What changed on the engine without a configuration change: the image behind the tag, a
 /// container that keeps crashing, one stopped outside flinkform.
-fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snapshot) {
+fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snapshot, application_jobmanager: bool) {
     if let crate::model::Spec::Container(spec) = &d.spec
         && let (Some(want), Some(have)) = (live.images.get(&spec.image), l.image_id.as_ref())
         && want != have
@@ -370,6 +379,12 @@ fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snaps
         change.action = Action::Replace;
         change.drift = Some(super::Drift::NotRunning);
         change.reasons.push("crash-looping: Docker keeps restarting it (state: restarting)".into());
+    } else if d.kind == Kind::Service && !l.running && application_jobmanager {
+        // On a swarm an application's JobManager task that ended is not restarted (on-failure);
+        // like a stopped container of one, it is created again to run the application.
+        change.action = Action::Replace;
+        change.drift = Some(super::Drift::NotRunning);
+        change.reasons.push(format!("its task is not running ({}): the application ended or failed", l.state));
     } else if d.kind == Kind::Container && !l.running {
         change.action = Action::Start;
         change.drift = Some(super::Drift::NotRunning);
