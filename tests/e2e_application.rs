@@ -17,17 +17,6 @@ fn build_images() {
     }
 }
 
-/// (job id, savepoint, state) of the application as the state records them.
-fn recorded(p: &Project, address: &str) -> (String, Option<String>, String) {
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
-    let r = state["resources"].as_array().unwrap().iter().find(|r| r["address"] == address).expect("recorded").clone();
-    (
-        r["id"].as_str().unwrap().to_string(),
-        r["savepoint"].as_str().map(str::to_string),
-        r["attributes"]["state"].as_str().unwrap_or_default().to_string(),
-    )
-}
-
 fn running(url: &str, jid: &str) -> bool {
     http_get(&format!("{url}/jobs/{jid}"))
         .and_then(|b| serde_json::from_str::<Value>(&b).ok())
@@ -118,7 +107,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     let jm = "fft-app-counter-jobmanager-0";
     p.ok(&["apply", "--auto-approve"]);
     let url = p.rest_url(jm);
-    let (j1, _, _) = recorded(&p, APP);
+    let (j1, _, _) = recorded_job(&p, APP);
     assert!(running(&url, &j1), "the JobManager runs the application");
     let jobs = get_json(&format!("{url}/jobs/overview"));
     assert_eq!(jobs["jobs"].as_array().unwrap().len(), 1, "one application, one job: {jobs}");
@@ -138,7 +127,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     assert!(plan.contains("image: flinkform-example/counter-app:1 → flinkform-example/counter-app:2"), "{plan}");
     p.ok(&[&["apply", "-auto-approve"][..], &v2].concat());
     let url = p.rest_url(jm);
-    let (j2, savepoint, _) = recorded(&p, APP);
+    let (j2, savepoint, _) = recorded_job(&p, APP);
     let savepoint = savepoint.expect("the savepoint is recorded");
     assert_ne!(j1, j2, "a new start of the application is a new job");
     assert!(running(&url, &j2));
@@ -152,7 +141,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     let last = ["-var", "app_version=2", "-var", "upgrade_mode=last-state"];
     p.ok(&[&["apply", "-auto-approve"][..], &last].concat());
     let url = p.rest_url(jm);
-    let (j3, _, _) = recorded(&p, APP);
+    let (j3, _, _) = recorded_job(&p, APP);
     eventually("a retained checkpoint", Duration::from_secs(60), || {
         (get_json(&format!("{url}/jobs/{j3}/checkpoints"))["counts"]["completed"].as_u64() >= Some(2)).then_some(())
     });
@@ -162,7 +151,7 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     let out = p.ok(&[&["apply", "-auto-approve"][..], &back].concat());
     assert!(out.contains("Cancelling; it restarts from its latest checkpoint"), "{out}");
     let url = p.rest_url(jm);
-    let (j4, checkpoint, _) = recorded(&p, APP);
+    let (j4, checkpoint, _) = recorded_job(&p, APP);
     let checkpoint = checkpoint.expect("the checkpoint is recorded");
     assert!(checkpoint.contains("/chk-"), "a checkpoint, not a savepoint: {checkpoint}");
     assert!(running(&url, &j4));
@@ -176,13 +165,13 @@ fn an_application_upgrades_through_a_savepoint_and_its_last_checkpoint() {
     p.ok(&[&["apply", "-auto-approve"][..], &suspended].concat());
     let names: Vec<String> = p.containers().into_iter().map(|(n, _)| n).collect();
     assert!(names.is_empty(), "a suspended application runs nothing: {names:?}");
-    let (_, suspended_at, st) = recorded(&p, APP);
+    let (_, suspended_at, st) = recorded_job(&p, APP);
     assert_eq!(st, "suspended");
     let suspended_at = suspended_at.expect("suspending records a savepoint");
     assert!(suspended_at.contains("savepoint-"), "{suspended_at}");
     p.ok(&[&["apply", "-auto-approve"][..], &back].concat());
     let url = p.rest_url(jm);
-    let (j5, _, st) = recorded(&p, APP);
+    let (j5, _, st) = recorded_job(&p, APP);
     assert_eq!(st, "running");
     assert!(running(&url, &j5));
     assert_eq!(restored_from(&url, &j5).as_deref(), Some(suspended_at.as_str()));
@@ -231,7 +220,7 @@ fn an_ha_application_runs_on_after_its_leading_jobmanager_is_killed() {
     let p = Project::new("fft-happ", HA);
     let jms = ["fft-happ-app-jobmanager-0", "fft-happ-app-jobmanager-1"];
     p.ok(&["apply", "--auto-approve"]);
-    let (jid, _, _) = recorded(&p, "cluster.app.application");
+    let (jid, _, _) = recorded_job(&p, "cluster.app.application");
     for jm in jms {
         let cmd = docker(&["inspect", "-f", "{{json .Config.Cmd}}", jm]);
         assert!(cmd.contains(&format!("\"--job-id\",\"{jid}\"")), "both JobManagers run the same job: {cmd}");

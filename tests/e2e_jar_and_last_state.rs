@@ -3,7 +3,8 @@
 //! its containers (not baked into an image): it runs, a rebuilt jar plans the JobManager's
 //! restart through a savepoint, and the new job restores from it. A session job in
 //! `upgrade_mode = "last-state"`: an upgrade cancels it and restarts it from its latest retained
-//! checkpoint (no savepoint taken), the count carrying on. Checked through Flink's REST API.
+//! checkpoint (no savepoint taken), the count carrying on; and `status --watch` refreshing, piped
+//! and on a terminal. Checked through Flink's REST API.
 
 mod common;
 use common::*;
@@ -16,22 +17,8 @@ fn build_jar() {
     assert!(build.success(), "examples/jobs/build.sh compiles the job");
 }
 
-/// (id, savepoint or checkpoint, state) of the job at `address` as the state records them.
-fn recorded(p: &Project, address: &str) -> (String, Option<String>, String) {
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
-    let resources = state["resources"].as_array().unwrap();
-    let job = resources.iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state"));
-    (
-        job["id"].as_str().unwrap().to_string(),
-        job["savepoint"].as_str().map(str::to_string),
-        job["attributes"]["state"].as_str().unwrap().to_string(),
-    )
-}
-
 fn running(url: &str, jid: &str) -> bool {
-    http_get(&format!("{url}/jobs/{jid}"))
-        .and_then(|b| serde_json::from_str::<Value>(&b).ok())
-        .is_some_and(|j| j["state"] == "RUNNING")
+    job_state(url, jid).as_deref() == Some("RUNNING")
 }
 
 const APPLICATION: &str = r#"
@@ -80,7 +67,7 @@ fn an_application_from_a_mounted_jar_runs_and_restarts_from_a_savepoint_when_the
     let jm = "fft-mounted-mounted-jobmanager-0";
     p.ok(&["apply", "--auto-approve"]);
     let url = p.rest_url(jm);
-    let (j1, _, _) = recorded(&p, "cluster.mounted.application");
+    let (j1, _, _) = recorded_job(&p, "cluster.mounted.application");
     assert!(running(&url, &j1), "the JobManager runs the application from the mounted jar");
     let jobs = get_json(&format!("{url}/jobs/overview"));
     assert_eq!(jobs["jobs"][0]["name"], "stateful-counter", "{jobs}");
@@ -103,7 +90,7 @@ fn an_application_from_a_mounted_jar_runs_and_restarts_from_a_savepoint_when_the
     assert!(plan.contains("# cluster.mounted.jobmanager[0] must be replaced"), "{plan}");
     p.ok(&["apply", "-auto-approve"]);
     let url = p.rest_url(jm);
-    let (j2, savepoint, _) = recorded(&p, "cluster.mounted.application");
+    let (j2, savepoint, _) = recorded_job(&p, "cluster.mounted.application");
     let savepoint = savepoint.expect("the savepoint is recorded");
     assert_ne!(j1, j2);
     eventually("the restarted application", Duration::from_secs(90), || running(&url, &j2).then_some(()));
@@ -175,7 +162,7 @@ fn a_session_job_in_last_state_mode_restarts_from_its_latest_checkpoint() {
     std::fs::copy("examples/jobs/stateful-counter.jar", p.path().join("stateful-counter.jar")).unwrap();
     p.ok(&["apply", "--auto-approve"]);
     let url = p.rest_url("fft-laststate-jobs-jobmanager-0");
-    let (j1, _, _) = recorded(&p, "job.counter");
+    let (j1, _, _) = recorded_job(&p, "job.counter");
     eventually("the job to run", Duration::from_secs(90), || running(&url, &j1).then_some(()));
     // Retained on cancellation, as last-state needs.
     let config = get_json(&format!("{url}/jobs/{j1}/checkpoints/config"));
@@ -187,13 +174,15 @@ fn a_session_job_in_last_state_mode_restarts_from_its_latest_checkpoint() {
     let before =
         eventually("the counter to count", Duration::from_secs(90), || max_count(&url, &j1).filter(|c| *c >= 100));
 
+    watch_status(&p);
+
     let up = ["-var", "parallelism=3"];
     let plan = p.ok(&[&["plan"][..], &up].concat());
     assert!(plan.contains("cancel → restart from its latest checkpoint (upgrade_mode = \"last-state\")"), "{plan}");
     let out = p.ok(&[&["apply", "-auto-approve"][..], &up].concat());
     assert!(out.contains("Cancelling; it restarts from its latest checkpoint"), "{out}");
     assert!(!out.contains("Stopping with a savepoint"), "no savepoint is taken: {out}");
-    let (j2, checkpoint, _) = recorded(&p, "job.counter");
+    let (j2, checkpoint, _) = recorded_job(&p, "job.counter");
     let checkpoint = checkpoint.expect("the checkpoint is recorded");
     assert!(checkpoint.contains("/chk-"), "a checkpoint, not a savepoint: {checkpoint}");
     assert_ne!(j1, j2);
@@ -203,4 +192,37 @@ fn a_session_job_in_last_state_mode_restarts_from_its_latest_checkpoint() {
     let after = eventually("the counter to count on", Duration::from_secs(60), || max_count(&url, &j2));
     assert!(after >= before, "the count carried on ({before} before, {after} after)");
     assert!(p.ok(&[&["plan"][..], &up].concat()).contains("No changes."));
+}
+
+/// `status --watch` (issue 18): piped, one JSON document a line each refresh, and Ctrl-C ends it
+/// with success; on a terminal (a pseudo-terminal, as `script` makes one) the screen is redrawn
+/// in place, each refresh from the top of a cleared screen.
+fn watch_status(p: &Project) {
+    let dir = p.path().to_str().unwrap();
+    let piped = Command::new(bin())
+        .args(["--chdir", dir, "status", "--watch", "--json", "--interval", "1s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    Command::new("kill").args(["-INT", &piped.id().to_string()]).status().unwrap();
+    let out = piped.wait_with_output().unwrap();
+    assert!(out.status.success(), "Ctrl-C ends --watch with success: {:?}", out.status);
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.len() >= 2, "a document per refresh: {lines:?}");
+    assert!(lines.iter().all(|l| l[0]["taskmanagers"] == 2), "{lines:?}");
+
+    let command = format!("{} --chdir {dir} status --watch --interval 1s", bin().display());
+    let mut terminal = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    let _ = terminal.kill();
+    let out = String::from_utf8_lossy(&terminal.wait_with_output().unwrap().stdout).to_string();
+    let redraws = out.matches("\x1b[H\x1b[2JEvery 1s (Ctrl-C to stop)").count();
+    assert!(redraws >= 2, "redrawn in place each refresh ({redraws}): {out:?}");
+    assert!(out.contains("TaskManagers: 2 registered (2 configured)"), "{out:?}");
 }

@@ -286,6 +286,18 @@ pub fn max_count(url: &str, jid: &str) -> Option<u64> {
     m.as_array()?.first()?["max"].as_f64().map(|v| v as u64)
 }
 
+/// (id, savepoint or checkpoint, state) of the job at `address` as the project's state records them.
+pub fn recorded_job(p: &Project, address: &str) -> (String, Option<String>, String) {
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.state_path()).unwrap()).unwrap();
+    let resources = state["resources"].as_array().unwrap();
+    let r = resources.iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("{address} in state"));
+    (
+        r["id"].as_str().unwrap().to_string(),
+        r["savepoint"].as_str().map(str::to_string),
+        r["attributes"]["state"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
 /// A job's state from the jobs' overview, which Flink answers afresh (`/jobs/<id>` is served
 /// from a cache refreshed every `web.refresh-interval`, 3 s).
 pub fn job_state(url: &str, jid: &str) -> Option<String> {
