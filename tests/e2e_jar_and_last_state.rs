@@ -213,15 +213,12 @@ fn watch_status(p: &Project) {
     assert!(lines.len() >= 2, "a document per refresh: {lines:?}");
     assert!(lines.iter().all(|l| l[0]["taskmanagers"] == 2), "{lines:?}");
 
-    let command = format!("{} --chdir {dir} status --watch --interval 1s", bin().display());
-    let mut terminal = Command::new("script")
-        .args(["-qfec", &command, "/dev/null"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(3500));
-    let _ = terminal.kill();
-    let out = String::from_utf8_lossy(&terminal.wait_with_output().unwrap().stdout).to_string();
+    // Ctrl-C (SIGINT) from `timeout` after three refreshes, inside the terminal.
+    let command =
+        format!("timeout --preserve-status -s INT 3.5 {} --chdir {dir} status --watch --interval 1s", bin().display());
+    let terminal = Command::new("script").args(["-qfec", &command, "/dev/null"]).output().unwrap();
+    assert!(terminal.status.success(), "Ctrl-C ends --watch with success: {:?}", terminal.status);
+    let out = String::from_utf8_lossy(&terminal.stdout).to_string();
     let redraws = out.matches("\x1b[H\x1b[2JEvery 1s (Ctrl-C to stop)").count();
     assert!(redraws >= 2, "redrawn in place each refresh ({redraws}): {out:?}");
     assert!(out.contains("TaskManagers: 2 registered (2 configured)"), "{out:?}");

@@ -82,23 +82,22 @@ pub async fn run(dir: &Path, args: &ApplyArgs, destroy: bool) -> CliResult {
 /// Executes what was confirmed (or needs no confirmation) and reports it.
 async fn finish(prepared: pipeline::Prepared, args: &ApplyArgs, destroy: bool) -> CliResult {
     let stop = Arc::new(AtomicBool::new(false));
+    let mut interrupts = super::Interrupts::new().map_err(|e| miette::miette!("listening for Ctrl-C: {e}"))?;
     let watcher = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                anstream::eprintln!(
-                    "\nInterrupt received: letting operations in flight finish, starting no new ones... (interrupt again to stop now)"
-                );
-            }
+            interrupts.next().await;
+            stop.store(true, Ordering::SeqCst);
+            anstream::eprintln!(
+                "\nInterrupt received: letting operations in flight finish, starting no new ones... (interrupt again to stop now)"
+            );
             // A second Ctrl-C stops at once: every completed operation is in the state, and the
             // calls in flight are recorded as pending, for the next apply to resolve.
-            if tokio::signal::ctrl_c().await.is_ok() {
-                anstream::eprintln!(
-                    "\nSecond interrupt: stopping now. The state records what completed; run apply again to resolve what was in flight."
-                );
-                std::process::exit(130);
-            }
+            interrupts.next().await;
+            anstream::eprintln!(
+                "\nSecond interrupt: stopping now. The state records what completed; run apply again to resolve what was in flight."
+            );
+            std::process::exit(130);
         })
     };
     let applied = pipeline::execute(prepared, args.parallelism, stop, args.json).await;

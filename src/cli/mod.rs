@@ -275,3 +275,19 @@ pub(crate) fn print(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
+
+/// Ctrl-C as one stream, registered before it is needed: an interrupt that arrives while an
+/// earlier one is handled, or while a refresh is under way, is kept for the next wait instead
+/// of being lost between two `tokio::signal::ctrl_c()` calls.
+pub(crate) struct Interrupts(tokio::signal::unix::Signal);
+
+impl Interrupts {
+    pub(crate) fn new() -> std::io::Result<Interrupts> {
+        Ok(Interrupts(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?))
+    }
+
+    /// The next interrupt.
+    pub(crate) async fn next(&mut self) {
+        self.0.recv().await;
+    }
+}

@@ -27,8 +27,12 @@ pub async fn run(dir: &Path, args: &StatusArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut interrupts = super::Interrupts::new().map_err(|e| miette::miette!("listening for Ctrl-C: {e}"))?;
     loop {
-        let clusters = pipeline::status(dir).await?;
+        let clusters = tokio::select! {
+            clusters = pipeline::status(dir) => clusters?,
+            _ = interrupts.next() => return Ok(ExitCode::SUCCESS),
+        };
         let text = screen(&clusters, args.json, false);
         if terminal && !args.json {
             // Home and clear, then the screen: redrawn in place, as `watch` does.
@@ -39,7 +43,7 @@ pub async fn run(dir: &Path, args: &StatusArgs) -> CliResult {
         }
         tokio::select! {
             _ = tokio::time::sleep(args.interval) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            _ = interrupts.next() => return Ok(ExitCode::SUCCESS),
         }
     }
 }
