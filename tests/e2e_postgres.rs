@@ -70,10 +70,12 @@ fn history(p: &Project) -> Vec<Value> {
 /// Waits until B sees A's lock (its message names the holder), returning that message. The
 /// probe takes the lock and changes nothing (it would fail after the lock: no such resource).
 fn lock_seen(b: &Project) -> String {
-    eventually("runner A to hold the lock", Duration::from_secs(30), || {
+    // The holder takes the lock, then records who it is: until then the message can only say
+    // "another flinkform process".
+    eventually("runner A to hold the lock and say so", Duration::from_secs(30), || {
         let out = b.run(&["state", "rm", "container.none"]);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
-        (!out.status.success() && err.contains("is locked")).then_some(err)
+        (!out.status.success() && err.contains("is locked: ID ")).then_some(err)
     })
 }
 
