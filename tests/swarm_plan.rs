@@ -329,3 +329,24 @@ fn a_tls_cluster_s_keystores_are_secret_files_not_its_node_local_volume() {
     }
     assert_eq!(service(&d, "cluster.c.zookeeper[0]").tls_dir, None);
 }
+
+#[test]
+fn an_application_jobmanager_service_whose_task_ended_is_replaced_but_a_session_one_is_not() {
+    let app = HCL.replace("  taskmanager {", "  application {\n    parallelism = 1\n  }\n  taskmanager {");
+    for (hcl, replaced) in [(app.as_str(), true), (HCL, false)] {
+        let d = expand(hcl, &[]).unwrap();
+        let (state, mut live) = applied(&d, "sw");
+        let jm = live.objects.get_mut(&(Kind::Service, "sw-c-jobmanager-0".to_string())).unwrap();
+        jm.running = false;
+        jm.state = "0/1 running".into();
+        let p = plan::compute(&d, &state, &live, "sw", false).unwrap();
+        let c = p.changes.iter().find(|c| c.address == "cluster.c.jobmanager[0]").unwrap();
+        if replaced {
+            assert_eq!(c.action, Action::Replace, "{:?}", c.reasons);
+            assert!(c.reasons.iter().any(|r| r.contains("the application ended or failed")), "{:?}", c.reasons);
+        } else {
+            // A session JobManager's task the swarm is restarting is the swarm's business.
+            assert_eq!(c.action, Action::NoOp, "{:?}", c.reasons);
+        }
+    }
+}
