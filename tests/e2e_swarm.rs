@@ -378,23 +378,39 @@ fn the_ha_example_runs_scales_and_upgrades_on_a_swarm_of_two_engines() {
     assert!(secrets.trim().is_empty(), "secrets left: {secrets}");
 }
 
-/// The quickstart as it ships, on the swarm, with TLS and its TaskManagers spread over both
-/// nodes: one JobManager and a TaskManager service of two tasks, both registered with Flink
-/// (over TLS: the keystores reach the worker as swarm secrets, not in the manager's TLS
-/// volume); flinkform reads Flink's REST API with its certificate; destroyed again.
+/// The quickstart as it ships, on the swarm, with TLS, its JobManager on the worker and its
+/// TaskManagers spread over both nodes: a TaskManager service of two tasks, both registered
+/// with Flink (over TLS: the keystores reach the worker as swarm secrets, not in the manager's
+/// TLS volume); flinkform reads Flink's REST API at the worker's address with its certificate
+/// (which names `localhost`, not that address); destroyed again.
 fn quickstart_on_the_swarm(manager: &str, worker: &str) {
     let hcl = std::fs::read_to_string("examples/quickstart/main.hcl").unwrap();
     let hcl = hcl
         .replace("  project = \"quickstart\"", "  project = \"e2eswarmqs\"\n  engine  = \"swarm\"")
         .replace("  image = var.flink_image\n", "  image = var.flink_image\n  security {\n    tls = true\n  }\n")
         .replace(
+            "    memory = \"1024m\"\n  }",
+            "    memory = \"1024m\"\n    placement {\n      constraints = [\"node.role == worker\"]\n    }\n  }",
+        )
+        .replace(
             "    memory   = \"1024m\"\n  }\n}",
             "    memory   = \"1024m\"\n    placement {\n      spread = \"node.id\"\n    }\n  }\n}",
         );
-    assert!(hcl.contains("tls = true") && hcl.contains("spread"), "{hcl}");
+    assert!(hcl.contains("tls = true") && hcl.contains("spread") && hcl.contains("node.role == worker"), "{hcl}");
     let q = Project::new("e2eswarmqs", &hcl);
     let out = q.ok(&["apply", "-auto-approve"]);
     assert!(out.contains("Apply complete!"), "{out}");
+    // The JobManager runs on the worker; flinkform reached it at the worker's address.
+    let jm = "e2eswarmqs-quickstart-jobmanager-0";
+    assert!(tasks(jm).iter().all(|t| t.1 == worker), "{:?}", tasks(jm));
+    let worker_addr = docker(&["node", "inspect", "-f", "{{.Status.Addr}}", worker]).trim().to_string();
+    let urls = rest_urls(&q);
+    assert!(
+        urls.len() == 1 && urls[0].starts_with(&format!("https://{worker_addr}:")),
+        "the REST URL is the worker's published port: {urls:?}"
+    );
+    let output = q.ok(&["output", "-raw", "rest_url"]);
+    assert_eq!(output.trim(), urls[0], "`output rest_url` names where the JobManager is reached");
     let tm = "e2eswarmqs-quickstart-taskmanager";
     let mut on: Vec<String> = tasks(tm).into_iter().map(|t| t.1).collect();
     on.sort();

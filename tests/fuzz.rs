@@ -212,7 +212,7 @@ fn fuzz_config_loading_and_evaluation() {
         let result = guarded(move || {
             if let Ok(c) = config::load(&path, &VarInputs::default()) {
                 let _ = flinkform::model::expand(&c, &flinkform::model::sensitive::Masker::salted("salt"));
-                let _ = c.evaluate_outputs(&|_| Some(8081), true);
+                let _ = c.evaluate_outputs(&|_| Some(flinkform::config::LiveRest { port: 8081, url: None }), true);
             }
         });
         if let Err(e) = result {

@@ -216,6 +216,7 @@ fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
             state: String::new(),
             image_id: None,
             ports: BTreeMap::new(),
+            host: None,
             replicas: None,
             nodes: Vec::new(),
             rolling: None,

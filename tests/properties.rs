@@ -72,6 +72,7 @@ fn live_object(r: &Resource) -> LiveObject {
         state: "running".into(),
         image_id: None,
         ports: BTreeMap::new(),
+        host: None,
         replicas: None,
         nodes: Vec::new(),
         rolling: None,
@@ -86,9 +87,11 @@ fn simulate(plan: &Plan, mut state: State) -> (State, Snapshot) {
         let c = &plan.changes[op.change];
         match (op.kind, &c.desired) {
             (OpKind::Remove, _) => state.remove(&c.address),
-            (OpKind::Create, Some(d)) => state.put(apply::record(d, &format!("new-{}", d.address), BTreeMap::new())),
+            (OpKind::Create, Some(d)) => {
+                state.put(apply::record(d, &format!("new-{}", d.address), BTreeMap::new(), None))
+            }
             (OpKind::Start, Some(d)) => {
-                state.put(apply::record(d, c.live_id.as_deref().unwrap_or(""), BTreeMap::new()))
+                state.put(apply::record(d, c.live_id.as_deref().unwrap_or(""), BTreeMap::new(), None))
             }
             _ => {}
         }

@@ -231,7 +231,7 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
         UpgradeMode::Stateless => None,
     };
     if settings.state == JobState::Suspended {
-        let mut r = super::record(d, recorded.as_ref().map(|r| r.id.as_str()).unwrap_or(""), Default::default());
+        let mut r = super::record(d, recorded.as_ref().map(|r| r.id.as_str()).unwrap_or(""), Default::default(), None);
         r.savepoint = restore;
         suspend(&mut r);
         return save(shared, |s| s.put(r));
@@ -273,7 +273,7 @@ pub async fn submit(shared: &Shared, c: &Change) -> Result<(), ApplyError> {
     let result = rest.run_jar(&jar_id, &req).await;
     rest.delete_jar(&jar_id).await;
     let jid = result?;
-    let mut r = super::record(d, &jid, Default::default());
+    let mut r = super::record(d, &jid, Default::default(), None);
     r.savepoint = restore;
     save(shared, |s| s.put(r))?;
     wait_for(&rest, &jid, |s| s == Some("RUNNING") || s.is_some_and(crate::plan::jobs_is_terminal), RUNNING_TIMEOUT)
@@ -323,7 +323,7 @@ async fn application_running(
     match rest.job_state(&jid).await?.as_deref() {
         Some("RUNNING") => {
             wait_tasks_running(rest, &jid, RUNNING_TIMEOUT).await?;
-            let mut r = super::record(d, &jid, Default::default());
+            let mut r = super::record(d, &jid, Default::default(), None);
             r.savepoint = launch.restore;
             save(shared, |s| s.put(r))?;
             shared

@@ -172,7 +172,7 @@ pub fn record_unchanged(plan: &Plan, state: &mut State) {
         if let (Some(d), Some(id)) = (&c.desired, &c.live_id) {
             // A tainted object left out of this run (`--target`) stays tainted.
             let tainted = state.resource(&d.address).is_some_and(|r| r.tainted && &r.id == id);
-            let mut r = record(d, id, c.live_ports.clone());
+            let mut r = record(d, id, c.live_ports.clone(), c.live_host.as_deref());
             r.tainted = tainted;
             state.put(r);
         }
@@ -246,8 +246,9 @@ fn is_wait(op: &Operation) -> bool {
     matches!(op.kind, OpKind::WaitReady(_))
 }
 
-/// What the state records for instance `d`, made as object `id` with these published ports.
-pub fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource {
+/// What the state records for instance `d`, made as object `id` with these published ports
+/// (on `host` when not on this engine's: a swarm task's node).
+pub fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>, host: Option<&str>) -> Resource {
     Resource {
         address: d.address.clone(),
         kind: d.kind,
@@ -262,14 +263,15 @@ pub fn record(d: &Instance, id: &str, ports: BTreeMap<String, u16>) -> Resource 
             upgrade_mode: j.upgrade_mode,
             suspended: false,
         }),
-        rest_url: rest_url(d, &ports),
+        rest_url: rest_url(d, &ports, host),
         ports,
         tainted: false,
     }
 }
 
-/// A JobManager's REST URL: its published bind address and the host port the engine gave it.
-fn rest_url(d: &Instance, ports: &BTreeMap<String, u16>) -> Option<String> {
+/// A JobManager's REST URL: its published bind address (or the node its task runs on) and the
+/// host port the engine gave it.
+fn rest_url(d: &Instance, ports: &BTreeMap<String, u16>, host: Option<&str>) -> Option<String> {
     let spec = match &d.spec {
         Spec::Container(spec) => spec,
         Spec::Service(s) => &s.task,
@@ -277,7 +279,8 @@ fn rest_url(d: &Instance, ports: &BTreeMap<String, u16>) -> Option<String> {
     };
     let published = spec.ports.iter().find(|p| p.container_port == 8081 && p.protocol == "tcp")?;
     let port = ports.get("8081/tcp")?;
-    (d.role == crate::model::Role::JobManager).then(|| names::rest_url(&published.host_ip, *port, d.tls.is_some()))
+    let host = host.unwrap_or(&published.host_ip);
+    (d.role == crate::model::Role::JobManager).then(|| names::rest_url(host, *port, d.tls.is_some()))
 }
 
 pub(crate) fn short(id: &str) -> &str {
@@ -306,7 +309,7 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
             // Recorded before the readiness wait (its own operation): a crash during the wait
             // leaves it owned, not orphaned.
             save(shared, |s| {
-                s.put(record(d, &id, inspected.ports.clone()));
+                s.put(record(d, &id, inspected.ports.clone(), None));
                 s.settle(PendingOp::Create, &c.address);
             })?;
             let waits = operations::Probe::of(&d.readiness).is_some();
@@ -328,7 +331,7 @@ async fn run(shared: &Shared, c: &Change, op: &Operation) -> Result<(), ApplyErr
                 Err(e) if e.is_not_found() => create(shared, d).await?,
                 Err(e) => return Err(e.into()),
             };
-            save(shared, |s| s.put(record(d, &id, inspected.ports.clone())))?;
+            save(shared, |s| s.put(record(d, &id, inspected.ports.clone(), None)))?;
             if operations::Probe::of(&d.readiness).is_none() {
                 p.line(&c.address, &format!("Start complete after {}s", started.elapsed().as_secs()));
             } else {

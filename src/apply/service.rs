@@ -2,12 +2,13 @@
 //! roll onto a new configuration, and wait until a service does its
 //! job — every replica's task running, then the role's own readiness (ZooKeeper answers
 //! `srvr`, the JobManager serves `/overview`, the service's TaskManagers are registered with
-//! their slots). A JobManager's REST URL is its task's published port, recorded once the task
-//! runs. See docs/ARCHITECTURE.md, "Swarm".
+//! their slots). A JobManager's REST URL is its task's published port on its node, recorded
+//! once the task runs. See docs/ARCHITECTURE.md, "Swarm".
 
 use super::operations::Probe;
 use super::ready::ZOOKEEPER_PROBE;
 use super::{ApplyError, Shared, jobmanager_urls, save};
+use crate::docker::nodes::Nodes;
 use crate::docker::swarm::{self, LiveTask};
 use crate::model::swarm::ServiceSpec;
 use crate::model::{Instance, Spec};
@@ -73,7 +74,7 @@ pub(super) async fn update_in_place(shared: &Shared, c: &Change) -> Result<(), A
     }
     swarm::update_in_place(&shared.engine, id, &d.name, s.replicas, s.rolling).await?;
     let ports = c.live_ports.clone();
-    save(shared, |st| st.put(super::record(d, id, ports)))?;
+    save(shared, |st| st.put(super::record(d, id, ports, c.live_host.as_deref())))?;
     Ok(())
 }
 
@@ -110,7 +111,7 @@ pub(super) async fn roll(shared: &Shared, c: &Change) -> Result<(), ApplyError> 
         return Err(ApplyError::RollingUpdate { name: d.name.clone(), message, outcome });
     }
     let ports = c.live_ports.clone();
-    save(shared, |st| st.put(super::record(d, id, ports)))?;
+    save(shared, |st| st.put(super::record(d, id, ports, c.live_host.as_deref())))?;
     shared.printer.line(&c.address, &format!("Rolled every task after {}s", started.elapsed().as_secs()));
     Ok(())
 }
@@ -126,9 +127,11 @@ pub(super) async fn wait(shared: &Shared, d: &Instance, probe: Probe, id: &str) 
         let tasks = swarm::running_tasks(&shared.engine, id).await.unwrap_or_default();
         if tasks.len() >= replicas {
             if !recorded_ports && let Some(t) = tasks.first().filter(|t| !t.ports.is_empty()) {
-                // The REST URL the jobs and the next runs use: the port the task's node published.
+                // The REST URL the jobs and the next runs use: the port the task's node
+                // published, at that node's address (loopback on this engine's node).
+                let host = Nodes::list(&shared.engine).await?.reach(&t.node);
                 let ports = t.ports.clone();
-                save(shared, |s| s.put(super::record(d, id, ports)))?;
+                save(shared, |s| s.put(super::record(d, id, ports, host.as_deref())))?;
                 recorded_ports = true;
             }
             let attempt = passes(shared, d, probe, &tasks, replicas);

@@ -48,8 +48,16 @@ use std::path::{Path, PathBuf};
 pub const CLUSTER_ATTRIBUTES: &[&str] =
     &["jobmanager_host", "name", "network", "rest_port", "rest_url", "slots_total", "taskmanagers", "tls_bundle"];
 
-/// A cluster's live REST host port, by cluster address.
-pub type PortLookup<'a> = &'a dyn Fn(&str) -> Option<u16>;
+/// A cluster's live REST endpoint, by cluster address.
+pub type PortLookup<'a> = &'a dyn Fn(&str) -> Option<LiveRest>;
+
+/// Where a cluster's first JobManager serves REST, as the state records it: its host port, and
+/// the URL flinkform reaches it at (on a swarm, the node its task runs on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRest {
+    pub port: u16,
+    pub url: Option<String>,
+}
 
 /// A loaded, evaluated and validated configuration.
 #[derive(Debug, Clone)]
@@ -247,12 +255,12 @@ fn read_root(dir: &Path) -> Result<Sources, ConfigErrors> {
 }
 
 impl Config {
-    /// Evaluates every root output, with each cluster's live REST port (by cluster address)
+    /// Evaluates every root output, with each cluster's live REST endpoint (by cluster address)
     /// where known: the configuration is evaluated again with those values. `applied`: after
     /// apply, when `timestamp()` is the time (before, it is known only after apply).
     pub fn evaluate_outputs(
         &self,
-        rest_port: &dyn Fn(&str) -> Option<u16>,
+        rest_port: PortLookup,
         applied: bool,
     ) -> Result<BTreeMap<String, OutputValue>, ConfigErrors> {
         if self.outputs.is_empty() {
@@ -290,8 +298,10 @@ pub(crate) fn object(map: &BTreeMap<String, Value>) -> Value {
 }
 
 /// What `cluster.<name>` evaluates to.
-pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Value {
-    let port = c.jobmanager.rest_port.or(live_port);
+pub fn cluster_object(project: &str, c: &Cluster, live: Option<LiveRest>) -> Value {
+    let port = c.jobmanager.rest_port.or(live.as_ref().map(|l| l.port));
+    // The recorded URL while it is for this port; else the one the configuration implies.
+    let recorded = live.and_then(|l| l.url.filter(|_| Some(l.port) == port));
     let mut o = hcl::Map::new();
     o.insert("name".into(), c.name.clone().into());
     o.insert("network".into(), crate::names::network(project, &c.name).into());
@@ -304,7 +314,8 @@ pub fn cluster_object(project: &str, c: &Cluster, live_port: Option<u16>) -> Val
     match port {
         Some(p) => {
             o.insert("rest_port".into(), Value::from(u64::from(p)));
-            o.insert("rest_url".into(), crate::names::rest_url(&c.jobmanager.rest_bind, p, c.security.tls).into());
+            let url = recorded.unwrap_or_else(|| crate::names::rest_url(&c.jobmanager.rest_bind, p, c.security.tls));
+            o.insert("rest_url".into(), url.into());
         }
         None => {
             o.insert("rest_port".into(), KNOWN_AFTER_APPLY.into());

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod endpoint;
 pub mod files;
 pub mod logs;
+pub mod nodes;
 pub mod ops;
 mod spec;
 pub mod swarm;

@@ -3,6 +3,7 @@
 //! flinkform's labels; its tasks' containers carry only the user's (the swarm adds its own),
 //! so a task's container is never mistaken for a container flinkform made.
 
+use super::nodes::Nodes;
 use super::{CALL, is_conflict, is_not_found, within};
 use super::{DockerError, Engine};
 use crate::config::{FailureAction, RollingUpdate, UpdateOrder};
@@ -40,18 +41,20 @@ pub struct LiveTask {
     pub ports: BTreeMap<String, u16>,
 }
 
-/// The project's services and their running tasks: one list call for each.
-pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveService>, DockerError> {
+/// The project's services and their running tasks, and the swarm's nodes (where the tasks
+/// run and how their ports are reached): one call for each list, made together.
+pub async fn list(engine: &Engine, project: &str) -> Result<(Vec<LiveService>, Nodes), DockerError> {
     let labelled = HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])]);
     let running = HashMap::from([("desired-state", vec!["running".to_string()])]);
     let d = &engine.docker;
-    let (services, tasks) = tokio::join!(
+    let (services, tasks, nodes) = tokio::join!(
         d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build())),
         d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build())),
+        Nodes::list(engine),
     );
     let services = services.map_err(DockerError::api("listing services"))?;
     let mut by_service = running_by_service(tasks.map_err(DockerError::api("listing tasks"))?);
-    Ok(services
+    let services = services
         .into_iter()
         .map(|s| {
             let id = s.id.unwrap_or_default();
@@ -67,16 +70,8 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveService>, Do
                 tasks,
             }
         })
-        .collect())
-}
-
-/// The swarm's nodes: id → hostname (what `docker node ls` and `docker service ps` show).
-pub async fn node_names(engine: &Engine) -> Result<BTreeMap<String, String>, DockerError> {
-    let nodes = engine.docker.list_nodes(None).await.map_err(DockerError::api("listing nodes"))?;
-    Ok(nodes
-        .into_iter()
-        .filter_map(|n| Some((n.id?, n.description.and_then(|d| d.hostname).unwrap_or_default())))
-        .collect())
+        .collect();
+    Ok((services, nodes?))
 }
 
 /// What flinkform sends for one service: its name, spec, secret files and labels.
@@ -147,6 +142,7 @@ pub async fn roll_service(
     let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
     let version = live.version.and_then(|v| v.index).unwrap_or_default();
     let before = format!("{:?}", live.update_status.as_ref().and_then(|u| u.started_at.clone()));
+    let previous = live.spec;
     let body = full_spec(engine, r).await?;
     let opts = bollard::query_parameters::UpdateServiceOptionsBuilder::new().version(version as i32).build();
     let call = async { engine.docker.update_service(id, body, opts, None).await.map_err(failed()) };
@@ -156,18 +152,26 @@ pub async fn roll_service(
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let live = engine.docker.inspect_service(id, None).await.map_err(failed())?;
-        let status = live.update_status.filter(|u| format!("{:?}", u.started_at) != before);
-        let message = status.as_ref().and_then(|u| u.message.clone()).unwrap_or_default();
+        let status = live.update_status.as_ref().filter(|u| format!("{:?}", u.started_at) != before);
+        let message = status.and_then(|u| u.message.clone()).unwrap_or_default();
+        // The swarm replaces tasks only when what they run changed (the task template, the
+        // published ports): a spec that changed nothing of theirs starts no update, and one
+        // that changed only placement none where every task's node still fits.
+        let quiet = match replaces_tasks(previous.as_ref(), live.spec.as_ref()) {
+            Replaces::Yes => false,
+            Replaces::Maybe => started.elapsed() > Duration::from_secs(10),
+            Replaces::No => true,
+        };
         use ServiceUpdateStatusStateEnum as S;
-        match status.as_ref().and_then(|u| u.state) {
-            Some(S::COMPLETED) => break,
-            Some(S::PAUSED | S::ROLLBACK_COMPLETED | S::ROLLBACK_PAUSED) => {
-                remove_unused_secrets(engine, id, name).await?;
-                return Ok(Rolled::Failed(message));
-            }
-            // No update under way a while after the spec changed: nothing in its tasks did.
-            None if started.elapsed() > Duration::from_secs(5) => break,
-            _ => {}
+        let ended = match status.and_then(|u| u.state) {
+            Some(S::COMPLETED) => Some(Rolled::Completed),
+            Some(S::PAUSED | S::ROLLBACK_COMPLETED | S::ROLLBACK_PAUSED) => Some(Rolled::Failed(message.clone())),
+            None if quiet => Some(Rolled::Completed),
+            _ => None,
+        };
+        if let Some(ended) = ended {
+            remove_unused_secrets(engine, &live, name).await?;
+            return Ok(ended);
         }
         if started.elapsed() > timeout {
             return Err(DockerError::Other(format!(
@@ -180,19 +184,49 @@ pub async fn roll_service(
             progress(&message);
         }
     }
-    remove_unused_secrets(engine, id, name).await?;
-    Ok(Rolled::Completed)
 }
 
-/// Removes the secrets made for service `name` that its current spec does not mount (those
-/// of the configuration a rolling update replaced).
-async fn remove_unused_secrets(engine: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
-    let live = engine.docker.inspect_service(id, None).await.map_err(DockerError::api("inspecting a service"))?;
+/// Whether a spec change replaces the service's tasks (both specs as the engine returns them,
+/// defaults filled in, so an unchanged part compares equal): the swarm starts an update when
+/// the task template or the published ports differ — except that a task whose node still
+/// satisfies changed placement settings is kept.
+fn replaces_tasks(
+    previous: Option<&bollard::models::ServiceSpec>,
+    now: Option<&bollard::models::ServiceSpec>,
+) -> Replaces {
+    let (Some(previous), Some(now)) = (previous, now) else { return Replaces::Yes };
+    let unplaced =
+        |s: &bollard::models::ServiceSpec| s.task_template.clone().map(|t| TaskSpec { placement: None, ..t });
+    if now.endpoint_spec != previous.endpoint_spec || unplaced(now) != unplaced(previous) {
+        Replaces::Yes
+    } else if now.task_template != previous.task_template {
+        Replaces::Maybe
+    } else {
+        Replaces::No
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replaces {
+    Yes,
+    /// Only placement changed: the swarm moves a task only where its node no longer fits.
+    Maybe,
+    No,
+}
+
+/// Removes the secrets made for service `name` that its current spec (`live`, as inspected)
+/// does not mount: those of the configuration a rolling update replaced.
+async fn remove_unused_secrets(
+    engine: &Engine,
+    live: &bollard::models::Service,
+    name: &str,
+) -> Result<(), DockerError> {
     let used: std::collections::BTreeSet<String> = live
         .spec
-        .and_then(|s| s.task_template)
-        .and_then(|t| t.container_spec)
-        .and_then(|c| c.secrets)
+        .as_ref()
+        .and_then(|s| s.task_template.as_ref())
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.secrets.clone())
         .unwrap_or_default()
         .into_iter()
         .filter_map(|s| s.secret_id)

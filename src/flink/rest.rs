@@ -1,44 +1,12 @@
 //! A small client for the Flink REST API (`/overview`, `/taskmanagers`, `/jobmanager/config`).
 
+use super::client_tls::{client_config, install_crypto};
 use crate::tls::ClientIdentity;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a jar upload or a job submission may take (Flink runs the job's `main` first).
 const LONG: Duration = Duration::from_secs(120);
-
-/// The process's TLS provider (ring): reqwest asks for one even for plain `http://` clients.
-fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one first; either serves.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
-/// rustls' client side of a cluster's mutual TLS: its REST authority as the only root, and
-/// flinkform's certificate for client authentication.
-fn client_config(identity: &ClientIdentity) -> Result<rustls::ClientConfig, String> {
-    install_crypto();
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in CertificateDer::pem_slice_iter(identity.ca_pem.as_bytes()) {
-        roots.add(ca.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    }
-    let chain = CertificateDer::pem_slice_iter(identity.cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| e.to_string())
-}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Overview {

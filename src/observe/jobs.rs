@@ -30,7 +30,8 @@ pub async fn observe(
             };
             let Some(l) = l else { continue };
             let (Some(port), Some(p)) = (l.ports.get("8081/tcp"), spec.ports.first()) else { continue };
-            let url = crate::names::rest_url(&p.host_ip, *port, identity.is_some());
+            let host = l.host.as_deref().unwrap_or(&p.host_ip);
+            let url = crate::names::rest_url(host, *port, identity.is_some());
             tracing::debug!(cluster, url, "GET /jobs/overview");
             let rest = match &identity {
                 None => FlinkRest::new(url),

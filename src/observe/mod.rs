@@ -68,9 +68,12 @@ pub struct LiveObject {
     pub image_id: Option<String>,
     /// "8081/tcp" → host port.
     pub ports: BTreeMap<String, u16>,
+    /// Where those ports are published when not on this engine's host: the node that runs a
+    /// swarm service's task (None: reached through the bind address, loopback for a wildcard).
+    pub host: Option<String>,
     /// Swarm services: the replicas their spec asks for (None for every other kind).
     pub replicas: Option<u64>,
-    /// Swarm services: the node of each running task, by slot.
+    /// Swarm services: the hostname of each running task's node, by slot.
     pub nodes: Vec<String>,
     /// Swarm services: the update settings their spec holds, when flinkform's kind.
     pub rolling: Option<crate::config::RollingUpdate>,
@@ -147,6 +150,7 @@ impl Snapshot {
                     state: "running".into(),
                     image_id: None,
                     ports: r.ports.clone(),
+                    host: None,
                     replicas: (r.kind == Kind::Service).then(|| r.attributes.get("replicas")?.parse().ok()).flatten(),
                     nodes: Vec::new(),
                     rolling: None,

@@ -112,9 +112,10 @@ pub fn console(config: &Config) -> Result<crate::config::console::Console, Repor
     config.console(&|c| rest_port_from(&state, c)).map_err(Report::new)
 }
 
-pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<u16> {
+pub(crate) fn rest_port_from(state: &State, cluster: &str) -> Option<crate::config::LiveRest> {
     let jobmanager = crate::address::part_of(cluster, "jobmanager", Some(crate::address::Key::Index(0)));
-    state.resource(&jobmanager).and_then(|r| r.ports.get("8081/tcp").copied())
+    let r = state.resource(&jobmanager)?;
+    Some(crate::config::LiveRest { port: *r.ports.get("8081/tcp")?, url: r.rest_url.clone() })
 }
 
 #[cfg(test)]

@@ -101,15 +101,7 @@ async fn containers(docker_host: Option<&str>, project: &str, engine: crate::con
     let mut live =
         crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()?;
     if engine == crate::config::EngineKind::Swarm {
-        let (services, nodes) =
-            tokio::join!(crate::observe::swarm::list(&docker, project), crate::docker::swarm::node_names(&docker));
-        let nodes = nodes.unwrap_or_default();
-        for mut s in services.ok()? {
-            for n in &mut s.nodes {
-                if let Some(name) = nodes.get(n.as_str()) {
-                    *n = name.clone();
-                }
-            }
+        for s in crate::observe::swarm::list(&docker, project).await.ok()? {
             live.objects.insert((s.kind, s.name.clone()), s);
         }
     }

@@ -160,6 +160,7 @@ fn remove_what_is_not_desired(
                 live_id: l.map(|l| l.id.clone()),
                 dependencies: deps,
                 live_ports: BTreeMap::new(),
+                live_host: None,
                 job_ops: (kind == Kind::Job).then_some(super::JobOps { stop: true, submit: false }),
                 keep_object: false,
                 recorded_job: None,
@@ -221,6 +222,7 @@ fn decide(
     let mut change = Change {
         live_id: l.map(|l| l.id.clone()),
         live_ports: l.map(|l| l.ports.clone()).unwrap_or_default(),
+        live_host: l.and_then(|l| l.host.clone()),
         ..Change::unchanged(d, recorded)
     };
     let Some(l) = l else {

@@ -164,6 +164,7 @@ pub fn removed(r: &Resource, destroy: bool) -> Change {
         live_id: Some(r.id.clone()),
         dependencies: r.dependencies.clone(),
         live_ports: BTreeMap::new(),
+        live_host: None,
         job_ops: Some(JobOps { stop: !suspended, submit: false }),
         keep_object: false,
         recorded_job: r.job.clone(),

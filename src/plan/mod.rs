@@ -60,6 +60,8 @@ pub struct Change {
     pub dependencies: Vec<String>,
     /// Live published ports (for no-ops, recorded into state).
     pub live_ports: BTreeMap<String, u16>,
+    /// Where they are published when not on this engine's host (a swarm task's node).
+    pub live_host: Option<String>,
     /// Jobs only: the operations the change takes.
     pub job_ops: Option<JobOps>,
     /// Forget the object but leave it on Docker (a data volume holding final savepoints).
@@ -113,6 +115,7 @@ impl Change {
             live_id: recorded.map(|r| r.id.clone()),
             dependencies,
             live_ports: BTreeMap::new(),
+            live_host: None,
             job_ops: None,
             keep_object: false,
             recorded_job: recorded.and_then(|r| r.job.clone()),

@@ -119,6 +119,7 @@ impl Reviewed {
                 live_id: None,
                 dependencies: Vec::new(),
                 live_ports: BTreeMap::new(),
+                live_host: None,
                 job_ops: None,
                 keep_object: c.keep_object,
                 recorded_job: None,
