@@ -45,7 +45,8 @@ pub struct Address {
 }
 
 /// The block kinds that make a resource step.
-pub const RESOURCE_KINDS: &[&str] = &["cluster", "container", "job", "network", "volume"];
+/// (`secret`: a swarm secret no service mounts, as the plan names it for its removal.)
+pub const RESOURCE_KINDS: &[&str] = &["cluster", "container", "job", "network", "secret", "volume"];
 
 impl Address {
     pub fn parse(text: &str) -> Result<Address, String> {

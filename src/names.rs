@@ -11,6 +11,9 @@ pub const LABEL_HASH: &str = "io.flinkform.config-hash";
 pub const LABEL_MANAGED: &str = "io.flinkform.managed";
 /// On a cluster's TLS volume: the nonce its material is derived with (random, not secret).
 pub const LABEL_TLS_NONCE: &str = "io.flinkform.tls-nonce";
+/// On a swarm secret flinkform made for a service: that service's name (the secret goes
+/// when the service goes).
+pub const LABEL_SERVICE: &str = "io.flinkform.service";
 /// On the short-lived container that writes files into a volume: that volume.
 pub const LABEL_VOLUME_WRITER: &str = "io.flinkform.volume-writer";
 

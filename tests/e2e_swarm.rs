@@ -433,6 +433,32 @@ fn quickstart_on_the_swarm(manager: &str, worker: &str) {
         docker(&["secret", "ls", "--filter", "label=io.flinkform.project=e2eswarmqs", "--format", "{{.Name}}"]);
     assert!(secrets.lines().any(|n| n.starts_with(&format!("{tm}-tls-internal-p12-"))), "{secrets}");
     assert!(q.ok(&["plan"]).contains("No changes."));
+
+    // A run stopped after it made a service's secrets, before the service used them, leaves
+    // secrets nothing mounts: one made by hand with the labels such a run gives (its service's
+    // and the service's name) is planned for removal and removed.
+    let stray = format!("{tm}-tls-rest-p12-0a1b2c");
+    let made = secrets.lines().find(|n| n.starts_with(&format!("{tm}-tls-"))).unwrap();
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&docker(&["secret", "inspect", "-f", "{{json .Spec.Labels}}", made])).unwrap();
+    let mut create = vec!["secret".to_string(), "create".to_string()];
+    for (k, v) in &labels {
+        create.extend(["--label".to_string(), format!("{k}={v}")]);
+    }
+    create.extend([stray.clone(), "/etc/hostname".to_string()]);
+    docker(&create.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = q.run(&["plan", "-detailed-exitcode"]);
+    let plan = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(2), "{plan}");
+    assert!(plan.contains(&format!("- secret \"{stray}\"")), "{plan}");
+    assert!(plan.contains(&format!("made for service {tm}, which does not mount it")), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 0 to change, 1 to destroy."), "{plan}");
+    q.ok(&["apply", "-auto-approve"]);
+    let left = docker(&["secret", "ls", "--filter", "label=io.flinkform.project=e2eswarmqs", "--format", "{{.Name}}"]);
+    assert!(!left.contains(&stray), "{left}");
+    assert_eq!(left.lines().count(), secrets.lines().count(), "the mounted secrets are kept: {left}");
+    assert!(q.ok(&["plan"]).contains("No changes."));
+
     q.ok(&["destroy", "-auto-approve"]);
     assert!(services("label=io.flinkform.project=e2eswarmqs").is_empty());
     let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarmqs"]);

@@ -159,6 +159,32 @@ fn scaling_is_an_update_in_place_and_a_configuration_change_a_rolling_update() {
 }
 
 #[test]
+fn a_rolling_update_gives_way_to_a_replacement_of_its_network_or_one_asked_for() {
+    let before = expand(HCL, &[]).unwrap();
+    let (state, live) = applied(&before, "sw");
+    let bigger = expand(HCL, &["tm_memory=2048m"]).unwrap();
+    let tm = |replace: &[&str]| {
+        let replace: Vec<String> = replace.iter().map(|r| r.to_string()).collect();
+        let p = plan::compute_with(&bigger, &state, &live, "sw", false, &replace).unwrap();
+        let c = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap().clone();
+        (c, Operations::lower(&p).to_string())
+    };
+    // The overlay network replaced: the service goes with it, so it is replaced, not rolled.
+    let (c, ops) = tm(&["cluster.c.network"]);
+    assert_eq!((c.action, c.rolling), (Action::Replace, false), "{:?}", c.reasons);
+    assert!(c.reasons.iter().any(|r| r.contains("memory")), "what changed is still said: {:?}", c.reasons);
+    assert_eq!(c.reasons.last().unwrap(), "forced by the replacement of cluster.c.network");
+    assert!(!c.reasons.iter().any(|r| r.starts_with("rolling update")), "{:?}", c.reasons);
+    assert!(!ops.contains("rolling-update"), "{ops}");
+    assert!(ops.contains("remove cluster.c.taskmanager") && ops.contains("create cluster.c.taskmanager"), "{ops}");
+    // `-replace` of the service itself: replaced as asked.
+    let (c, ops) = tm(&["cluster.c.taskmanager"]);
+    assert_eq!((c.action, c.rolling), (Action::Replace, false), "{:?}", c.reasons);
+    assert_eq!(c.reasons, ["replacement requested with --replace"]);
+    assert!(!ops.contains("rolling-update"), "{ops}");
+}
+
+#[test]
 fn rolling_update_settings_are_the_plan_s_and_change_nothing_that_runs() {
     let custom = HCL.replace(
         "    placement {",
@@ -349,4 +375,65 @@ fn an_application_jobmanager_service_whose_task_ended_is_replaced_but_a_session_
             assert_eq!(c.action, Action::NoOp, "{:?}", c.reasons);
         }
     }
+}
+
+/// A secret no service mounts, made for `service` (as a run stopped between creating a
+/// service's secrets and the service leaves it): the service's labels and its name.
+fn unused_secret(live: &mut flinkform::observe::Snapshot, service_address: &str, service: &str, name: &str) {
+    let any = live.objects.values().find(|o| o.address() == Some(service_address)).unwrap().clone();
+    let mut labels = any.labels.clone();
+    labels.insert("io.flinkform.service".into(), service.into());
+    labels.insert("io.flinkform.address".into(), flinkform::observe::swarm::secret_address(name));
+    let secret = flinkform::observe::LiveObject {
+        kind: Kind::Secret,
+        id: format!("sec-{name}"),
+        name: name.into(),
+        labels,
+        running: false,
+        state: "unused".into(),
+        image_id: None,
+        ports: Default::default(),
+        host: None,
+        replicas: None,
+        nodes: Vec::new(),
+        rolling: None,
+    };
+    live.objects.insert((Kind::Secret, name.into()), secret);
+}
+
+#[test]
+fn a_secret_no_service_mounts_is_planned_for_removal_unless_this_run_makes_its_service() {
+    let d = expand(HCL, &[]).unwrap();
+    let (state, mut live) = applied(&d, "sw");
+    unused_secret(&mut live, "cluster.c.taskmanager", "sw-c-taskmanager", "sw-c-taskmanager-tls-rest-p12-0a1b2c");
+    let p = plan::compute(&d, &state, &live, "sw", false).unwrap();
+    let changed: Vec<(&str, Action)> =
+        p.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.address.as_str(), c.action)).collect();
+    assert_eq!(changed, [("secret.sw-c-taskmanager-tls-rest-p12-0a1b2c", Action::Delete)]);
+    let c = p.changes.iter().find(|c| c.kind == Kind::Secret).unwrap();
+    assert_eq!(
+        c.reasons,
+        [
+            "made for service sw-c-taskmanager, which does not mount it (a run stopped before the service or its new configuration was created)"
+        ]
+    );
+    let text = plain(plan::render::human(&p));
+    assert!(text.contains("- secret \"sw-c-taskmanager-tls-rest-p12-0a1b2c\""), "{text}");
+    assert!(text.contains("Plan: 0 to add, 0 to change, 1 to destroy."), "{text}");
+    let ops = Operations::lower(&p).to_string();
+    assert!(ops.starts_with("0 remove secret.sw-c-taskmanager-tls-rest-p12-0a1b2c"), "{ops}");
+
+    // Its service is created (or rolled) by this run: that operation reuses or removes it.
+    for (vars, why) in [(&["tm_memory=2048m"][..], "rolled"), (&[][..], "created")] {
+        let d2 = expand(HCL, vars).unwrap();
+        let mut live2 = live.clone();
+        if why == "created" {
+            live2.objects.remove(&(Kind::Service, "sw-c-taskmanager".to_string()));
+        }
+        let p = plan::compute(&d2, &state, &live2, "sw", false).unwrap();
+        assert!(p.changes.iter().all(|c| c.kind != Kind::Secret), "{why}: {:?}", p.changes);
+    }
+    // Destroy removes it with everything else.
+    let p = plan::compute(&d, &state, &live, "sw", true).unwrap();
+    assert!(p.changes.iter().any(|c| c.kind == Kind::Secret && c.action == Action::Delete));
 }

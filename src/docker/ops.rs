@@ -344,6 +344,7 @@ async fn remove_now(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
         Kind::Network => d.remove_network(id).await,
         Kind::Volume => d.remove_volume(id, None::<RemoveVolumeOptions>).await,
         Kind::Service => return super::swarm::remove_service(engine, id, name).await,
+        Kind::Secret => d.delete_secret(id).await,
         Kind::Job => return Ok(()),
     };
     match result {

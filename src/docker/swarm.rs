@@ -8,7 +8,7 @@ use super::{CALL, is_conflict, is_not_found, within};
 use super::{DockerError, Engine};
 use crate::config::{FailureAction, RollingUpdate, UpdateOrder};
 use crate::model::swarm::{SECRETS_DIR, SecretEnv, ServiceSpec};
-use crate::names::LABEL_PROJECT;
+use crate::names::{LABEL_PROJECT, LABEL_SERVICE};
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit,
     NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
@@ -16,7 +16,7 @@ use bollard::models::{
     TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
-use bollard::query_parameters::{ListServicesOptionsBuilder, ListTasksOptionsBuilder};
+use bollard::query_parameters::{ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -41,24 +41,47 @@ pub struct LiveTask {
     pub ports: BTreeMap<String, u16>,
 }
 
-/// The project's services and their running tasks, and the swarm's nodes (where the tasks
-/// run and how their ports are reached): one call for each list, made together.
-pub async fn list(engine: &Engine, project: &str) -> Result<(Vec<LiveService>, Nodes), DockerError> {
+/// What one look at a swarm shows of a project.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    pub services: Vec<LiveService>,
+    /// Where the tasks run and how their ports are reached.
+    pub nodes: Nodes,
+    /// The project's secrets that no service of it mounts: left by a run stopped between
+    /// creating a service's secrets and the service (or its new spec).
+    pub unused_secrets: Vec<LiveSecret>,
+}
+
+/// A secret flinkform made for a service, as listed.
+#[derive(Debug, Clone)]
+pub struct LiveSecret {
+    pub id: String,
+    pub name: String,
+    /// Its service's labels, and [`LABEL_SERVICE`]: its service's name.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The project's services and their running tasks, its secrets, and the swarm's nodes: one
+/// call for each list, made together.
+pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError> {
     let labelled = HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])]);
     let running = HashMap::from([("desired-state", vec!["running".to_string()])]);
     let d = &engine.docker;
-    let (services, tasks, nodes) = tokio::join!(
+    let (services, tasks, secrets, nodes) = tokio::join!(
         d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build())),
         d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build())),
+        d.list_secrets(Some(ListSecretsOptionsBuilder::new().filters(&labelled).build())),
         Nodes::list(engine),
     );
     let services = services.map_err(DockerError::api("listing services"))?;
     let mut by_service = running_by_service(tasks.map_err(DockerError::api("listing tasks"))?);
+    let mut mounted = std::collections::BTreeSet::new();
     let services = services
         .into_iter()
         .map(|s| {
             let id = s.id.unwrap_or_default();
             let spec = s.spec.unwrap_or_default();
+            mounted.extend(secret_ids(&spec));
             let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
             let tasks = by_service.remove(&id).unwrap_or_default();
             LiveService {
@@ -71,7 +94,24 @@ pub async fn list(engine: &Engine, project: &str) -> Result<(Vec<LiveService>, N
             }
         })
         .collect();
-    Ok((services, nodes?))
+    let unused_secrets = secrets
+        .map_err(DockerError::api("listing secrets"))?
+        .into_iter()
+        .filter_map(|s| {
+            let id = s.id?;
+            let spec = s.spec.unwrap_or_default();
+            let name = spec.name.unwrap_or_default();
+            let labels = spec.labels.unwrap_or_default().into_iter().collect();
+            (!mounted.contains(&id)).then_some(LiveSecret { id, name, labels })
+        })
+        .collect();
+    Ok(Listed { services, nodes: nodes?, unused_secrets })
+}
+
+/// The ids of the secrets a service's spec mounts.
+fn secret_ids(spec: &bollard::models::ServiceSpec) -> impl Iterator<Item = String> + '_ {
+    let secrets = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.secrets.as_ref());
+    secrets.into_iter().flatten().filter_map(|s| s.secret_id.clone())
 }
 
 /// What flinkform sends for one service: its name, spec, secret files and labels.
@@ -88,10 +128,13 @@ pub async fn create_service(engine: &Engine, r: &ServiceRequest<'_>) -> Result<S
     // The spec may hold secrets (its environment): only the name and image are logged.
     tracing::debug!(name, image = %r.spec.task.image, replicas = r.spec.replicas, "engine: create service");
     let body = full_spec(engine, r).await?;
+    let used: std::collections::BTreeSet<String> = secret_ids(&body).collect();
     let call = async {
         engine.docker.create_service(body, None).await.map_err(DockerError::api(format!("creating service {name}")))
     };
     let created = within(|| format!("creating service {name}"), CALL, call).await?;
+    // Secrets an earlier, interrupted creation made for another configuration of it.
+    remove_secrets_where(engine, name, |id| !used.contains(id)).await?;
     Ok(created.id.unwrap_or_default())
 }
 
@@ -221,21 +264,10 @@ async fn remove_unused_secrets(
     live: &bollard::models::Service,
     name: &str,
 ) -> Result<(), DockerError> {
-    let used: std::collections::BTreeSet<String> = live
-        .spec
-        .as_ref()
-        .and_then(|s| s.task_template.as_ref())
-        .and_then(|t| t.container_spec.as_ref())
-        .and_then(|c| c.secrets.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|s| s.secret_id)
-        .collect();
+    let used: std::collections::BTreeSet<String> =
+        live.spec.as_ref().map(|s| secret_ids(s).collect()).unwrap_or_default();
     remove_secrets_where(engine, name, |id| !used.contains(id)).await
 }
-
-/// Labels a service's secrets with it, so they go when it goes.
-const LABEL_SERVICE: &str = "io.flinkform.service";
 
 /// A file a task finds at `target`, held as a swarm secret named `name` (TLS keystores: a
 /// node-local volume would be empty on every other node).
@@ -426,7 +458,7 @@ async fn remove_secrets(engine: &Engine, name: &str) -> Result<(), DockerError> 
 /// Removes the secrets made for service `name` whose id `unused` says.
 async fn remove_secrets_where(engine: &Engine, name: &str, unused: impl Fn(&str) -> bool) -> Result<(), DockerError> {
     let filters = HashMap::from([("label", vec![format!("{LABEL_SERVICE}={name}")])]);
-    let opts = bollard::query_parameters::ListSecretsOptionsBuilder::new().filters(&filters).build();
+    let opts = ListSecretsOptionsBuilder::new().filters(&filters).build();
     let secrets = engine.docker.list_secrets(Some(opts)).await.map_err(DockerError::api("listing secrets"))?;
     for id in secrets.into_iter().filter_map(|s| s.id).filter(|id| unused(id)) {
         match engine.docker.delete_secret(&id).await {

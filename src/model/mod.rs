@@ -26,6 +26,9 @@ pub enum Kind {
     Job,
     /// A swarm service (`engine = "swarm"`).
     Service,
+    /// A swarm secret flinkform made for a service: never desired itself, only observed when
+    /// no service mounts it (then removed).
+    Secret,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Container => "container",
             Kind::Job => "job",
             Kind::Service => "service",
+            Kind::Secret => "secret",
         }
     }
 }

@@ -11,8 +11,35 @@ use crate::model::Kind;
 
 /// The project's services, as live objects: running while every replica has a running task.
 pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveObject>, DockerError> {
-    let (services, nodes) = swarm::list(engine, project).await?;
-    Ok(services.into_iter().map(|s| live(s, &nodes)).collect())
+    let listed = swarm::list(engine, project).await?;
+    let services = listed.services.into_iter().map(|s| live(s, &listed.nodes));
+    Ok(services.chain(listed.unused_secrets.into_iter().map(unused_secret)).collect())
+}
+
+/// A secret no service mounts, at an address of its own (its labels name its service's).
+fn unused_secret(s: swarm::LiveSecret) -> LiveObject {
+    let mut labels = s.labels;
+    labels.insert(crate::names::LABEL_ADDRESS.into(), secret_address(&s.name));
+    LiveObject {
+        kind: Kind::Secret,
+        id: s.id,
+        name: s.name,
+        labels,
+        running: false,
+        state: "unused".into(),
+        image_id: None,
+        ports: Default::default(),
+        host: None,
+        replicas: None,
+        nodes: Vec::new(),
+        rolling: None,
+    }
+}
+
+/// `secret.<name>`: a name's dots (a project's name may have some) become `_`, as an address
+/// step's name has none.
+pub fn secret_address(name: &str) -> String {
+    format!("secret.{}", name.replace('.', "_"))
 }
 
 fn live(s: swarm::LiveService, nodes: &Nodes) -> LiveObject {

@@ -61,12 +61,14 @@ pub fn compute_with(
         return Err(PlanError::Conflicts(conflicts));
     }
     for c in changes.values_mut().filter(|c| replace.contains(&c.address)) {
-        if c.kind != Kind::Job && matches!(c.action, Action::NoOp | Action::Start) {
+        if c.kind != Kind::Job && (matches!(c.action, Action::NoOp | Action::Start) || c.rolling) {
             c.action = Action::Replace;
+            c.rolling = false;
             c.reasons = vec!["replacement requested with --replace".into()];
         }
     }
     propagate_infrastructure_replacements(&mut changes, desired);
+    describe_rolling_updates(&mut changes);
     if !destroy {
         super::application::replace_stopped_jobmanagers(&mut changes, desired);
         for d in desired.values().filter(|d| d.kind == Kind::Job) {
@@ -118,8 +120,11 @@ fn remove_what_is_not_desired(
         );
     }
     let recorded_ids: std::collections::BTreeSet<&str> = state.resources.iter().map(|r| r.id.as_str()).collect();
-    for l in
-        live.objects.values().filter(|l| l.owned_by(project, &state.lineage) && !recorded_ids.contains(l.id.as_str()))
+    for l in live
+        .objects
+        .values()
+        .filter(|l| l.owned_by(project, &state.lineage) && !recorded_ids.contains(l.id.as_str()))
+        .filter(|l| !secret_in_use_by_this_run(l, changes))
     {
         if let Some(a) = l.address()
             && !owned.contains_key(a)
@@ -142,6 +147,7 @@ fn remove_what_is_not_desired(
         }
         let reason = match (l, in_state) {
             (None, _) => "already removed outside flinkform; only forgotten from state".to_string(),
+            (Some(l), false) if kind == Kind::Secret => unused_secret_reason(l),
             (Some(_), _) if destroy => "destroy requested".to_string(),
             (Some(_), true) => "no longer in the configuration".to_string(),
             (Some(_), false) => "labelled as this project's but neither configured nor in state".to_string(),
@@ -169,6 +175,22 @@ fn remove_what_is_not_desired(
             },
         );
     }
+}
+
+/// A secret no service mounts belongs to a service this run creates, replaces or rolls: that
+/// operation uses it (the same name) or removes it after, so the plan does not remove it too.
+fn secret_in_use_by_this_run(l: &LiveObject, changes: &BTreeMap<String, Change>) -> bool {
+    let Some(service) = l.labels.get(crate::names::LABEL_SERVICE).filter(|_| l.kind == Kind::Secret) else {
+        return false;
+    };
+    changes.values().any(|c| c.action != Action::NoOp && c.desired.as_ref().is_some_and(|d| &d.name == service))
+}
+
+fn unused_secret_reason(l: &LiveObject) -> String {
+    let service = l.labels.get(crate::names::LABEL_SERVICE).map(String::as_str).unwrap_or("a service");
+    format!(
+        "made for service {service}, which does not mount it (a run stopped before the service or its new configuration was created)"
+    )
 }
 
 /// What carries the project's labels but another state's lineage, and that this state does
@@ -293,10 +315,6 @@ fn decide(
             if rolling.is_none() {
                 change.reasons.push(why_replace(d.role).to_string());
             }
-        }
-        if let Some((tasks, r)) = rolling {
-            let tasks = if tasks == 1 { "its task".to_string() } else { format!("its {tasks} tasks") };
-            change.reasons.push(format!("rolling update of {tasks}: {r}; the service is kept"));
         }
         return Ok(change);
     }
@@ -438,14 +456,22 @@ fn propagate_infrastructure_replacements(changes: &mut BTreeMap<String, Change>,
             if let Some(c) = changes.get_mut(&d.address)
                 && (matches!(c.action, Action::NoOp | Action::Start) || c.rolling)
             {
-                if c.rolling {
-                    // Replaced instead: the last reason said how it would have rolled.
-                    c.reasons.pop();
-                    c.rolling = false;
-                }
+                // A rolling update is replaced instead: its service's network goes.
+                c.rolling = false;
                 c.action = Action::Replace;
                 c.reasons.push(format!("forced by the replacement of {r}"));
             }
+        }
+    }
+}
+
+/// How each change still rolling will roll (last among its reasons: decided once nothing
+/// else — a replaced network, `--replace` — can turn it into a replacement).
+fn describe_rolling_updates(changes: &mut BTreeMap<String, Change>) {
+    for c in changes.values_mut().filter(|c| c.rolling) {
+        if let Some((tasks, r)) = c.desired.as_ref().and_then(rolling_update) {
+            let tasks = if tasks == 1 { "its task".to_string() } else { format!("its {tasks} tasks") };
+            c.reasons.push(format!("rolling update of {tasks}: {r}; the service is kept"));
         }
     }
 }
