@@ -459,6 +459,44 @@ fn quickstart_on_the_swarm(manager: &str, worker: &str) {
     assert_eq!(left.lines().count(), secrets.lines().count(), "the mounted secrets are kept: {left}");
     assert!(q.ok(&["plan"]).contains("No changes."));
 
+    // The spec changed outside flinkform (`docker service update` keeps every label): drift,
+    // named by field, and the configuration's spec rolled out again.
+    docker(&["service", "update", "--quiet", "--env-add", "OUTSIDE=1", tm]);
+    let out = q.run(&["plan", "-detailed-exitcode"]);
+    let plan = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(2), "{plan}");
+    assert!(
+        plan.contains(
+            "changed outside flinkform (docker service update): its spec no longer matches what flinkform sent in env"
+        ),
+        "{plan}"
+    );
+    q.ok(&["apply", "-auto-approve"]);
+    let env = docker(&["service", "inspect", "-f", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", tm]);
+    assert!(!env.contains("OUTSIDE"), "{env}");
+    assert!(q.ok(&["plan"]).contains("No changes."));
+    let status: Value = serde_json::from_str(&q.ok(&["status", "--json"])).unwrap();
+    assert_eq!(status[0]["taskmanagers"].as_u64(), Some(2), "both TaskManagers registered again: {status}");
+
+    // A rolling update whose new tasks fail (a TaskManager memory Flink refuses to start with):
+    // the swarm rolls it back, apply fails saying so, the previous configuration runs.
+    let limit = || docker(&["service", "inspect", "-f", "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}", tm]);
+    let before = limit();
+    q.write("main.hcl", &hcl.replace("    memory   = \"1024m\"\n", "    memory   = \"300m\"\n"));
+    let out = q.run(&["apply", "-auto-approve"]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("rolled it back: the previous configuration runs"), "{text}");
+    assert_eq!(limit(), before, "the previous spec runs again");
+    eventually("both TaskManagers registered again", Duration::from_secs(120), || {
+        let status: Value = serde_json::from_str(&q.ok(&["status", "--json"])).ok()?;
+        (status[0]["taskmanagers"].as_u64() == Some(2)).then_some(())
+    });
+    let plan = q.ok(&["plan"]);
+    assert!(plan.contains("rolling update of its 2 tasks"), "the update is still planned: {plan}");
+    q.write("main.hcl", &hcl);
+    assert!(q.ok(&["plan"]).contains("No changes."));
+
     q.ok(&["destroy", "-auto-approve"]);
     assert!(services("label=io.flinkform.project=e2eswarmqs").is_empty());
     let secrets = docker(&["secret", "ls", "-q", "--filter", "label=io.flinkform.project=e2eswarmqs"]);

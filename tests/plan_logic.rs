@@ -220,6 +220,7 @@ fn an_unlabelled_object_in_the_way_is_an_error_with_a_hint() {
             replicas: None,
             nodes: Vec::new(),
             rolling: None,
+            changed_outside: Vec::new(),
         },
     );
     let err = plan::compute(&d, &State::new(), &live, &project, false).unwrap_err().to_string();

@@ -76,6 +76,7 @@ fn live_object(r: &Resource) -> LiveObject {
         replicas: None,
         nodes: Vec::new(),
         rolling: None,
+        changed_outside: Vec::new(),
     }
 }
 

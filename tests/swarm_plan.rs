@@ -397,6 +397,7 @@ fn unused_secret(live: &mut flinkform::observe::Snapshot, service_address: &str,
         replicas: None,
         nodes: Vec::new(),
         rolling: None,
+        changed_outside: Vec::new(),
     };
     live.objects.insert((Kind::Secret, name.into()), secret);
 }
@@ -436,4 +437,30 @@ fn a_secret_no_service_mounts_is_planned_for_removal_unless_this_run_makes_its_s
     // Destroy removes it with everything else.
     let p = plan::compute(&d, &state, &live, "sw", true).unwrap();
     assert!(p.changes.iter().any(|c| c.kind == Kind::Secret && c.action == Action::Delete));
+}
+
+#[test]
+fn a_service_spec_changed_outside_flinkform_is_drift_sent_again() {
+    let d = expand(HCL, &[]).unwrap();
+    let (state, mut live) = applied(&d, "sw");
+    for name in ["sw-c-taskmanager", "sw-c-jobmanager-0"] {
+        live.objects.get_mut(&(Kind::Service, name.to_string())).unwrap().changed_outside =
+            vec!["env".into(), "image".into()];
+    }
+    let p = plan::compute(&d, &state, &live, "sw", false).unwrap();
+    let tm = p.changes.iter().find(|c| c.address == "cluster.c.taskmanager").unwrap();
+    assert_eq!(
+        (tm.action, tm.rolling, tm.drift),
+        (Action::Update, true, Some(plan::Drift::Changed)),
+        "{:?}",
+        tm.reasons
+    );
+    assert_eq!(
+        tm.reasons[0],
+        "changed outside flinkform (docker service update): its spec no longer matches what flinkform sent in env, image"
+    );
+    assert!(tm.reasons.last().unwrap().starts_with("rolling update of its 2 tasks"), "{:?}", tm.reasons);
+    let jm = p.changes.iter().find(|c| c.address == "cluster.c.jobmanager[0]").unwrap();
+    assert_eq!((jm.action, jm.drift), (Action::Replace, Some(plan::Drift::Changed)), "{:?}", jm.reasons);
+    assert!(plain(plan::render::human(&p)).contains("Plan: 1 to add, 1 to change, 1 to destroy."));
 }

@@ -38,7 +38,7 @@ pub(super) async fn create(shared: &Shared, d: &Instance) -> Result<String, Appl
 /// A TLS cluster's keystores for one of its Flink services, as secret files in the directory
 /// its configuration names: derived from the cluster's root and its TLS volume's nonce, as the
 /// volume's copy is; each named by the nonce's digest (a rotated nonce makes new ones).
-async fn tls_files(shared: &Shared, d: &Instance) -> Result<Vec<swarm::SecretFile>, ApplyError> {
+async fn tls_files(shared: &Shared, d: &Instance) -> Result<Vec<crate::docker::secrets::SecretFile>, ApplyError> {
     use sha2::Digest;
     let (Some(t), Some(dir)) = (&d.tls, &spec(d)?.tls_dir) else { return Ok(Vec::new()) };
     let nonce = super::tls::learn_nonce(shared, &t.volume).await?;
@@ -52,7 +52,7 @@ async fn tls_files(shared: &Shared, d: &Instance) -> Result<Vec<swarm::SecretFil
             // encryption is salted anew each time, its certificates are the same.
             let digest = hex::encode(&sha2::Sha256::digest(format!("{nonce}/{file}"))[..6]);
             let what = format!("tls-{}", file.replace('.', "-"));
-            swarm::SecretFile {
+            crate::docker::secrets::SecretFile {
                 name: crate::model::swarm::secret_name(&d.name, &what, &digest),
                 target: format!("{dir}/{file}"),
                 data,

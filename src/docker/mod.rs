@@ -8,7 +8,9 @@ pub mod files;
 pub mod logs;
 pub mod nodes;
 pub mod ops;
+pub mod secrets;
 mod spec;
+pub mod spec_digest;
 pub mod swarm;
 pub mod wire;
 

@@ -24,22 +24,26 @@ pub struct Node {
 }
 
 impl Nodes {
-    /// The node list and this engine's node id: two calls, made together.
+    /// The node list, and this engine's node id: in a swarm of one node that node's, else
+    /// asked of the engine (`info`, slower than every list: only when there is a choice).
     pub async fn list(engine: &Engine) -> Result<Nodes, DockerError> {
-        let (info, nodes) = tokio::join!(engine.docker.info(), engine.docker.list_nodes(None));
-        let local = info.map_err(DockerError::api("reading the engine's swarm node"))?.swarm.and_then(|s| s.node_id);
-        let nodes = nodes.map_err(DockerError::api("listing nodes"))?;
-        Ok(Nodes {
-            local: local.unwrap_or_default(),
-            nodes: nodes
-                .into_iter()
-                .filter_map(|n| {
-                    let addr = address(&n);
-                    let hostname = n.description.and_then(|d| d.hostname).unwrap_or_default();
-                    Some((n.id?, Node { hostname, addr }))
-                })
-                .collect(),
-        })
+        let listed = engine.docker.list_nodes(None).await.map_err(DockerError::api("listing nodes"))?;
+        let nodes: BTreeMap<String, Node> = listed
+            .into_iter()
+            .filter_map(|n| {
+                let addr = address(&n);
+                let hostname = n.description.and_then(|d| d.hostname).unwrap_or_default();
+                Some((n.id?, Node { hostname, addr }))
+            })
+            .collect();
+        let local = match nodes.keys().collect::<Vec<_>>()[..] {
+            [only] => Some(only.clone()),
+            _ => {
+                let info = engine.docker.info().await.map_err(DockerError::api("reading the engine's swarm node"))?;
+                info.swarm.and_then(|s| s.node_id)
+            }
+        };
+        Ok(Nodes { local: local.unwrap_or_default(), nodes })
     }
 
     /// Whether `node` was in the list (a task scheduled on a node that joined since was not).

@@ -4,11 +4,15 @@
 //! so a task's container is never mistaken for a container flinkform made.
 
 use super::nodes::Nodes;
-use super::{CALL, is_conflict, is_not_found, within};
+use super::secrets::{
+    LiveSecret, SecretFile, ensure_secrets, reading_secrets, remove_secrets, remove_secrets_where,
+    remove_unused_secrets, secret_ids,
+};
+use super::{CALL, is_not_found, within};
 use super::{DockerError, Engine};
 use crate::config::{FailureAction, RollingUpdate, UpdateOrder};
-use crate::model::swarm::{SECRETS_DIR, SecretEnv, ServiceSpec};
-use crate::names::{LABEL_PROJECT, LABEL_SERVICE};
+use crate::model::swarm::ServiceSpec;
+use crate::names::LABEL_PROJECT;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit,
     NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
@@ -29,6 +33,8 @@ pub struct LiveService {
     pub replicas: u64,
     /// Its update settings, as flinkform reads them (None: not ones it sets).
     pub rolling: Option<RollingUpdate>,
+    /// The fields of its spec changed since flinkform sent it (`docker service update`).
+    pub changed_outside: Vec<String>,
     pub tasks: Vec<LiveTask>,
 }
 
@@ -52,15 +58,6 @@ pub struct Listed {
     pub unused_secrets: Vec<LiveSecret>,
 }
 
-/// A secret flinkform made for a service, as listed.
-#[derive(Debug, Clone)]
-pub struct LiveSecret {
-    pub id: String,
-    pub name: String,
-    /// Its service's labels, and [`LABEL_SERVICE`]: its service's name.
-    pub labels: BTreeMap<String, String>,
-}
-
 /// The project's services and their running tasks, its secrets, and the swarm's nodes: one
 /// call for each list, made together.
 pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError> {
@@ -82,6 +79,7 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError>
             let id = s.id.unwrap_or_default();
             let spec = s.spec.unwrap_or_default();
             mounted.extend(secret_ids(&spec));
+            let changed_outside = super::spec_digest::changed_outside(&spec);
             let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
             let tasks = by_service.remove(&id).unwrap_or_default();
             LiveService {
@@ -90,6 +88,7 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError>
                 labels: spec.labels.unwrap_or_default().into_iter().collect(),
                 replicas,
                 rolling: spec.update_config.as_ref().and_then(rolling_of),
+                changed_outside,
                 tasks,
             }
         })
@@ -106,12 +105,6 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError>
         })
         .collect();
     Ok(Listed { services, nodes: nodes?, unused_secrets })
-}
-
-/// The ids of the secrets a service's spec mounts.
-fn secret_ids(spec: &bollard::models::ServiceSpec) -> impl Iterator<Item = String> + '_ {
-    let secrets = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.secrets.as_ref());
-    secrets.into_iter().flatten().filter_map(|s| s.secret_id.clone())
 }
 
 /// What flinkform sends for one service: its name, spec, secret files and labels.
@@ -138,8 +131,15 @@ pub async fn create_service(engine: &Engine, r: &ServiceRequest<'_>) -> Result<S
     Ok(created.id.unwrap_or_default())
 }
 
-/// The spec sent to the engine, its secrets created and read into the environment.
+/// The spec sent to the engine, its secrets created and read into the environment, stamped
+/// with the digests of what it sets.
 async fn full_spec(engine: &Engine, r: &ServiceRequest<'_>) -> Result<bollard::models::ServiceSpec, DockerError> {
+    let mut body = with_secrets(engine, r).await?;
+    super::spec_digest::stamp(&mut body);
+    Ok(body)
+}
+
+async fn with_secrets(engine: &Engine, r: &ServiceRequest<'_>) -> Result<bollard::models::ServiceSpec, DockerError> {
     let ServiceRequest { name, spec, files, labels } = *r;
     let mut body = service_spec(name, spec, labels);
     if spec.secrets.is_empty() && files.is_empty() {
@@ -257,110 +257,6 @@ enum Replaces {
     No,
 }
 
-/// Removes the secrets made for service `name` that its current spec (`live`, as inspected)
-/// does not mount: those of the configuration a rolling update replaced.
-async fn remove_unused_secrets(
-    engine: &Engine,
-    live: &bollard::models::Service,
-    name: &str,
-) -> Result<(), DockerError> {
-    let used: std::collections::BTreeSet<String> =
-        live.spec.as_ref().map(|s| secret_ids(s).collect()).unwrap_or_default();
-    remove_secrets_where(engine, name, |id| !used.contains(id)).await
-}
-
-/// A file a task finds at `target`, held as a swarm secret named `name` (TLS keystores: a
-/// node-local volume would be empty on every other node).
-#[derive(Debug, Clone)]
-pub struct SecretFile {
-    pub name: String,
-    pub target: String,
-    pub data: Vec<u8>,
-}
-
-/// Creates each secret (one that exists under its name already holds this value: the name
-/// carries the value's keyed hash or digest) and says where the task finds it: an
-/// environment secret under `/run/secrets/`, a file at its target.
-async fn ensure_secrets(
-    engine: &Engine,
-    service: &str,
-    secrets: &[SecretEnv],
-    files: &[SecretFile],
-    labels: &BTreeMap<String, String>,
-) -> Result<Vec<bollard::models::TaskSpecContainerSpecSecrets>, DockerError> {
-    use base64::Engine as _;
-    let wanted = secrets
-        .iter()
-        .map(|s| (&s.name, &s.name, s.value.as_bytes()))
-        .chain(files.iter().map(|f| (&f.name, &f.target, f.data.as_slice())));
-    let mut out = Vec::new();
-    for (name, target, data) in wanted {
-        let mut labels: HashMap<String, String> = labels.clone().into_iter().collect();
-        labels.insert(LABEL_SERVICE.into(), service.into());
-        let spec = bollard::models::SecretSpec {
-            name: Some(name.clone()),
-            labels: Some(labels),
-            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
-            ..Default::default()
-        };
-        let failed = || DockerError::api(format!("creating secret {name}"));
-        let id = match engine.docker.create_secret(spec).await {
-            Ok(created) => created.id,
-            Err(e) if is_conflict(&e) => {
-                engine.docker.inspect_secret(name).await.map_err(failed())?.id.unwrap_or_default()
-            }
-            Err(e) => return Err(failed()(e)),
-        };
-        out.push(bollard::models::TaskSpecContainerSpecSecrets {
-            file: Some(bollard::models::TaskSpecContainerSpecFile {
-                name: Some(target.clone()),
-                uid: Some("0".into()),
-                gid: Some("0".into()),
-                // Readable by the task's user, whoever the image runs as (the files live in
-                // the task's own in-memory mount).
-                mode: Some(0o444),
-            }),
-            secret_id: Some(id),
-            secret_name: Some(name.clone()),
-        });
-    }
-    Ok(out)
-}
-
-/// The task's command when it has secrets: a shell reads each into its variable, then runs
-/// what the task would have run (its entrypoint and arguments, or the image's).
-async fn reading_secrets(engine: &Engine, spec: &ServiceSpec) -> Result<(Vec<String>, Vec<String>), DockerError> {
-    let task = &spec.task;
-    let image = match (task.entrypoint.is_none(), task.command.is_empty()) {
-        (false, false) => None,
-        _ => {
-            let inspected = engine.docker.inspect_image(&task.image).await;
-            Some(inspected.map_err(DockerError::api(format!("inspecting image {}", task.image)))?)
-        }
-    };
-    let config = image.and_then(|i| i.config);
-    let entrypoint = match &task.entrypoint {
-        Some(e) => e.clone(),
-        None => config.as_ref().and_then(|c| c.entrypoint.clone()).unwrap_or_default(),
-    };
-    let args = match task.command.is_empty() {
-        false => task.command.clone(),
-        true => config.and_then(|c| c.cmd).unwrap_or_default(),
-    };
-    let reads: String = spec
-        .secrets
-        .iter()
-        .map(|s| match s.append {
-            // A newline between what the spec holds and the secret's lines.
-            true => format!("export {0}=\"${{{0}}}\n$(cat {SECRETS_DIR}/{1})\"; ", s.var, s.name),
-            false => format!("export {}=\"$(cat {SECRETS_DIR}/{})\"; ", s.var, s.name),
-        })
-        .collect();
-    let mut command = vec!["/bin/sh".to_string(), "-c".to_string(), format!("{reads}exec \"$@\""), "sh".to_string()];
-    command.extend(entrypoint);
-    Ok((command, args))
-}
-
 /// Sets the service's replicas and update settings, keeping everything else of its spec (and
 /// its running tasks).
 pub async fn update_in_place(
@@ -448,26 +344,6 @@ pub async fn remove_service(engine: &Engine, id: &str, name: &str) -> Result<(),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Removes the secrets made for service `name` (once no task of it runs).
-async fn remove_secrets(engine: &Engine, name: &str) -> Result<(), DockerError> {
-    remove_secrets_where(engine, name, |_| true).await
-}
-
-/// Removes the secrets made for service `name` whose id `unused` says.
-async fn remove_secrets_where(engine: &Engine, name: &str, unused: impl Fn(&str) -> bool) -> Result<(), DockerError> {
-    let filters = HashMap::from([("label", vec![format!("{LABEL_SERVICE}={name}")])]);
-    let opts = ListSecretsOptionsBuilder::new().filters(&filters).build();
-    let secrets = engine.docker.list_secrets(Some(opts)).await.map_err(DockerError::api("listing secrets"))?;
-    for id in secrets.into_iter().filter_map(|s| s.id).filter(|id| unused(id)) {
-        match engine.docker.delete_secret(&id).await {
-            Ok(()) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(DockerError::Api { what: format!("removing a secret of service {name}"), source: e }),
-        }
-    }
-    Ok(())
 }
 
 /// The running tasks of one service (a readiness wait asks this until they run).

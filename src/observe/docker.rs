@@ -135,6 +135,7 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
                 replicas: None,
                 nodes: Vec::new(),
                 rolling: None,
+                changed_outside: Vec::new(),
             },
         );
     }
@@ -194,6 +195,7 @@ fn simple(kind: crate::model::Kind, id: String, name: String, labels: Option<BTr
         replicas: None,
         nodes: Vec::new(),
         rolling: None,
+        changed_outside: Vec::new(),
     }
 }
 

@@ -77,6 +77,8 @@ pub struct LiveObject {
     pub nodes: Vec<String>,
     /// Swarm services: the update settings their spec holds, when flinkform's kind.
     pub rolling: Option<crate::config::RollingUpdate>,
+    /// Swarm services: the fields of their spec changed since flinkform sent it.
+    pub changed_outside: Vec<String>,
 }
 
 impl LiveObject {
@@ -154,6 +156,7 @@ impl Snapshot {
                     replicas: (r.kind == Kind::Service).then(|| r.attributes.get("replicas")?.parse().ok()).flatten(),
                     nodes: Vec::new(),
                     rolling: None,
+                    changed_outside: Vec::new(),
                 },
             );
         }

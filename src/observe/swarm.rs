@@ -17,7 +17,7 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveObject>, Doc
 }
 
 /// A secret no service mounts, at an address of its own (its labels name its service's).
-fn unused_secret(s: swarm::LiveSecret) -> LiveObject {
+fn unused_secret(s: crate::docker::secrets::LiveSecret) -> LiveObject {
     let mut labels = s.labels;
     labels.insert(crate::names::LABEL_ADDRESS.into(), secret_address(&s.name));
     LiveObject {
@@ -33,6 +33,7 @@ fn unused_secret(s: swarm::LiveSecret) -> LiveObject {
         replicas: None,
         nodes: Vec::new(),
         rolling: None,
+        changed_outside: Vec::new(),
     }
 }
 
@@ -60,5 +61,6 @@ fn live(s: swarm::LiveService, nodes: &Nodes) -> LiveObject {
         replicas: Some(s.replicas),
         nodes: s.tasks.iter().map(|t| nodes.hostname(&t.node).to_string()).collect(),
         rolling: s.rolling,
+        changed_outside: s.changed_outside,
     }
 }

@@ -359,7 +359,10 @@ fn resettled(change: &mut Change, d: &Instance, l: &LiveObject) {
 fn scaled(change: &mut Change, d: &Instance, l: &LiveObject, recorded: Option<&crate::state::Resource>) {
     let crate::model::Spec::Service(s) = &d.spec else { return };
     let Some(have) = l.replicas.filter(|have| *have != s.replicas) else { return };
-    change.action = Action::Update;
+    // A replacement creates the service with the configuration's replicas anyway.
+    if change.action != Action::Replace {
+        change.action = Action::Update;
+    }
     // The diff shows what runs: the live replicas, not the recorded ones.
     if let Some(before) = change.before.as_mut() {
         before.insert("replicas".into(), have.to_string());
@@ -409,6 +412,16 @@ fn running_drift(change: &mut Change, d: &Instance, l: &LiveObject, live: &Snaps
         change.action = Action::Start;
         change.drift = Some(super::Drift::NotRunning);
         change.reasons.push(format!("stopped outside flinkform (state: {})", l.state));
+    } else if d.kind == Kind::Service && !l.changed_outside.is_empty() {
+        // `docker service update` keeps the labels: the spec's own digests say what it changed.
+        // The configuration's spec is sent again: TaskManagers by a rolling update.
+        change.rolling = rolling_update(d).is_some();
+        change.action = if change.rolling { Action::Update } else { Action::Replace };
+        change.drift = Some(super::Drift::Changed);
+        change.reasons.push(format!(
+            "changed outside flinkform (docker service update): its spec no longer matches what flinkform sent in {}",
+            l.changed_outside.join(", ")
+        ));
     }
 }
 

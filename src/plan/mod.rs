@@ -83,7 +83,8 @@ pub struct Change {
 pub enum Drift {
     /// The object is gone from the engine.
     Removed,
-    /// Its config-hash label no longer matches what was recorded.
+    /// Its config-hash label no longer matches what was recorded, or (a swarm service) its
+    /// spec is no longer what flinkform sent.
     Changed,
     /// The container is stopped, or Docker keeps restarting it.
     NotRunning,
