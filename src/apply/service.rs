@@ -129,7 +129,7 @@ pub(super) async fn wait(shared: &Shared, d: &Instance, probe: Probe, id: &str) 
             if !recorded_ports && let Some(t) = tasks.first().filter(|t| !t.ports.is_empty()) {
                 // The REST URL the jobs and the next runs use: the port the task's node
                 // published, at that node's address (loopback on this engine's node).
-                let host = Nodes::list(&shared.engine).await?.reach(&t.node);
+                let host = Nodes::list(crate::docker::via::Via::of(&shared.engine)).await?.reach(&t.node);
                 let ports = t.ports.clone();
                 save(shared, |s| s.put(super::record(d, id, ports, host.as_deref())))?;
                 recorded_ports = true;

@@ -12,6 +12,7 @@ pub mod secrets;
 mod spec;
 pub mod spec_digest;
 pub mod swarm;
+pub mod via;
 pub mod wire;
 
 use bollard::Docker;

@@ -4,7 +4,8 @@
 //! at that node's address (a port published in `host` mode listens on the node that runs the
 //! task, nowhere else). See docs/ARCHITECTURE.md, "Swarm".
 
-use super::{DockerError, Engine};
+use super::DockerError;
+use super::via::Via;
 use std::collections::BTreeMap;
 
 /// The swarm's nodes, seen from this engine.
@@ -26,8 +27,9 @@ pub struct Node {
 impl Nodes {
     /// The node list, and this engine's node id: in a swarm of one node that node's, else
     /// asked of the engine (`info`, slower than every list: only when there is a choice).
-    pub async fn list(engine: &Engine) -> Result<Nodes, DockerError> {
-        let listed = engine.docker.list_nodes(None).await.map_err(DockerError::api("listing nodes"))?;
+    pub async fn list(via: Via<'_>) -> Result<Nodes, DockerError> {
+        let listed: Vec<bollard::models::Node> =
+            via.get("listing nodes", "/nodes", &[], |d| d.list_nodes(None)).await?;
         let nodes: BTreeMap<String, Node> = listed
             .into_iter()
             .filter_map(|n| {
@@ -39,7 +41,8 @@ impl Nodes {
         let local = match nodes.keys().collect::<Vec<_>>()[..] {
             [only] => Some(only.clone()),
             _ => {
-                let info = engine.docker.info().await.map_err(DockerError::api("reading the engine's swarm node"))?;
+                let info: bollard::models::SystemInfo =
+                    via.get("reading the engine's swarm node", "/info", &[], |d| d.info()).await?;
                 info.swarm.and_then(|s| s.node_id)
             }
         };

@@ -8,6 +8,7 @@ use super::secrets::{
     LiveSecret, SecretFile, ensure_secrets, reading_secrets, remove_secrets, remove_secrets_where,
     remove_unused_secrets, secret_ids,
 };
+use super::via::Via;
 use super::{CALL, is_not_found, within};
 use super::{DockerError, Engine};
 use crate::config::{FailureAction, RollingUpdate, UpdateOrder};
@@ -60,18 +61,26 @@ pub struct Listed {
 
 /// The project's services and their running tasks, its secrets, and the swarm's nodes: one
 /// call for each list, made together.
-pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError> {
+pub async fn list(via: Via<'_>, project: &str) -> Result<Listed, DockerError> {
     let labelled = HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])]);
     let running = HashMap::from([("desired-state", vec!["running".to_string()])]);
-    let d = &engine.docker;
+    let (by_label, by_state) = (json(&labelled), json(&running));
+    let (by_label, by_state) = ([("filters", by_label.as_str())], [("filters", by_state.as_str())]);
     let (services, tasks, secrets, nodes) = tokio::join!(
-        d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build())),
-        d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build())),
-        d.list_secrets(Some(ListSecretsOptionsBuilder::new().filters(&labelled).build())),
-        Nodes::list(engine),
+        via.get("listing services", "/services", &by_label, |d| {
+            d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build()))
+        }),
+        via.get("listing tasks", "/tasks", &by_state, |d| {
+            d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build()))
+        }),
+        via.get("listing secrets", "/secrets", &by_label, |d| {
+            d.list_secrets(Some(ListSecretsOptionsBuilder::new().filters(&labelled).build()))
+        }),
+        Nodes::list(via),
     );
-    let services = services.map_err(DockerError::api("listing services"))?;
-    let mut by_service = running_by_service(tasks.map_err(DockerError::api("listing tasks"))?);
+    tracing::debug!("engine: swarm lists answered");
+    let services: Vec<bollard::models::Service> = services?;
+    let mut by_service = running_by_service(tasks?);
     let mut mounted = std::collections::BTreeSet::new();
     let services = services
         .into_iter()
@@ -93,8 +102,8 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError>
             }
         })
         .collect();
+    let secrets: Vec<bollard::models::Secret> = secrets?;
     let unused_secrets = secrets
-        .map_err(DockerError::api("listing secrets"))?
         .into_iter()
         .filter_map(|s| {
             let id = s.id?;
@@ -105,6 +114,10 @@ pub async fn list(engine: &Engine, project: &str) -> Result<Listed, DockerError>
         })
         .collect();
     Ok(Listed { services, nodes: nodes?, unused_secrets })
+}
+
+fn json(filters: &HashMap<&str, Vec<String>>) -> String {
+    serde_json::to_string(filters).expect("a map of strings serializes")
 }
 
 /// What flinkform sends for one service: its name, spec, secret files and labels.

@@ -4,6 +4,7 @@
 
 use super::{LiveObject, Snapshot};
 use crate::config::PullPolicy;
+use crate::docker::via::Via;
 use crate::docker::{DockerError, Engine, wire};
 use crate::names::LABEL_PROJECT;
 use bollard::Docker;
@@ -230,34 +231,41 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
         let plain = address.as_ref().ok().and_then(crate::docker::plain_endpoint);
         let early = async {
             match &plain {
-                Some(endpoint) => Some(list(Source::Wire(endpoint), labelled).await),
+                Some(endpoint) => Some(tokio::join!(
+                    list(Source::Wire(endpoint), labelled),
+                    services(swarm, Via::Wire(endpoint), &project)
+                )),
                 None => None,
             }
         };
         let connected = async {
             let engine = crate::docker::connect_to(&address?).await?;
-            // Through bollard (TLS, ssh) the list needs the connection, and goes out once it is made.
+            // Through bollard (TLS, ssh) the lists need the connection, and go out once it is made.
             let late = async {
                 match plain {
                     Some(_) => None,
-                    None => Some(list(Source::of(&engine), labelled).await),
+                    None => Some(tokio::join!(
+                        list(Source::of(&engine), labelled),
+                        services(swarm, Via::Api(&engine.docker), &project)
+                    )),
                 }
             };
-            let images = async { image_ids(&engine, &wanted_images.await.unwrap_or_default()).await };
-            let services = async {
+            // Image ids tell a container's image moved; a swarm's tasks are not listed as containers.
+            let images = async {
                 match swarm {
-                    true => super::swarm::list(&engine, &project).await,
-                    false => Ok(Vec::new()),
+                    true => Ok(BTreeMap::new()),
+                    false => image_ids(&engine, &wanted_images.await.unwrap_or_default()).await,
                 }
             };
-            let (late, images, services) = tokio::join!(late, images, services);
-            Ok::<_, DockerError>((engine, late, images, services))
+            let (late, images) = tokio::join!(late, images);
+            Ok::<_, DockerError>((engine, late, images))
         };
         let (early, connected) = tokio::join!(early, connected);
         // An engine that is not there is reported as such, not as a failed list.
-        let (engine, late, images, services) = connected?;
+        let (engine, late, images) = connected?;
         let images = images?;
-        let mut live = early.or(late).expect("one of the two lists ran")?;
+        let (live, services) = early.or(late).expect("one of the two lists ran");
+        let mut live = live?;
         live.images = images;
         for s in services? {
             live.objects.insert((s.kind, s.name.clone()), s);
@@ -265,6 +273,14 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
         Ok((engine, live))
     });
     DockerObservation { task, images }
+}
+
+/// The project's services (and what else a swarm shows of it) on a swarm; nothing elsewhere.
+async fn services(swarm: bool, via: Via<'_>, project: &str) -> Result<Vec<LiveObject>, DockerError> {
+    match swarm {
+        true => super::swarm::list(via, project).await,
+        false => Ok(Vec::new()),
+    }
 }
 
 impl super::Observation for DockerObservation {

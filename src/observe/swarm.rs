@@ -6,12 +6,12 @@
 
 use super::LiveObject;
 use crate::docker::nodes::Nodes;
-use crate::docker::{DockerError, Engine, swarm};
+use crate::docker::{DockerError, swarm};
 use crate::model::Kind;
 
 /// The project's services, as live objects: running while every replica has a running task.
-pub async fn list(engine: &Engine, project: &str) -> Result<Vec<LiveObject>, DockerError> {
-    let listed = swarm::list(engine, project).await?;
+pub async fn list(via: crate::docker::via::Via<'_>, project: &str) -> Result<Vec<LiveObject>, DockerError> {
+    let listed = swarm::list(via, project).await?;
     let services = listed.services.into_iter().map(|s| live(s, &listed.nodes));
     Ok(services.chain(listed.unused_secrets.into_iter().map(unused_secret)).collect())
 }

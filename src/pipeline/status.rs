@@ -101,7 +101,7 @@ async fn containers(docker_host: Option<&str>, project: &str, engine: crate::con
     let mut live =
         crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()?;
     if engine == crate::config::EngineKind::Swarm {
-        for s in crate::observe::swarm::list(&docker, project).await.ok()? {
+        for s in crate::observe::swarm::list(crate::docker::via::Via::of(&docker), project).await.ok()? {
             live.objects.insert((s.kind, s.name.clone()), s);
         }
     }
