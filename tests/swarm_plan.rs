@@ -383,23 +383,8 @@ fn unused_secret(live: &mut flinkform::observe::Snapshot, service_address: &str,
     let any = live.objects.values().find(|o| o.address() == Some(service_address)).unwrap().clone();
     let mut labels = any.labels.clone();
     labels.insert("io.flinkform.service".into(), service.into());
-    labels.insert("io.flinkform.address".into(), flinkform::observe::swarm::secret_address(name));
-    let secret = flinkform::observe::LiveObject {
-        kind: Kind::Secret,
-        id: format!("sec-{name}"),
-        name: name.into(),
-        labels,
-        running: false,
-        state: "unused".into(),
-        image_id: None,
-        ports: Default::default(),
-        host: None,
-        replicas: None,
-        nodes: Vec::new(),
-        rolling: None,
-        changed_outside: Vec::new(),
-    };
-    live.objects.insert((Kind::Secret, name.into()), secret);
+    let listed = flinkform::docker::secrets::LiveSecret { id: format!("sec-{name}"), name: name.into(), labels };
+    live.objects.insert((Kind::Secret, name.into()), flinkform::observe::swarm::unused_secret(listed));
 }
 
 #[test]

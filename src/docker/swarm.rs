@@ -184,7 +184,8 @@ pub enum Rolled {
 
 /// Sends the service's new spec (same id, same name): the swarm replaces its tasks as the
 /// spec's update settings say. Returns once the update has ended, calling `progress` with the
-/// swarm's message every `note` while it runs. Secrets the new spec no longer uses go after.
+/// swarm's message every `note` while it runs. Secrets the spec it ends with no longer mounts
+/// go after (not when paused: tasks of both specs run).
 pub async fn roll_service(
     engine: &Engine,
     id: &str,
@@ -226,7 +227,10 @@ pub async fn roll_service(
             _ => None,
         };
         if let Some(ended) = ended {
-            remove_unused_secrets(engine, &live, name).await?;
+            // A paused update leaves tasks of both specs running: every secret is still in use.
+            if !matches!(status.and_then(|u| u.state), Some(S::PAUSED | S::ROLLBACK_PAUSED)) {
+                remove_unused_secrets(engine, &live, name).await?;
+            }
             return Ok(ended);
         }
         if started.elapsed() > timeout {

@@ -17,7 +17,7 @@ pub async fn list(via: crate::docker::via::Via<'_>, project: &str) -> Result<Vec
 }
 
 /// A secret no service mounts, at an address of its own (its labels name its service's).
-fn unused_secret(s: crate::docker::secrets::LiveSecret) -> LiveObject {
+pub fn unused_secret(s: crate::docker::secrets::LiveSecret) -> LiveObject {
     let mut labels = s.labels;
     labels.insert(crate::names::LABEL_ADDRESS.into(), secret_address(&s.name));
     LiveObject {
