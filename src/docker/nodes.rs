@@ -49,11 +49,6 @@ impl Nodes {
         Ok(Nodes { local: local.unwrap_or_default(), nodes })
     }
 
-    /// Whether `node` was in the list (a task scheduled on a node that joined since was not).
-    pub fn knows(&self, node: &str) -> bool {
-        node == self.local || self.nodes.contains_key(node)
-    }
-
     /// Where a task on `node` publishes its ports, seen from here: None on this engine's node
     /// (loopback), else the node's address (None too when the swarm does not know it).
     pub fn reach(&self, node: &str) -> Option<String> {
@@ -118,6 +113,5 @@ mod tests {
         assert_eq!(nodes.reach("a"), None);
         assert_eq!(nodes.reach("b").as_deref(), Some("10.0.0.2"));
         assert_eq!((nodes.hostname("b"), nodes.hostname("c")), ("w1", "c"));
-        assert!(nodes.knows("b") && !nodes.knows("c"));
     }
 }

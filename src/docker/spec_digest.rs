@@ -70,7 +70,7 @@ fn short(text: &str) -> String {
 }
 
 /// The label's value for the spec about to be sent.
-pub fn label(spec: &ServiceSpec) -> String {
+fn label(spec: &ServiceSpec) -> String {
     let digests: Vec<String> = fields(spec).into_iter().map(|(k, v)| format!("{k}={}", short(&v))).collect();
     format!("{SCHEME};{}", digests.join(","))
 }

@@ -39,7 +39,7 @@ pub fn unused_secret(s: crate::docker::secrets::LiveSecret) -> LiveObject {
 
 /// `secret.<name>`: a name's dots (a project's name may have some) become `_`, as an address
 /// step's name has none.
-pub fn secret_address(name: &str) -> String {
+fn secret_address(name: &str) -> String {
     format!("secret.{}", name.replace('.', "_"))
 }
 
