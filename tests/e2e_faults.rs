@@ -392,3 +392,34 @@ fn a_state_write_that_fails_mid_apply_starts_nothing_more_and_says_so() {
     std::fs::rename(&aside, &state).unwrap();
     converges(&p, n, "after a failed state write");
 }
+
+/// A container flinkform does not own, attached to the project's network, holds the network:
+/// destroy removes what it owns, waits a while for the endpoint to go (a removed container's
+/// endpoint is released a moment after it), then names the container and keeps the network;
+/// once it is gone, destroy completes.
+#[test]
+fn a_network_still_in_use_is_waited_for_then_named() {
+    assert!(require_docker());
+    let p = Project::new("ffnetuse", &LIGHT.replace("default = 4", "default = 1"));
+    p.ok(&["apply", "--auto-approve"]);
+    let (net, guest) = (format!("{}-net", p.name), format!("{}-test-guest", p.name));
+    docker(&["rm", "-f", &guest]);
+    let run = ["run", "-d", "--name", &guest, "--label", "io.flinkform.test=ffnetuse", "--network", &net];
+    let id = docker(&[&run[..], &["flinkform-offline/busybox:static", "sleep", "600"]].concat());
+    assert!(!id.trim().is_empty(), "the guest runs");
+
+    let out = p.run(&["destroy", "--auto-approve"]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("network {net} cannot be removed")) && text.contains(&guest), "{text}");
+    assert!(state_containers(&p).is_empty(), "the project's container was removed");
+    assert_eq!(docker(&["network", "ls", "-q", "--filter", &format!("name=^{net}$")]).lines().count(), 1);
+
+    // Removed while destroy waits: destroy completes.
+    let mut destroy = spawn(&p, &["destroy", "--auto-approve"]);
+    std::thread::sleep(Duration::from_secs(2));
+    docker(&["rm", "-f", id.trim()]);
+    let out = destroy.wait().unwrap();
+    assert!(out.success(), "destroy completes once the guest is gone");
+    assert!(docker(&["network", "ls", "-q", "--filter", &format!("name=^{net}$")]).trim().is_empty());
+}

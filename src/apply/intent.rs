@@ -44,7 +44,14 @@ pub async fn settle_pending(
         match (p.operation, &p.id) {
             (PendingOp::Remove, Some(id)) => {
                 tracing::debug!(address = %p.address, id, "finishing an interrupted removal");
-                ops::remove(engine, p.kind, id, &p.name).await?;
+                match ops::remove(engine, p.kind, id, &p.name).await {
+                    // Still there and still ours: the plan decides about it as about any other.
+                    Err(e) if e.is_in_use() => {
+                        notes.push(format!("{}: its interrupted removal cannot finish ({e})", p.address));
+                        continue;
+                    }
+                    removed => removed?,
+                }
                 if state.resource(&p.address).is_some_and(|r| &r.id == id) {
                     state.remove(&p.address);
                 }

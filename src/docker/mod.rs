@@ -33,11 +33,30 @@ pub enum DockerError {
         "{what}: the engine did not answer within {secs}s. Check `docker info` and the engine's log; the state records what completed, run apply again"
     )]
     Deadline { what: String, secs: u64 },
+    #[error("{}", network_in_use(name, attached))]
+    NetworkInUse { name: String, attached: Vec<String> },
     #[error("{0}")]
     Other(String),
 }
 
+fn network_in_use(name: &str, attached: &[String]) -> String {
+    if attached.is_empty() {
+        return format!(
+            "network {name} cannot be removed: the engine still counts an endpoint on it, though no container is attached (an engine fault seen after runs killed mid-call). It is kept; restarting the Docker engine clears the count, then run the command again"
+        );
+    }
+    format!(
+        "network {name} cannot be removed: containers are still attached to it: {}. Disconnect them (`docker network disconnect {name} CONTAINER`) or remove them, then run the command again",
+        attached.join(", ")
+    )
+}
+
 impl DockerError {
+    /// The object is still used by others (a network with endpoints attached).
+    pub fn is_in_use(&self) -> bool {
+        matches!(self, DockerError::NetworkInUse { .. })
+    }
+
     /// The object asked for does not exist (any more).
     pub fn is_not_found(&self) -> bool {
         matches!(

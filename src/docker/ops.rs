@@ -341,7 +341,7 @@ async fn remove_now(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
             let _ = d.stop_container(id, Some(StopContainerOptionsBuilder::new().t(10).build())).await;
             d.remove_container(id, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build())).await
         }
-        Kind::Network => d.remove_network(id).await,
+        Kind::Network => return remove_network(engine, id, name).await,
         Kind::Volume => d.remove_volume(id, None::<RemoveVolumeOptions>).await,
         Kind::Service => return super::swarm::remove_service(engine, id, name).await,
         Kind::Secret => d.delete_secret(id).await,
@@ -355,6 +355,48 @@ async fn remove_now(engine: &Engine, kind: Kind, id: &str, name: &str) -> Result
         Err(e) if kind == Kind::Container && removal_in_progress(&e) => wait_gone(engine, id, name).await,
         Err(e) => Err(DockerError::Api { what: format!("removing {} {name}", kind.as_str()), source: e }),
     }
+}
+
+/// Removes a network. The engine releases a removed container's endpoint a moment after the
+/// container is gone (and a run killed mid-removal leaves that release to the engine), so a
+/// network that still "has active endpoints" is asked again for a while before it is an error,
+/// and the error names what is still attached.
+async fn remove_network(engine: &Engine, id: &str, name: &str) -> Result<(), DockerError> {
+    let deadline = std::time::Instant::now() + ENDPOINTS_RELEASED;
+    loop {
+        match engine.docker.remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) if has_active_endpoints(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await
+            }
+            Err(e) if has_active_endpoints(&e) => {
+                return Err(DockerError::NetworkInUse { name: name.into(), attached: attached(engine, id).await });
+            }
+            Err(e) => return Err(DockerError::Api { what: format!("removing network {name}"), source: e }),
+        }
+    }
+}
+
+/// How long a network's endpoints may take to be released after their containers are gone.
+const ENDPOINTS_RELEASED: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn has_active_endpoints(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 403, message }
+        if message.contains("active endpoints"))
+}
+
+/// The names of the containers the engine says are attached to the network (sorted).
+async fn attached(engine: &Engine, id: &str) -> Vec<String> {
+    let network = engine.docker.inspect_network(id, None).await.ok();
+    let mut names: Vec<String> = network
+        .and_then(|n| n.containers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, c)| c.name.unwrap_or(id))
+        .collect();
+    names.sort();
+    names
 }
 
 fn removal_in_progress(e: &bollard::errors::Error) -> bool {
