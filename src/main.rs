@@ -1,11 +1,11 @@
 //! The `flinkform` binary: parse the command line, run it, map errors to exit codes.
 
-use clap::Parser;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = flinkform::cli::terraform_flags(std::env::args_os());
+    let command = <flinkform::cli::Cli as clap::CommandFactory>::command();
+    let args = flinkform::cli::terraform_flags(&command, std::env::args_os());
     if args.iter().any(|a| a == "--no-color") {
         // Before any thread starts: every printer (anstream, miette, tracing) then sees it.
         unsafe { std::env::set_var("NO_COLOR", "1") };
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));
     }
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr).init();
-    let cli = flinkform::cli::Cli::parse_from(args);
+    let cli = flinkform::cli::parse(command, args);
     match flinkform::cli::run(cli) {
         Ok(code) => code,
         Err(report) => {

@@ -58,8 +58,8 @@ fn by_hand_and_through_bollard_the_engine_reads_the_same() {
             Selection::Labelled { project: "fft-observe" },
             Selection::Named { prefix: Some("fft-observe-"), names: &[] },
         ] {
-            let by_hand = observe::list(Source::Wire(&endpoint), selection).await.unwrap();
-            let by_bollard = observe::list(Source::Bollard(&engine.docker), selection).await.unwrap();
+            let by_hand = observe::list(Source::Wire(&endpoint), selection, true).await.unwrap();
+            let by_bollard = observe::list(Source::Bollard(&engine.docker), selection, true).await.unwrap();
             assert_eq!(by_hand.objects, by_bollard.objects, "{selection:?}");
             seen.push(by_hand);
         }

@@ -199,6 +199,15 @@ fn version(json: bool) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The command line parsed by `command` (the [`Cli`]'s, built once: building it is a measurable
+/// part of a no-op plan); exits with clap's message on an error, as `Cli::parse` does.
+pub fn parse(command: clap::Command, args: Vec<std::ffi::OsString>) -> Cli {
+    use clap::FromArgMatches;
+    let mut matches = command.get_matches_from(args);
+    Cli::from_arg_matches_mut(&mut matches)
+        .unwrap_or_else(|e| e.format(&mut <Cli as clap::CommandFactory>::command()).exit())
+}
+
 /// Architecture names as Terraform (Go) writes them.
 fn go_arch(arch: &str) -> &str {
     match arch {
@@ -212,9 +221,12 @@ fn go_arch(arch: &str) -> &str {
 /// Terraform's single-dash long flags (`-out=FILE`, `-auto-approve`, `-var k=v`, `-chdir=DIR`)
 /// rewritten as clap's double-dash ones. Only a word that is one of flinkform's long flags is
 /// rewritten (so a value such as `-1` stays), and nothing after `--`.
-pub fn terraform_flags(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn terraform_flags(
+    command: &clap::Command,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
     let mut longs: std::collections::BTreeSet<String> = ["help", "version"].map(String::from).into();
-    collect_longs(&<Cli as clap::CommandFactory>::command(), &mut longs);
+    collect_longs(command, &mut longs);
     let mut rest = false;
     args.into_iter()
         .map(|arg| {

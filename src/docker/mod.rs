@@ -12,6 +12,7 @@ pub mod secrets;
 mod spec;
 pub mod spec_digest;
 pub mod swarm;
+pub mod swarm_read;
 pub mod via;
 pub mod wire;
 
@@ -107,15 +108,7 @@ pub async fn connect_to(address: &endpoint::Address) -> Result<Engine, DockerErr
         None => None,
     };
     let docker = match (server, &address.tls) {
-        (Some(server), _) => {
-            let version = if server < *bollard::API_DEFAULT_VERSION { &server } else { bollard::API_DEFAULT_VERSION };
-            if shown.starts_with("unix://") {
-                Docker::connect_with_socket(&shown, 120, version)
-            } else {
-                Docker::connect_with_http(&shown, 120, version)
-            }
-            .map_err(|e| unreachable(e.to_string()))?
-        }
+        (Some(server), _) => plain_client(&shown, &server).map_err(|e| unreachable(e.to_string()))?,
         // TLS (DOCKER_TLS_VERIFY, or a context with TLS material): bollard connects and asks `/version`.
         (None, Some(tls)) => {
             let docker =
@@ -135,6 +128,28 @@ pub async fn connect_to(address: &endpoint::Address) -> Result<Engine, DockerErr
         }
     };
     Ok(Engine { docker, host: shown, wire })
+}
+
+/// Connects to the engine at `address` over `wire`, its plain endpoint, without asking the
+/// engine anything when an answer over `wire` already said its API version (else as
+/// [`connect_to`]): a swarm's no-op plan needs no ping beside its lists.
+pub async fn connect_after(address: &endpoint::Address, wire: wire::Endpoint) -> Result<Engine, DockerError> {
+    let Some(server) = wire.seen_version() else { return connect_to(address).await };
+    tracing::debug!(host = %address, "engine: connect (API version from an earlier answer)");
+    let shown = address.host.clone();
+    let docker = plain_client(&shown, &server)
+        .map_err(|e| DockerError::Unreachable { host: address.to_string(), detail: e.to_string() })?;
+    Ok(Engine { docker, host: shown, wire: Some(wire) })
+}
+
+/// bollard over a plain socket or TCP at the server's API version (bollard's own when older).
+fn plain_client(host: &str, server: &bollard::ClientVersion) -> Result<Docker, bollard::errors::Error> {
+    let version = if *server < *bollard::API_DEFAULT_VERSION { server } else { bollard::API_DEFAULT_VERSION };
+    if host.starts_with("unix://") {
+        Docker::connect_with_socket(host, 120, version)
+    } else {
+        Docker::connect_with_http(host, 120, version)
+    }
 }
 
 /// How long one engine call may take (a hung engine is an error, not a wait without end).

@@ -8,18 +8,22 @@
 
 use bollard::models::ServiceSpec;
 use sha2::Digest;
-use std::collections::BTreeMap;
 
 /// The label holding the digests of the spec flinkform sent.
 pub const LABEL_SPEC: &str = "io.flinkform.spec-digest";
 const SCHEME: &str = "v1";
 
-/// Each digested field of `spec`, by name.
-fn fields(spec: &ServiceSpec) -> BTreeMap<&'static str, String> {
-    let task = spec.task_template.clone().unwrap_or_default();
-    let c = task.container_spec.clone().unwrap_or_default();
-    let limits = task.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
-    let placement = task.placement.clone().unwrap_or_default();
+/// Each digested field of `spec` with its digest, in name order. Read in place and hashed as
+/// it is formatted: a no-op plan digests every service, on its way to the answer.
+fn fields(spec: &ServiceSpec) -> [(&'static str, Short); 15] {
+    let none = Default::default();
+    let task = spec.task_template.as_ref().unwrap_or(&none);
+    let no_container = Default::default();
+    let c = task.container_spec.as_ref().unwrap_or(&no_container);
+    let no_limits = Default::default();
+    let limits = task.resources.as_ref().and_then(|r| r.limits.as_ref()).unwrap_or(&no_limits);
+    let no_placement = Default::default();
+    let placement = task.placement.as_ref().unwrap_or(&no_placement);
     let mounts: Vec<String> = c
         .mounts
         .iter()
@@ -36,42 +40,62 @@ fn fields(spec: &ServiceSpec) -> BTreeMap<&'static str, String> {
         .secrets
         .iter()
         .flatten()
-        .map(|s| format!("{:?}:{:?}", s.secret_name, s.file.as_ref().and_then(|f| f.name.clone())))
+        .map(|s| format!("{:?}:{:?}", s.secret_name, s.file.as_ref().and_then(|f| f.name.as_ref())))
         .collect();
-    let spread: Vec<String> =
-        placement.preferences.iter().flatten().filter_map(|p| p.spread.as_ref()?.spread_descriptor.clone()).collect();
+    let spread: Vec<&String> =
+        placement.preferences.iter().flatten().filter_map(|p| p.spread.as_ref()?.spread_descriptor.as_ref()).collect();
     let condition = task.restart_policy.as_ref().and_then(|r| r.condition).map(|c| c.to_string());
-    BTreeMap::from([
-        ("image", format!("{:?}", c.image)),
-        ("command", format!("{:?}", c.command)),
-        ("args", format!("{:?}", c.args)),
-        ("env", format!("{:?}", sorted(c.env.clone().unwrap_or_default()))),
-        ("hostname", format!("{:?}", c.hostname)),
-        ("user", format!("{:?}", c.user)),
-        ("mounts", format!("{:?}", sorted(mounts))),
-        ("capabilities", format!("{:?} {:?}", c.capability_add, c.capability_drop)),
-        ("memory", format!("{:?}", limits.memory_bytes)),
-        ("pids_limit", format!("{:?}", limits.pids)),
-        ("constraints", format!("{:?}", sorted(placement.constraints.unwrap_or_default()))),
-        ("spread", format!("{spread:?}")),
-        ("ports", format!("{:?}", sorted(ports))),
-        ("secrets", format!("{:?}", sorted(secrets))),
-        ("restart", format!("{condition:?}")),
-    ])
+    let env: Vec<&String> = c.env.iter().flatten().collect();
+    let constraints: Vec<&String> = placement.constraints.iter().flatten().collect();
+    [
+        ("args", short(format_args!("{:?}", c.args))),
+        ("capabilities", short(format_args!("{:?} {:?}", c.capability_add, c.capability_drop))),
+        ("command", short(format_args!("{:?}", c.command))),
+        ("constraints", short(format_args!("{:?}", sorted(constraints)))),
+        ("env", short(format_args!("{:?}", sorted(env)))),
+        ("hostname", short(format_args!("{:?}", c.hostname))),
+        ("image", short(format_args!("{:?}", c.image))),
+        ("memory", short(format_args!("{:?}", limits.memory_bytes))),
+        ("mounts", short(format_args!("{:?}", sorted(mounts)))),
+        ("pids_limit", short(format_args!("{:?}", limits.pids))),
+        ("ports", short(format_args!("{:?}", sorted(ports)))),
+        ("restart", short(format_args!("{condition:?}"))),
+        ("secrets", short(format_args!("{:?}", sorted(secrets)))),
+        ("spread", short(format_args!("{spread:?}"))),
+        ("user", short(format_args!("{:?}", c.user))),
+    ]
 }
 
-fn sorted(mut v: Vec<String>) -> Vec<String> {
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v
 }
 
-fn short(text: &str) -> String {
-    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..4])
+/// A field's digest: the first 4 bytes of the SHA-256 of its `Debug` text, as 8 hex digits.
+type Short = [u8; 8];
+
+fn short(text: std::fmt::Arguments) -> Short {
+    struct Hashing(sha2::Sha256);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(sha2::Sha256::new());
+    let _ = std::fmt::Write::write_fmt(&mut hashing, text);
+    let mut out = [0u8; 8];
+    hex::encode_to_slice(&hashing.0.finalize()[..4], &mut out).expect("4 bytes are 8 hex digits");
+    out
+}
+
+fn text(short: &Short) -> &str {
+    std::str::from_utf8(short).expect("hex digits")
 }
 
 /// The label's value for the spec about to be sent.
 fn label(spec: &ServiceSpec) -> String {
-    let digests: Vec<String> = fields(spec).into_iter().map(|(k, v)| format!("{k}={}", short(&v))).collect();
+    let digests: Vec<String> = fields(spec).iter().map(|(k, d)| format!("{k}={}", text(d))).collect();
     format!("{SCHEME};{}", digests.join(","))
 }
 
@@ -85,11 +109,11 @@ pub fn stamp(spec: &mut ServiceSpec) {
 /// order; none when it has no label (made before the label existed) or another scheme's.
 pub fn changed_outside(spec: &ServiceSpec) -> Vec<String> {
     let Some(sent) = spec.labels.as_ref().and_then(|l| l.get(LABEL_SPEC)) else { return Vec::new() };
-    let Some(sent) = sent.strip_prefix(&format!("{SCHEME};")) else { return Vec::new() };
-    let sent: BTreeMap<&str, &str> = sent.split(',').filter_map(|kv| kv.split_once('=')).collect();
+    let Some(sent) = sent.strip_prefix(SCHEME).and_then(|s| s.strip_prefix(';')) else { return Vec::new() };
+    let sent: Vec<(&str, &str)> = sent.split(',').filter_map(|kv| kv.split_once('=')).collect();
     fields(spec)
-        .into_iter()
-        .filter(|(k, v)| sent.get(k).is_some_and(|d| *d != short(v)))
+        .iter()
+        .filter(|(k, d)| sent.iter().any(|(name, was)| name == k && *was != text(d)))
         .map(|(k, _)| k.to_string())
         .collect()
 }
@@ -136,5 +160,38 @@ mod tests {
         let s = spec("x", &[]);
         assert_eq!(label(&s), label(&s.clone()), "stable");
         assert!(label(&s).starts_with("v1;args="));
+    }
+
+    /// The digests of a spec with every digested field set, pinned: a change to how a field is
+    /// read would otherwise mark every service a user made as changed outside flinkform.
+    #[test]
+    fn the_scheme_s_digests_do_not_move() {
+        use bollard::models::*;
+        let mut s = spec("flink:2.3", &["B=2", "A=1"]);
+        let task = s.task_template.as_mut().unwrap();
+        let c = task.container_spec.as_mut().unwrap();
+        c.command = Some(vec!["/docker-entrypoint.sh".into()]);
+        c.args = Some(vec!["taskmanager".into()]);
+        c.mounts = Some(vec![Mount { target: Some("/data".into()), source: Some("v".into()), ..Default::default() }]);
+        c.secrets = Some(vec![TaskSpecContainerSpecSecrets {
+            secret_name: Some("p-s".into()),
+            file: Some(TaskSpecContainerSpecFile { name: Some("s".into()), ..Default::default() }),
+            ..Default::default()
+        }]);
+        task.placement = Some(TaskSpecPlacement {
+            constraints: Some(vec!["node.role == worker".into(), "a == b".into()]),
+            preferences: Some(vec![TaskSpecPlacementPreferences {
+                spread: Some(TaskSpecPlacementSpread { spread_descriptor: Some("node.id".into()) }),
+            }]),
+            ..Default::default()
+        });
+        task.resources = Some(TaskSpecResources {
+            limits: Some(Limit { memory_bytes: Some(1 << 30), ..Default::default() }),
+            ..Default::default()
+        });
+        assert_eq!(
+            label(&s),
+            "v1;args=c85cb542,capabilities=6b5a7708,command=5a92faaa,constraints=3e29679c,env=93b03e96,hostname=dc937b59,image=a341bb60,memory=b4e444c5,mounts=88dc0a56,pids_limit=dc937b59,ports=4f53cda1,restart=dc937b59,secrets=0c8961a0,spread=420cd410,user=dc937b59"
+        );
     }
 }

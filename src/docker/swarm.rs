@@ -8,6 +8,8 @@ use super::secrets::{
     LiveSecret, SecretFile, ensure_secrets, reading_secrets, remove_secrets, remove_secrets_where,
     remove_unused_secrets, secret_ids,
 };
+pub use super::swarm_read::LiveTask;
+use super::swarm_read::{self, running_by_service};
 use super::via::Via;
 use super::{CALL, is_not_found, within};
 use super::{DockerError, Engine};
@@ -19,7 +21,7 @@ use bollard::models::{
     NetworkAttachmentConfig, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, ServiceUpdateStatusStateEnum, TaskSpec,
     TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -37,15 +39,6 @@ pub struct LiveService {
     /// The fields of its spec changed since flinkform sent it (`docker service update`).
     pub changed_outside: Vec<String>,
     pub tasks: Vec<LiveTask>,
-}
-
-/// A running task: where it runs and what it publishes there ("8081/tcp" → port).
-#[derive(Debug, Clone)]
-pub struct LiveTask {
-    pub id: String,
-    pub slot: u64,
-    pub node: String,
-    pub ports: BTreeMap<String, u16>,
 }
 
 /// What one look at a swarm shows of a project.
@@ -68,10 +61,12 @@ pub async fn list(via: Via<'_>, project: &str) -> Result<Listed, DockerError> {
     let (by_label, by_state) = ([("filters", by_label.as_str())], [("filters", by_state.as_str())]);
     let (services, tasks, secrets, nodes) = tokio::join!(
         via.get("listing services", "/services", &by_label, |d| {
-            d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build()))
+            let services = d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build()));
+            async { services.await.map(|v| v.into_iter().map(swarm_read::Service::from).collect()) }
         }),
         via.get("listing tasks", "/tasks", &by_state, |d| {
-            d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build()))
+            let tasks = d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build()));
+            async { tasks.await.map(|v| v.into_iter().map(swarm_read::Task::from).collect()) }
         }),
         via.get("listing secrets", "/secrets", &by_label, |d| {
             d.list_secrets(Some(ListSecretsOptionsBuilder::new().filters(&labelled).build()))
@@ -79,14 +74,13 @@ pub async fn list(via: Via<'_>, project: &str) -> Result<Listed, DockerError> {
         Nodes::list(via),
     );
     tracing::debug!("engine: swarm lists answered");
-    let services: Vec<bollard::models::Service> = services?;
+    let services: Vec<swarm_read::Service> = services?;
     let mut by_service = running_by_service(tasks?);
     let mut mounted = std::collections::BTreeSet::new();
     let services = services
         .into_iter()
         .map(|s| {
-            let id = s.id.unwrap_or_default();
-            let spec = s.spec.unwrap_or_default();
+            let (id, spec) = (s.id, s.spec);
             mounted.extend(secret_ids(&spec));
             let changed_outside = super::spec_digest::changed_outside(&spec);
             let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
@@ -371,37 +365,7 @@ pub async fn running_tasks(engine: &Engine, id: &str) -> Result<Vec<LiveTask>, D
         .list_tasks(Some(ListTasksOptionsBuilder::new().filters(&filters).build()))
         .await
         .map_err(DockerError::api("listing tasks"))?;
-    Ok(running_by_service(tasks).remove(id).unwrap_or_default())
-}
-
-/// Running tasks by service id, each service's by slot.
-fn running_by_service(tasks: Vec<bollard::models::Task>) -> BTreeMap<String, Vec<LiveTask>> {
-    let mut by_service: BTreeMap<String, Vec<LiveTask>> = BTreeMap::new();
-    for t in tasks.into_iter().filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)) {
-        let ports = t
-            .status
-            .as_ref()
-            .and_then(|s| s.port_status.as_ref())
-            .and_then(|p| p.ports.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| {
-                let proto = p.protocol.map(|p| p.to_string()).unwrap_or_else(|| "tcp".into());
-                Some((format!("{}/{proto}", p.target_port?), u16::try_from(p.published_port?).ok()?))
-            })
-            .collect();
-        let task = LiveTask {
-            id: t.id.unwrap_or_default(),
-            slot: t.slot.unwrap_or_default().max(0) as u64,
-            node: t.node_id.unwrap_or_default(),
-            ports,
-        };
-        by_service.entry(t.service_id.unwrap_or_default()).or_default().push(task);
-    }
-    for tasks in by_service.values_mut() {
-        tasks.sort_by_key(|t| t.slot);
-    }
-    by_service
+    Ok(running_by_service(tasks.into_iter().map(swarm_read::Task::from).collect()).remove(id).unwrap_or_default())
 }
 
 fn replicated(replicas: u64) -> ServiceSpecMode {

@@ -12,26 +12,48 @@
 use bollard::ClientVersion;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where plain HTTP reaches the engine.
+/// Where plain HTTP reaches the engine, and the API version its answers named.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    socket: Socket,
+    /// The `Api-Version` of the first answer that had one (every engine answer carries it).
+    seen: Arc<OnceLock<ClientVersion>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
+enum Socket {
     Unix(String),
     Tcp(String),
+}
+
+impl PartialEq for Endpoint {
+    fn eq(&self, other: &Endpoint) -> bool {
+        self.socket == other.socket
+    }
 }
 
 impl Endpoint {
     /// `None` when `host` is not plain HTTP over a socket or TCP (TLS, ssh: bollard's business).
     pub fn plain(host: &str, tls: bool) -> Option<Endpoint> {
-        if let Some(path) = host.strip_prefix("unix://") {
-            return Some(Endpoint::Unix(path.to_string()));
-        }
-        let addr = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://"))?;
-        (!tls).then(|| Endpoint::Tcp(addr.trim_end_matches('/').to_string()))
+        let socket = match host.strip_prefix("unix://") {
+            Some(path) => Socket::Unix(path.to_string()),
+            None => {
+                let addr = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://"))?;
+                (!tls).then(|| Socket::Tcp(addr.trim_end_matches('/').to_string()))?
+            }
+        };
+        Some(Endpoint { socket, seen: Default::default() })
+    }
+
+    /// The engine's API version as an answer over this endpoint named it, if one did.
+    pub fn seen_version(&self) -> Option<ClientVersion> {
+        self.seen.get().cloned()
     }
 
     /// One `GET` (HTTP/1.0: the engine closes the connection after answering, so the body is
@@ -40,16 +62,20 @@ impl Endpoint {
     /// Errors are the reason, for the caller to frame.
     async fn get(&self, path: &str) -> Result<Response, String> {
         let talk = async {
-            match self {
-                Endpoint::Unix(p) => exchange(tokio::net::UnixStream::connect(p).await?, path).await,
-                Endpoint::Tcp(a) => exchange(tokio::net::TcpStream::connect(a).await?, path).await,
+            match &self.socket {
+                Socket::Unix(p) => exchange(tokio::net::UnixStream::connect(p).await?, path).await,
+                Socket::Tcp(a) => exchange(tokio::net::TcpStream::connect(a).await?, path).await,
             }
         };
         let answer = tokio::time::timeout(TIMEOUT, talk)
             .await
             .map_err(|_| format!("no answer to GET {path} within {}s", TIMEOUT.as_secs()))?
             .map_err(|e| e.to_string())?;
-        Response::parse(answer)
+        let response = Response::parse(answer)?;
+        if let Some(version) = parse_api_version(&response.head) {
+            let _ = self.seen.set(version);
+        }
+        Ok(response)
     }
 
     /// The engine's API version; `None` when it answers without the header (bollard negotiates).
@@ -199,10 +225,11 @@ mod tests {
 
     #[test]
     fn plain_endpoints_only() {
-        assert_eq!(Endpoint::plain("unix:///run/d.sock", false), Some(Endpoint::Unix("/run/d.sock".into())));
-        assert_eq!(Endpoint::plain("tcp://h:2375/", false), Some(Endpoint::Tcp("h:2375".into())));
-        assert_eq!(Endpoint::plain("tcp://h:2376", true), None);
-        assert_eq!(Endpoint::plain("ssh://u@h", false), None);
+        let socket = |host, tls| Endpoint::plain(host, tls).map(|e| e.socket);
+        assert_eq!(socket("unix:///run/d.sock", false), Some(Socket::Unix("/run/d.sock".into())));
+        assert_eq!(socket("tcp://h:2375/", false), Some(Socket::Tcp("h:2375".into())));
+        assert_eq!(socket("tcp://h:2376", true), None);
+        assert_eq!(socket("ssh://u@h", false), None);
     }
 
     #[test]

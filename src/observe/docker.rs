@@ -68,8 +68,11 @@ impl<'a> Source<'a> {
     }
 }
 
-/// One list call per kind (containers, networks, volumes), all three at once.
-pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot, DockerError> {
+/// One list call per kind (containers, networks, volumes), all three at once. `containers`
+/// false leaves containers out: on a swarm a project's containers are its services' tasks,
+/// which carry none of its labels, and only containers left from `engine = "docker"` (the
+/// state records them) are asked for.
+pub async fn list(from: Source<'_>, selection: Selection<'_>, containers: bool) -> Result<Snapshot, DockerError> {
     use crate::model::Kind;
     let mut live = Snapshot::default();
     let Some(filter) = selection.filter() else { return Ok(live) };
@@ -83,8 +86,14 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
                 wire::url("/networks", &[("filters", filters)]),
                 wire::url("/volumes", &[("filters", filters)]),
             ];
+            let c = async {
+                match containers {
+                    true => endpoint.get_json::<Vec<wire::Container>>(&urls[0]).await,
+                    false => Ok(Vec::new()),
+                }
+            };
             let (c, n, v) = tokio::join!(
-                endpoint.get_json::<Vec<wire::Container>>(&urls[0]),
+                c,
                 endpoint.get_json::<Vec<wire::Network>>(&urls[1]),
                 endpoint.get_json::<wire::Volumes>(&urls[2]),
             );
@@ -95,8 +104,17 @@ pub async fn list(from: Source<'_>, selection: Selection<'_>) -> Result<Snapshot
             )
         }
         Source::Bollard(d) => {
+            let c = async {
+                match containers {
+                    true => {
+                        d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filter).build()))
+                            .await
+                    }
+                    false => Ok(Vec::new()),
+                }
+            };
             let (c, n, v) = tokio::join!(
-                d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filter).build())),
+                c,
                 d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filter).build())),
                 d.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filter).build())),
             );
@@ -214,6 +232,8 @@ fn regex_escape(s: &str) -> String {
 pub struct DockerObservation {
     task: tokio::task::JoinHandle<Result<(Engine, Snapshot), DockerError>>,
     images: tokio::sync::oneshot::Sender<Vec<(String, PullPolicy)>>,
+    /// Containers were left out of the first lists.
+    swarm: bool,
 }
 
 /// Starts observing the engine at `host` (None: as [`crate::docker::resolve`] chooses) for
@@ -229,10 +249,21 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
         // Over a plain socket the lists need no API version: they go out with the ping.
         let address = crate::docker::resolve(host.as_deref());
         let plain = address.as_ref().ok().and_then(crate::docker::plain_endpoint);
+        // A swarm's plan waits for nothing but its lists: their answers name the API version,
+        // so the connection is made after them, without a ping of its own.
+        if let (true, Some(endpoint)) = (swarm, plain.clone()) {
+            let (live, services) = tokio::join!(
+                list(Source::Wire(&endpoint), labelled, false),
+                services(true, Via::Wire(&endpoint), &project)
+            );
+            // An engine that is not there is reported as such, not as a failed list.
+            let engine = crate::docker::connect_after(&address?, endpoint).await?;
+            return Ok((engine, with_services(live?, services?)));
+        }
         let early = async {
             match &plain {
                 Some(endpoint) => Some(tokio::join!(
-                    list(Source::Wire(endpoint), labelled),
+                    list(Source::Wire(endpoint), labelled, !swarm),
                     services(swarm, Via::Wire(endpoint), &project)
                 )),
                 None => None,
@@ -245,7 +276,7 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
                 match plain {
                     Some(_) => None,
                     None => Some(tokio::join!(
-                        list(Source::of(&engine), labelled),
+                        list(Source::of(&engine), labelled, !swarm),
                         services(swarm, Via::Api(&engine.docker), &project)
                     )),
                 }
@@ -265,14 +296,18 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
         let (engine, late, images) = connected?;
         let images = images?;
         let (live, services) = early.or(late).expect("one of the two lists ran");
-        let mut live = live?;
+        let mut live = with_services(live?, services?);
         live.images = images;
-        for s in services? {
-            live.objects.insert((s.kind, s.name.clone()), s);
-        }
         Ok((engine, live))
     });
-    DockerObservation { task, images }
+    DockerObservation { task, images, swarm }
+}
+
+fn with_services(mut live: Snapshot, services: Vec<LiveObject>) -> Snapshot {
+    for s in services {
+        live.objects.insert((s.kind, s.name.clone()), s);
+    }
+    live
 }
 
 /// The project's services (and what else a swarm shows of it) on a swarm; nothing elsewhere.
@@ -319,9 +354,17 @@ impl super::Observation for DockerObservation {
         outside.sort();
         outside.dedup();
         let under_prefix = missing.iter().any(|n| n.starts_with(&prefix)).then_some(prefix.as_str());
-        let named = list(Source::of(&engine), Selection::Named { prefix: under_prefix, names: &outside }).await?;
+        // On a swarm a wanted name is a service's, which no container can hold.
+        let named = Selection::Named { prefix: under_prefix, names: &outside };
+        let named = list(Source::of(&engine), named, !self.swarm).await?;
         for (key, object) in named.objects {
             live.objects.entry(key).or_insert(object);
+        }
+        if self.swarm && wanted.recorded_containers {
+            let left = list(Source::of(&engine), Selection::Labelled { project: wanted.project }, true).await?;
+            for (key, object) in left.objects {
+                live.objects.entry(key).or_insert(object);
+            }
         }
         Ok((engine, live))
     }

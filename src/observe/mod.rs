@@ -21,6 +21,8 @@ pub struct Wanted<'a> {
     pub masker: &'a crate::model::sensitive::Masker,
     /// Clusters that run jobs flinkform manages (their jobs are asked of Flink).
     pub job_clusters: Vec<&'a str>,
+    /// The state records containers (on a swarm: left from `engine = "docker"`).
+    pub recorded_containers: bool,
 }
 
 /// An observation in flight, started by its engine as soon as the project is known (so the

@@ -58,12 +58,14 @@ pub(crate) async fn finish_observing(
     config: &Config,
     desired: &crate::model::Desired,
     masker: &Masker,
+    state: &State,
 ) -> Result<(Engine, Snapshot), Report> {
     let wanted = Wanted {
         project: &config.settings.project,
         desired,
         masker,
         job_clusters: config.jobs.values().map(|j| j.cluster.as_str()).collect(),
+        recorded_containers: state.resources.iter().any(|r| r.kind == crate::model::Kind::Container),
     };
     observe::finish(observation, &wanted).await.map_err(Report::new)
 }
@@ -105,7 +107,7 @@ pub async fn make_plan(
     let desired = expand(config, &masker);
     let (engine, snapshot) = match observing {
         Some(observing) => {
-            let (engine, snapshot) = finish_observing(observing, config, &desired, &masker).await?;
+            let (engine, snapshot) = finish_observing(observing, config, &desired, &masker, &state).await?;
             (Some(engine), snapshot)
         }
         None => (None, Snapshot::from_state(&state, &config.settings.project)),

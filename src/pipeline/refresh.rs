@@ -18,7 +18,7 @@ pub async fn refresh(config: &Config, write: bool) -> Result<Vec<String>, Report
     let observing = start_observing(&config.settings);
     let masker = super::masker(&mut state)?;
     let desired = super::expand(config, &masker);
-    let (_, live) = finish_observing(observing, config, &desired, &masker).await?;
+    let (_, live) = finish_observing(observing, config, &desired, &masker, &state).await?;
     let mut notes = Vec::new();
     for r in state.resources.clone() {
         if r.kind == Kind::Job {

@@ -99,7 +99,7 @@ async fn containers(docker_host: Option<&str>, project: &str, engine: crate::con
     let docker = crate::docker::connect(docker_host).await.ok()?;
     let from = crate::observe::docker::Source::of(&docker);
     let mut live =
-        crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }).await.ok()?;
+        crate::observe::docker::list(from, crate::observe::docker::Selection::Labelled { project }, true).await.ok()?;
     if engine == crate::config::EngineKind::Swarm {
         for s in crate::observe::swarm::list(crate::docker::via::Via::of(&docker), project).await.ok()? {
             live.objects.insert((s.kind, s.name.clone()), s);

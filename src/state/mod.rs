@@ -199,18 +199,26 @@ impl State {
     }
 
     fn parse_at(bytes: &[u8], path: &Path) -> Result<State, StateError> {
-        let bytes = bytes.to_vec();
         #[derive(Deserialize)]
         struct Head {
             version: u32,
         }
-        let head: Head =
-            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
-        if head.version > SCHEMA_VERSION {
-            return Err(StateError::TooNew { path: path.into(), found: head.version });
+        let too_new = |found| (found > SCHEMA_VERSION).then(|| StateError::TooNew { path: path.into(), found });
+        // One pass when the state is this version's (a no-op plan reads it on its way); a
+        // newer state that does not read as this one is said to be newer, not corrupt.
+        let mut state: State = match serde_json::from_slice(bytes) {
+            Ok(state) => state,
+            Err(source) => {
+                let head = serde_json::from_slice::<Head>(bytes);
+                return Err(head
+                    .ok()
+                    .and_then(|h| too_new(h.version))
+                    .unwrap_or(StateError::Corrupt { path: path.into(), source }));
+            }
+        };
+        if let Some(e) = too_new(state.version) {
+            return Err(e);
         }
-        let mut state: State =
-            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
         state.resources.sort_by(|a, b| a.address.cmp(&b.address));
         state.resources.iter_mut().for_each(Resource::migrate);
         if state.salt.is_empty() {
@@ -410,5 +418,9 @@ mod tests {
         assert!(matches!(State::load(&path), Err(StateError::Corrupt { .. })));
         std::fs::write(&path, r#"{"version": 99}"#).unwrap();
         assert!(matches!(State::load(&path), Err(StateError::TooNew { .. })));
+        // A newer state that reads as this version's is still refused.
+        let newer = State { version: SCHEMA_VERSION + 1, ..State::new() };
+        std::fs::write(&path, serde_json::to_vec(&newer).unwrap()).unwrap();
+        assert!(matches!(State::load(&path), Err(StateError::TooNew { found, .. }) if found == SCHEMA_VERSION + 1));
     }
 }
