@@ -59,11 +59,38 @@ pub async fn list(via: Via<'_>, project: &str) -> Result<Listed, DockerError> {
     let running = HashMap::from([("desired-state", vec!["running".to_string()])]);
     let (by_label, by_state) = (json(&labelled), json(&running));
     let (by_label, by_state) = ([("filters", by_label.as_str())], [("filters", by_state.as_str())]);
+    // The services are read (their specs digested) as soon as they answer, while the other
+    // lists are still on their way.
+    let services = async {
+        let services: Vec<swarm_read::Service> = via
+            .get("listing services", "/services", &by_label, |d| {
+                let services = d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build()));
+                async { services.await.map(|v| v.into_iter().map(swarm_read::Service::from).collect()) }
+            })
+            .await?;
+        let mut mounted = std::collections::BTreeSet::new();
+        let services: Vec<LiveService> = services
+            .into_iter()
+            .map(|s| {
+                let (id, spec) = (s.id, s.spec);
+                mounted.extend(secret_ids(&spec));
+                let changed_outside = super::spec_digest::changed_outside(&spec);
+                let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
+                LiveService {
+                    id,
+                    name: spec.name.unwrap_or_default(),
+                    labels: spec.labels.unwrap_or_default().into_iter().collect(),
+                    replicas,
+                    rolling: spec.update_config.as_ref().and_then(rolling_of),
+                    changed_outside,
+                    tasks: Vec::new(),
+                }
+            })
+            .collect();
+        Ok::<_, DockerError>((services, mounted))
+    };
     let (services, tasks, secrets, nodes) = tokio::join!(
-        via.get("listing services", "/services", &by_label, |d| {
-            let services = d.list_services(Some(ListServicesOptionsBuilder::new().filters(&labelled).build()));
-            async { services.await.map(|v| v.into_iter().map(swarm_read::Service::from).collect()) }
-        }),
+        services,
         via.get("listing tasks", "/tasks", &by_state, |d| {
             let tasks = d.list_tasks(Some(ListTasksOptionsBuilder::new().filters(&running).build()));
             async { tasks.await.map(|v| v.into_iter().map(swarm_read::Task::from).collect()) }
@@ -74,28 +101,11 @@ pub async fn list(via: Via<'_>, project: &str) -> Result<Listed, DockerError> {
         Nodes::list(via),
     );
     tracing::debug!("engine: swarm lists answered");
-    let services: Vec<swarm_read::Service> = services?;
+    let (mut services, mounted) = services?;
     let mut by_service = running_by_service(tasks?);
-    let mut mounted = std::collections::BTreeSet::new();
-    let services = services
-        .into_iter()
-        .map(|s| {
-            let (id, spec) = (s.id, s.spec);
-            mounted.extend(secret_ids(&spec));
-            let changed_outside = super::spec_digest::changed_outside(&spec);
-            let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0).max(0) as u64;
-            let tasks = by_service.remove(&id).unwrap_or_default();
-            LiveService {
-                id,
-                name: spec.name.unwrap_or_default(),
-                labels: spec.labels.unwrap_or_default().into_iter().collect(),
-                replicas,
-                rolling: spec.update_config.as_ref().and_then(rolling_of),
-                changed_outside,
-                tasks,
-            }
-        })
-        .collect();
+    for s in &mut services {
+        s.tasks = by_service.remove(&s.id).unwrap_or_default();
+    }
     let secrets: Vec<bollard::models::Secret> = secrets?;
     let unused_secrets = secrets
         .into_iter()
