@@ -489,7 +489,7 @@ async fn main() {
         p5(&mut report, if quick { 20 } else { 100 });
     }
     if want("P6") {
-        swarm::p6(&mut report, &docker, if quick { 20 } else { 100 }, reps, &start_cost).await;
+        swarm::p6(&mut report, &docker, if quick { 20 } else { 100 }, reps).await;
     }
     if want("P7") {
         p7(&mut report, if quick { 50 } else { 1000 });
