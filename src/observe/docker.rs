@@ -303,6 +303,7 @@ pub fn start(host: Option<&str>, project: &str, engine: crate::config::EngineKin
     DockerObservation { task, images, swarm }
 }
 
+/// The engine's lists with a swarm's services (and unused secrets) added.
 fn with_services(mut live: Snapshot, services: Vec<LiveObject>) -> Snapshot {
     for s in services {
         live.objects.insert((s.kind, s.name.clone()), s);
