@@ -329,16 +329,29 @@ container "slow" {
 "#;
     let p = Project::new("ffsigint2", hcl);
     let mut child = spawn(&p, &["apply", "--auto-approve"]);
+    // Read to the end on a thread of its own: the run's later lines never meet a closed pipe,
+    // and what it printed is there to show if it ends too early.
+    let (lines, printed) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
-    for line in BufReader::new(stdout).lines() {
-        if line.unwrap().contains("waiting until ready") {
+    std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).for_each(|l| drop(lines.send(l))));
+    let mut seen = Vec::new();
+    while let Ok(line) = printed.recv_timeout(Duration::from_secs(60)) {
+        seen.push(line);
+        if seen.last().is_some_and(|l| l.contains("waiting until ready")) {
             break;
         }
     }
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     std::thread::sleep(Duration::from_secs(1));
-    assert!(child.try_wait().unwrap().is_none(), "the first Ctrl-C lets the wait in flight go on");
+    if let Some(status) = child.try_wait().unwrap() {
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
+        panic!(
+            "the first Ctrl-C lets the wait in flight go on; the run ended ({status}):\n{}\n{stderr}",
+            seen.join("\n")
+        );
+    }
     let second = Instant::now();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
